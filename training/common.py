@@ -1,0 +1,50 @@
+"""What train, evaluate and export share: device choice, config and checkpoint loading."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+
+from dsanet import DSANet, DSANetConfig
+
+ROOT = Path(__file__).resolve().parent.parent
+MODELS = ROOT / "models"
+RUNS = ROOT / "training" / "runs"  # resumable checkpoints with optimizer state; git-ignored
+
+
+def device() -> torch.device:
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    # Debian's torch 1.13 starts with one thread whatever the machine has.
+    torch.set_num_threads(os.cpu_count() or 1)
+    return torch.device("cpu")
+
+
+def load_experiment(path: str | Path) -> dict[str, Any]:
+    with open(path) as f:
+        return yaml.safe_load(f)
+
+
+def model_config(options: dict[str, Any]) -> DSANetConfig:
+    options = {k: v for k, v in options.items() if k != "type"}
+    if "channels" in options:
+        options["channels"] = tuple(options["channels"])
+    return DSANetConfig(**options)
+
+
+def load_model(weights: str | Path, scales: int | None = None) -> DSANet:
+    """A DSANet from a state dict file saved with its config (as train.py and models/ do)."""
+    saved = torch.load(weights, map_location="cpu")
+    config = DSANetConfig(**{**saved["config"], "channels": tuple(saved["config"]["channels"])})
+    if scales is not None:
+        config = DSANetConfig(**{**config.__dict__, "scales": scales})
+    model = DSANet(config)
+    model.load_state_dict(saved["model"])
+    return model.eval()
+
+
+def save_model(model: DSANet, path: str | Path, **meta: Any) -> None:
+    torch.save({"config": model.config.__dict__, "model": model.state_dict(), **meta}, path)

@@ -1,0 +1,249 @@
+"""Training data as in the paper's section 4: a blurred frame is the average of N consecutive
+frames of a high-frame-rate sequence, and the sharp centre frame is its ground truth.
+
+With no high-speed camera here, the sequence comes from a virtual camera moving over a real
+photo (smooth random translation, small rotation and zoom, sub-pixel steps) with independently
+moving foreground patches, so that the blur varies across the frame as in dynamic scenes.
+Frames are averaged in linear light, as GoPro's were. `video_clips` does the same averaging over
+a real high-frame-rate video, the paper's own method.
+
+A clip is T consecutive video frames of one sequence, so the ConvLSTM state can be carried.
+Tensors: blurred and sharp clips are (T, 3, S, S) floats in [0, 1], quantised to 8 bits.
+"""
+from __future__ import annotations
+
+import math
+import subprocess
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Iterator
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch import Tensor
+
+
+def srgb_to_linear(x: Tensor) -> Tensor:
+    return torch.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4)
+
+
+def linear_to_srgb(x: Tensor) -> Tensor:
+    x = x.clamp(0, 1)
+    return torch.where(x <= 0.0031308, x * 12.92, 1.055 * x ** (1 / 2.4) - 0.055)
+
+
+def quantise(x: Tensor) -> Tensor:
+    return (x.clamp(0, 1) * 255).round() / 255
+
+
+@lru_cache(maxsize=None)
+def load_photo(path: str, long_side: int = 1600) -> Tensor:
+    """A photo as linear-light floats (3, H, W), downscaled so its long side is `long_side`:
+    downscaling a 4-6K photo leaves sharper, cleaner ground truth than its own pixels."""
+    image = Image.open(path).convert("RGB")
+    image.draft("RGB", (long_side, long_side))
+    scale = long_side / max(image.size)
+    if scale < 1:
+        image = image.resize((round(image.width * scale), round(image.height * scale)), Image.LANCZOS)
+    array = torch.from_numpy(np.asarray(image).copy()).permute(2, 0, 1).float() / 255
+    return srgb_to_linear(array)
+
+
+@dataclass(frozen=True)
+class BlurConfig:
+    """The blur distribution. Speeds are in output pixels per high-speed frame."""
+
+    exposures: tuple[int, ...] = (5, 7, 9, 11, 13)  # N frames averaged (odd: a centre frame)
+    camera_speed: tuple[float, float] = (0.2, 1.6)
+    rotation_deg: float = 0.08  # max rotation per high-speed frame
+    zoom: float = 0.002  # max relative zoom per high-speed frame
+    objects: int = 2  # up to this many independently moving foreground patches
+    object_speed: tuple[float, float] = (0.3, 2.5)
+    noise: float = 0.01  # max std of sensor noise added to the blurred frame
+    min_detail: float = 0.012  # reject crops whose ground truth is this flat (sky, bokeh)
+
+
+@dataclass
+class Motion:
+    """A smooth random 2-D trajectory: velocity plus constant acceleration plus a slow wobble."""
+
+    velocity: Tensor  # (2,)
+    acceleration: Tensor  # (2,)
+    wobble: Tensor  # (2,) amplitude
+    phase: Tensor  # (2,)
+    period: float
+    rotation: float  # radians per frame
+    zoom: float  # relative scale per frame
+
+    @staticmethod
+    def random(speed: tuple[float, float], rotation_deg: float, zoom: float, g: torch.Generator) -> "Motion":
+        def uniform(lo: float, hi: float, n: int = 1) -> Tensor:
+            return lo + (hi - lo) * torch.rand(n, generator=g)
+
+        angle = uniform(0, 2 * math.pi)
+        velocity = uniform(*speed) * torch.cat([angle.cos(), angle.sin()])
+        return Motion(
+            velocity=velocity,
+            acceleration=uniform(-0.02, 0.02, 2) * velocity.norm(),
+            wobble=uniform(0, 0.6, 2) * velocity.norm(),
+            phase=uniform(0, 2 * math.pi, 2),
+            period=float(uniform(20, 80)),
+            rotation=math.radians(float(uniform(-rotation_deg, rotation_deg))),
+            zoom=float(uniform(-zoom, zoom)),
+        )
+
+    def at(self, k: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Offset (K, 2), rotation (K,) and scale (K,) at high-speed frame indices k (K,)."""
+        k2 = k[:, None]
+        offset = self.velocity * k2 + 0.5 * self.acceleration * k2**2
+        offset = offset + self.wobble * torch.sin(2 * math.pi * k2 / self.period + self.phase)
+        return offset, self.rotation * k, (1 + self.zoom) ** k
+
+
+def warp(source: Tensor, motion: Motion, k: Tensor, size: int, base_scale: float) -> Tensor:
+    """Sample a size x size view of `source` (C, Hs, Ws) centred in it, for each frame index k:
+    returns (K, C, size, size). Bicubic, so sub-pixel steps keep the ground truth sharp."""
+    offset, rotation, scale = motion.at(k)
+    _, hs, ws = source.shape
+    s = base_scale / scale  # source pixels per output pixel
+    cos, sin = torch.cos(rotation) * s, torch.sin(rotation) * s
+    # affine_grid maps output [-1, 1] to source [-1, 1]; convert pixel units per axis.
+    theta = torch.zeros(len(k), 2, 3)
+    theta[:, 0, 0] = cos * size / ws
+    theta[:, 0, 1] = -sin * size / ws
+    theta[:, 1, 0] = sin * size / hs
+    theta[:, 1, 1] = cos * size / hs
+    theta[:, 0, 2] = 2 * offset[:, 0] * base_scale / ws
+    theta[:, 1, 2] = 2 * offset[:, 1] * base_scale / hs
+    grid = F.affine_grid(theta, [len(k), source.shape[0], size, size], align_corners=False)
+    frames = F.grid_sample(source.expand(len(k), -1, -1, -1), grid, mode="bicubic", padding_mode="reflection", align_corners=False)
+    return frames.clamp(0, 1)
+
+
+def _window(photo: Tensor, size: int, g: torch.Generator) -> Tensor:
+    _, h, w = photo.shape
+    y = int(torch.randint(0, h - size + 1, (1,), generator=g))
+    x = int(torch.randint(0, w - size + 1, (1,), generator=g))
+    return photo[:, y : y + size, x : x + size]
+
+
+def detail(image: Tensor) -> float:
+    """Mean absolute gradient of the luminance (sRGB): low for flat sky and bokeh."""
+    gray = linear_to_srgb(image).mean(0)
+    return float((gray[1:, :] - gray[:-1, :]).abs().mean() + (gray[:, 1:] - gray[:, :-1]).abs().mean()) / 2
+
+
+def synthesize_clip(
+    photos: list[Tensor], frames: int, size: int, blur: BlurConfig, g: torch.Generator
+) -> tuple[Tensor, Tensor]:
+    """One clip of `frames` video frames, each the average of N high-speed frames."""
+    exposure = blur.exposures[int(torch.randint(len(blur.exposures), (1,), generator=g))]
+    k = torch.arange(frames * exposure, dtype=torch.float32)
+    k = k - k[len(k) // 2]  # the trajectory is centred on the middle of the clip
+    base_scale = 1 + 0.7 * float(torch.rand(1, generator=g))
+    # A source window wide enough for the whole trajectory, rotation included.
+    travel = blur.camera_speed[1] * len(k) * 0.8 + 8
+    window = int((size * math.sqrt(2) + travel) * base_scale)
+
+    for _ in range(20):
+        photo = photos[int(torch.randint(len(photos), (1,), generator=g))]
+        if min(photo.shape[1:]) <= window:
+            continue
+        background = _window(photo, window, g)
+        camera = Motion.random(blur.camera_speed, blur.rotation_deg, blur.zoom, g)
+        high_speed = warp(background, camera, k, size, base_scale)
+        if detail(high_speed[len(k) // 2]) >= blur.min_detail:
+            break
+
+    for _ in range(int(torch.randint(blur.objects + 1, (1,), generator=g))):
+        high_speed = _add_object(high_speed, photos, k, size, blur, g)
+
+    high_speed = high_speed.view(frames, exposure, 3, size, size)
+    blurred = linear_to_srgb(high_speed.mean(1))
+    sharp = linear_to_srgb(high_speed[:, exposure // 2])
+    sigma = blur.noise * float(torch.rand(1, generator=g))
+    blurred = blurred + sigma * torch.randn(blurred.shape, generator=g)
+    return quantise(blurred), quantise(sharp)
+
+
+def _add_object(
+    frames: Tensor, photos: list[Tensor], k: Tensor, size: int, blur: BlurConfig, g: torch.Generator
+) -> Tensor:
+    """Composite a textured ellipse that moves on its own trajectory over every frame."""
+    photo = photos[int(torch.randint(len(photos), (1,), generator=g))]
+    radius = size * (0.12 + 0.2 * torch.rand(2, generator=g))
+    patch = _window(photo, size, g)
+    yy, xx = torch.meshgrid(torch.arange(size) - size / 2 + 0.5, torch.arange(size) - size / 2 + 0.5, indexing="ij")
+    edge = 1 - ((xx / radius[0]) ** 2 + (yy / radius[1]) ** 2).sqrt()
+    alpha = (edge * min(radius) / 1.5).clamp(0, 1)  # a 1.5-pixel soft edge
+    layer = torch.cat([patch, alpha[None]], 0)
+    motion = Motion.random(blur.object_speed, 4 * blur.rotation_deg, 0, g)
+    # Start the object somewhere inside the view and let it cross part of it.
+    start = (torch.rand(2, generator=g) - 0.5) * size * 0.6
+    moved = warp_layer(layer, motion, k, size, start)
+    return frames * (1 - moved[:, 3:]) + moved[:, :3] * moved[:, 3:]
+
+
+def warp_layer(layer: Tensor, motion: Motion, k: Tensor, size: int, centre: Tensor) -> Tensor:
+    """Like `warp`, but the layer moves over a fixed view; zero (transparent) outside it."""
+    offset, rotation, _ = motion.at(k)
+    offset = offset + centre
+    cos, sin = torch.cos(rotation), torch.sin(rotation)
+    theta = torch.zeros(len(k), 2, 3)
+    theta[:, 0, 0], theta[:, 0, 1], theta[:, 1, 0], theta[:, 1, 1] = cos, -sin, sin, cos
+    theta[:, 0, 2] = -2 * offset[:, 0] / size
+    theta[:, 1, 2] = -2 * offset[:, 1] / size
+    grid = F.affine_grid(theta, [len(k), layer.shape[0], size, size], align_corners=False)
+    return F.grid_sample(layer.expand(len(k), -1, -1, -1), grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+class ClipStream:
+    """An endless stream of training batches (B, T, 3, S, S) drawn from photos."""
+
+    def __init__(self, paths: list[str], batch: int, frames: int, size: int, blur: BlurConfig, seed: int):
+        self.photos = [load_photo(p) for p in paths]
+        self.batch, self.frames, self.size, self.blur = batch, frames, size, blur
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
+        while True:
+            clips = [synthesize_clip(self.photos, self.frames, self.size, self.blur, self.generator) for _ in range(self.batch)]
+            yield torch.stack([c[0] for c in clips]), torch.stack([c[1] for c in clips])
+
+
+def test_clips(paths: list[str], count: int, frames: int, size: int, blur: BlurConfig, seed: int = 2025) -> list[tuple[Tensor, Tensor]]:
+    """The fixed held-out set: the same clips for the same seed, on any machine."""
+    g = torch.Generator().manual_seed(seed)
+    photos = [load_photo(p) for p in paths]
+    return [synthesize_clip([photos[i % len(photos)]], frames, size, blur, g) for i in range(count)]
+
+
+def video_clips(path: str, exposure: int, frames: int, size: int, seed: int = 0) -> Iterator[tuple[Tensor, Tensor]]:
+    """Clips from a real high-frame-rate video (the paper's method): each video frame averages
+    `exposure` consecutive frames in linear light; a random size x size crop per clip."""
+    probe = subprocess.run(
+        ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=width,height", "-of", "csv=p=0", path],
+        check=True, capture_output=True, text=True,
+    )
+    width, height = (int(v) for v in probe.stdout.strip().split(","))
+    decoder = subprocess.Popen(
+        ["ffmpeg", "-v", "error", "-i", path, "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], stdout=subprocess.PIPE
+    )
+    assert decoder.stdout is not None
+    g = torch.Generator().manual_seed(seed)
+    frame_bytes = width * height * 3
+    try:
+        while True:
+            raw = decoder.stdout.read(frame_bytes * exposure * frames)
+            if len(raw) < frame_bytes * exposure * frames:
+                return
+            video = torch.frombuffer(bytearray(raw), dtype=torch.uint8).view(frames, exposure, height, width, 3)
+            y = int(torch.randint(0, height - size + 1, (1,), generator=g))
+            x = int(torch.randint(0, width - size + 1, (1,), generator=g))
+            crop = srgb_to_linear(video[:, :, y : y + size, x : x + size].permute(0, 1, 4, 2, 3).float() / 255)
+            yield quantise(linear_to_srgb(crop.mean(1))), quantise(linear_to_srgb(crop[:, exposure // 2]))
+    finally:
+        decoder.kill()
+        decoder.wait()

@@ -1,0 +1,244 @@
+"""DSANet: a deep supervised attention network for dynamic scene deblurring.
+
+Jang, Yan and Kim, Sensors 2025, 25(6), 1896. Read top to bottom like the paper's figure:
+building blocks, one scale (encoder, ConvLSTM bottleneck, decoder, supervised attention),
+then the coarse-to-fine loop over K scales with the recurrent state carried between scales
+and, for video, between frames.
+
+One scale network is shared by all scales (scale-recurrent, as in SRN-DeblurNet), so the same
+weights run with K = 1, 2 or 3. Images are float tensors in [0, 1], shape (B, 3, H, W); H and W
+must be multiples of `model.stride` (32 for K = 3): callers pad and crop back (`pad_to_stride`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+State = tuple[Tensor, Tensor]  # ConvLSTM (hidden, cell), each (B, C3, H/8, W/8) of the finest scale
+
+
+def conv(cin: int, cout: int, stride: int = 1) -> nn.Conv2d:
+    return nn.Conv2d(cin, cout, 3, stride=stride, padding=1)
+
+
+class ResBlock(nn.Module):
+    """conv-ReLU-conv plus identity; no normalisation (it hurts restoration, see EDSR)."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.body = nn.Sequential(conv(channels, channels), nn.ReLU(inplace=True), conv(channels, channels))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x + self.body(x)
+
+
+def res_blocks(channels: int, count: int) -> nn.Sequential:
+    return nn.Sequential(*(ResBlock(channels) for _ in range(count)))
+
+
+class Down(nn.Sequential):
+    """Stride-2 conv, halving the resolution."""
+
+    def __init__(self, cin: int, cout: int):
+        super().__init__(conv(cin, cout, stride=2), nn.ReLU(inplace=True))
+
+
+class Up(nn.Sequential):
+    """Transposed conv, doubling the resolution."""
+
+    def __init__(self, cin: int, cout: int):
+        super().__init__(nn.ConvTranspose2d(cin, cout, 4, stride=2, padding=1), nn.ReLU(inplace=True))
+
+
+class ConvLSTM(nn.Module):
+    """Convolutional LSTM cell (Shi et al. 2015): the gates are one 3x3 conv over [x, h]."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.gates = conv(2 * channels, 4 * channels)
+
+    def forward(self, x: Tensor, state: State) -> State:
+        h, c = state
+        i, f, o, g = self.gates(torch.cat([x, h], 1)).chunk(4, 1)
+        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+        h = torch.sigmoid(o) * torch.tanh(c)
+        return h, c
+
+
+class SupervisedAttention(nn.Module):
+    """SAM (MPRNet): restores an image from the features and uses it to gate the features.
+
+    restored = conv(F) + blurred;  mask = sigmoid(conv(restored));  F' = conv(F) * mask + F
+    """
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.to_image = conv(channels, 3)
+        self.to_mask = conv(3, channels)
+        self.features = conv(channels, channels)
+
+    def forward(self, features: Tensor, blurred: Tensor) -> tuple[Tensor, Tensor]:
+        restored = self.to_image(features) + blurred
+        mask = torch.sigmoid(self.to_mask(restored))
+        return restored, self.features(features) * mask + features
+
+
+class PlainOutput(nn.Module):
+    """The ablation without attention: restored = conv(F) + blurred, and F passes on unchanged."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.to_image = conv(channels, 3)
+
+    def forward(self, features: Tensor, blurred: Tensor) -> tuple[Tensor, Tensor]:
+        return self.to_image(features) + blurred, features
+
+
+class ScaleNet(nn.Module):
+    """One scale: encoder-decoder with skip connections, ConvLSTM at H/8, SAM at the end."""
+
+    def __init__(self, channels: tuple[int, int, int], blocks: int, attention: bool):
+        super().__init__()
+        c1, c2, c3 = channels
+        # The blurred input and the coarser scale's up-sampled restoration, as in SRN.
+        self.enc1 = Down(6, c1)
+        self.enc1_blocks = res_blocks(c1, blocks)
+        self.enc2 = nn.Sequential(Down(c1, c2), res_blocks(c2, blocks))
+        self.enc3 = nn.Sequential(Down(c2, c3), res_blocks(c3, blocks))
+        self.lstm = ConvLSTM(c3)
+        self.dec1 = nn.Sequential(res_blocks(c3, blocks), Up(c3, c2))
+        self.dec2 = nn.Sequential(res_blocks(c2, blocks), Up(c2, c1))
+        self.dec3 = nn.Sequential(res_blocks(c1, blocks), Up(c1, c1))
+        self.output = SupervisedAttention(c1) if attention else PlainOutput(c1)
+
+    def forward(
+        self, blurred: Tensor, coarse_image: Tensor, coarse_features: Tensor | None, state: State
+    ) -> tuple[Tensor, Tensor, State]:
+        e1 = self.enc1(torch.cat([blurred, coarse_image], 1))
+        if coarse_features is not None:
+            # The coarser scale's F' lives at this scale's H/2: the resolution of enc1's output.
+            e1 = e1 + coarse_features
+        e1 = self.enc1_blocks(e1)
+        e2 = self.enc2(e1)
+        state = self.lstm(self.enc3(e2), state)
+        d1 = self.dec1(state[0]) + e2
+        d2 = self.dec2(d1) + e1
+        restored, features = self.output(self.dec3(d2), blurred)
+        return restored, features, state
+
+
+@dataclass(frozen=True)
+class DSANetConfig:
+    scales: int = 3
+    channels: tuple[int, int, int] = (32, 64, 128)
+    blocks: int = 4
+    attention: bool = True
+
+
+class DSANet(nn.Module):
+    def __init__(self, config: DSANetConfig = DSANetConfig()):
+        super().__init__()
+        if config.scales not in (1, 2, 3):
+            raise ValueError(f"scales must be 1, 2 or 3, got {config.scales}")
+        self.config = config
+        self.scales = config.scales
+        self.net = ScaleNet(config.channels, config.blocks, config.attention)
+        self.reset_parameters()
+
+    @property
+    def stride(self) -> int:
+        """Input sizes must be multiples of this: three stride-2 stages below the coarsest scale."""
+        return 8 * 2 ** (self.scales - 1)
+
+    def reset_parameters(self) -> None:
+        """Kaiming init; residual branches and the image heads start small, so that the untrained
+        network is close to the identity (restored = blurred) instead of adding noise to it."""
+        for m in self.modules():
+            if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+                nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+                nn.init.zeros_(m.bias)
+        for m in self.modules():
+            if isinstance(m, ResBlock):
+                m.body[-1].weight.data.mul_(0.1)
+            if isinstance(m, (SupervisedAttention, PlainOutput)):
+                m.to_image.weight.data.mul_(0.1)
+
+    def initial_state(self, blurred: Tensor) -> State:
+        b, _, h, w = blurred.shape
+        zeros = blurred.new_zeros(b, self.config.channels[2], h // 8, w // 8)
+        return zeros, zeros
+
+    def forward(self, blurred: Tensor, state: State | None = None) -> tuple[list[Tensor], State]:
+        """Deblur one frame. Returns the restoration at each scale (coarse to fine; the last is
+        full resolution) and the state to pass with the next frame of the same stream."""
+        if state is None:
+            state = self.initial_state(blurred)
+        pyramid = [blurred]
+        for _ in range(self.scales - 1):
+            pyramid.insert(0, F.avg_pool2d(pyramid[0], 2))
+        # The previous frame's finest state seeds this frame's coarsest scale.
+        factor = 2 ** (self.scales - 1)
+        if factor > 1:
+            state = (F.avg_pool2d(state[0], factor), F.avg_pool2d(state[1], factor))
+
+        restored: list[Tensor] = []
+        image, features = pyramid[0], None
+        for level, scale_input in enumerate(pyramid):
+            if level > 0:
+                image = upsample(image)
+                state = (upsample(state[0]), upsample(state[1]))
+            image, features, state = self.net(scale_input, image, features, state)
+            restored.append(image)
+        return restored, state
+
+
+def upsample(x: Tensor) -> Tensor:
+    return F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
+
+
+def pad_to_stride(x: Tensor, stride: int) -> tuple[Tensor, tuple[int, int]]:
+    """Replicate-pad bottom and right to a multiple of `stride`; returns the original (H, W)."""
+    h, w = x.shape[-2:]
+    ph, pw = (-h) % stride, (-w) % stride
+    return (F.pad(x, (0, pw, 0, ph), mode="replicate") if ph or pw else x), (h, w)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def count_flops(model: DSANet, height: int, width: int) -> int:
+    """Multiply-adds x 2 of the convolutions for one frame at height x width (padded to stride)."""
+    total = 0
+
+    def hook(module: nn.Module, inputs: tuple[Tensor, ...], output: Tensor) -> None:
+        nonlocal total
+        assert isinstance(module, (nn.Conv2d, nn.ConvTranspose2d))
+        kh, kw = module.kernel_size
+        cin = module.in_channels // module.groups
+        # Each output element of a conv sums cin*kh*kw products; a transposed conv scatters each
+        # input element into cout*kh*kw outputs instead.
+        if isinstance(module, nn.Conv2d):
+            total += 2 * output.numel() * cin * kh * kw
+        else:
+            total += 2 * inputs[0].numel() * module.out_channels * kh * kw
+
+    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
+    try:
+        with torch.no_grad():
+            x, _ = pad_to_stride(torch.zeros(1, 3, height, width), model.stride)
+            model(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return total
+
+
+if __name__ == "__main__":
+    model = DSANet()
+    print(f"parameters: {count_parameters(model):,}")
+    for h, w in ((256, 256), (720, 1280)):
+        print(f"GFLOPs at {w}x{h}: {count_flops(model, h, w) / 1e9:.1f}")

@@ -1,0 +1,90 @@
+"""Export trained weights for the TypeScript engines.
+
+    python3 training/export.py [--weights models/dsanet.pt]
+
+writes
+- models/dsanet.onnx: inputs `frame` (N, 3, H, W) in [0, 1] and the carried state `h`, `c`
+  (N, 128, H/8, W/8); outputs `sharp` (N, 3, H, W) clamped to [0, 1] and the new `h_out`,
+  `c_out`. H and W are dynamic: any multiple of the model's stride (32 with 3 scales).
+- models/tfjs/: model.json (config + a TensorFlow.js weights manifest) and weights.bin, with
+  conv kernels in TensorFlow's HWIO layout, for the tfjs engine's DSANet.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from common import MODELS, load_model
+from dsanet import DSANet
+
+
+class StreamingDSANet(nn.Module):
+    """One frame in, one sharp frame out, the ConvLSTM state passed explicitly."""
+
+    def __init__(self, model: DSANet):
+        super().__init__()
+        self.model = model
+
+    def forward(self, frame: Tensor, h: Tensor, c: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        restored, (h, c) = self.model(frame, (h, c))
+        return restored[-1].clamp(0, 1), h, c
+
+
+def export_onnx(model: DSANet, path: Path, opset: int = 17) -> None:
+    stride = model.stride
+    frame = torch.rand(1, 3, 2 * stride, 3 * stride)
+    h, c = model.initial_state(frame)
+    spatial = {0: "batch", 2: "height", 3: "width"}
+    state = {0: "batch", 2: "state_height", 3: "state_width"}
+    torch.onnx.export(
+        StreamingDSANet(model).eval(),
+        (frame, h, c),
+        str(path),
+        input_names=["frame", "h", "c"],
+        output_names=["sharp", "h_out", "c_out"],
+        dynamic_axes={"frame": spatial, "h": state, "c": state, "sharp": spatial, "h_out": state, "c_out": state},
+        opset_version=opset,
+    )
+
+
+def export_tfjs(model: DSANet, directory: Path) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    entries, blobs = [], []
+    for name, tensor in model.state_dict().items():
+        array = tensor.detach().float().numpy()
+        if array.ndim == 4:
+            # One permutation serves both: conv OIHW -> HWIO (tf.conv2d's filter), and transposed
+            # conv IOHW -> HWOI (tf.conv2dTranspose's filter).
+            array = array.transpose(2, 3, 1, 0)
+        array = np.ascontiguousarray(array, dtype="<f4")
+        entries.append({"name": name, "shape": list(array.shape), "dtype": "float32"})
+        blobs.append(array.tobytes())
+    (directory / "weights.bin").write_bytes(b"".join(blobs))
+    manifest = {
+        "format": "dsanet-tfjs-weights",
+        "config": {**model.config.__dict__, "channels": list(model.config.channels)},
+        "weightsManifest": [{"paths": ["weights.bin"], "weights": entries}],
+    }
+    (directory / "model.json").write_text(json.dumps(manifest, indent=1) + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--weights", default=str(MODELS / "dsanet.pt"))
+    parser.add_argument("--out", default=str(MODELS), help="folder for dsanet.onnx and tfjs/")
+    args = parser.parse_args()
+    model = load_model(args.weights)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    export_onnx(model, out / "dsanet.onnx")
+    export_tfjs(model, out / "tfjs")
+    print(f"wrote {out / 'dsanet.onnx'} and {out / 'tfjs'} (scales={model.scales})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+"""The real, freely licensed photos we train and test on, all from Debian packages:
+lomiri-wallpapers-16.04, lomiri-wallpapers-20.04, mate-backgrounds,
+plasma-workspace-wallpapers and forensics-samples-files.
+
+Only photographs are listed (the packages also hold abstract renders and drawings). The test
+photos are never trained on; they cover a city street, a crowd-free landscape, a forest, boats,
+animals and close-up texture so the held-out score is not one kind of scene.
+"""
+from __future__ import annotations
+
+_BG = "/usr/share/backgrounds"
+_WP = "/usr/share/wallpapers"
+_FS = "/usr/share/forensics-samples/original-files"
+
+TRAIN = [
+    f"{_BG}/Bridge_by_Sander_Klootwijk.jpg",
+    f"{_BG}/Dragonfly_by_Bolly.jpg",
+    f"{_BG}/Picture_0B_by_freespace.jpg",
+    f"{_BG}/Picture_1A_by_freespace.jpg",
+    f"{_BG}/Wine_by_Jakkub_Mede.jpg",
+    f"{_BG}/aitzgorri_by_Aitzol_Berasategi.jpg",
+    f"{_BG}/free_by_Peter_Nerlich.jpg",
+    f"{_BG}/friends_by_Aitzol_Berasategi.jpg",
+    f"{_BG}/life_by_Aitzol_Berasategi.jpg",
+    f"{_BG}/seeding_by_Clements_Engelhardt.jpg",
+    f"{_BG}/sunset_by_Aitzol_Berasategi.jpg",
+    f"{_BG}/Kleiber_by_Lukas_Baubkus.jpg",
+    f"{_BG}/mate/nature/Aqua.jpg",
+    f"{_BG}/mate/nature/Blinds.jpg",
+    f"{_BG}/mate/nature/Dune.jpg",
+    f"{_BG}/mate/nature/FreshFlower.jpg",
+    f"{_BG}/mate/nature/Garden.jpg",
+    f"{_BG}/mate/nature/GreenMeadow.jpg",
+    f"{_BG}/mate/nature/RainDrops.jpg",
+    f"{_BG}/mate/nature/Storm.jpg",
+    f"{_BG}/mate/nature/TwoWings.jpg",
+    f"{_BG}/mate/nature/Wood.jpg",
+    f"{_BG}/mate/nature/YellowFlower.jpg",
+    f"{_WP}/BytheWater/contents/images/2560x1600.jpg",
+    f"{_WP}/ColdRipple/contents/images/2560x1600.jpg",
+    f"{_WP}/FallenLeaf/contents/images/2560x1600.jpg",
+    f"{_WP}/Grey/contents/images/2560x1600.jpg",
+    f"{_WP}/Kite/contents/images/2560x1600.jpg",
+    f"{_WP}/OneStandsOut/contents/images/2560x1600.jpg",
+    f"{_WP}/summer_1am/contents/images/2560x1600.jpg",
+    f"{_WP}/Volna/contents/images/5120x2880.jpg",
+    f"{_FS}/pic1/IMG_20200827_231612.jpg",
+    f"{_FS}/pic2/IMG_20191224_234846.jpg",
+    f"{_FS}/pic2/IMG_20200124_231153.jpg",
+]
+
+TEST = [
+    f"{_BG}/picosdeeuropa_by_Aitzol_Berasategi.jpg",
+    f"{_BG}/mate/nature/LadyBird.jpg",
+    f"{_WP}/EveningGlow/contents/images/2560x1600.jpg",
+    f"{_WP}/Path/contents/images/2560x1600.jpg",
+    f"{_FS}/pic2/IMG_20200608_111614.jpg",
+    f"{_FS}/pic1/IMG_1054.JPG",
+]

@@ -1,0 +1,86 @@
+"""pytest: the model's shapes, the loss's values, a training step, the ONNX export."""
+from __future__ import annotations
+
+import onnx
+import pytest
+import torch
+
+from dsanet import DSANet, DSANetConfig, count_flops, pad_to_stride
+from export import export_onnx
+from losses import fft_mse, mse, multiscale_loss
+from train import train_step
+
+TINY = DSANetConfig(channels=(8, 16, 32), blocks=1)
+
+@pytest.mark.parametrize("scales", [1, 2, 3])
+def test_outputs_at_every_scale(scales: int) -> None:
+    model = DSANet(DSANetConfig(scales=scales, channels=(8, 16, 32), blocks=1))
+    x = torch.rand(2, 3, 64, 96)
+    restored, (h, c) = model(x)
+    assert [r.shape[-2:] for r in restored] == [(64 >> k, 96 >> k) for k in reversed(range(scales))]
+    assert h.shape == c.shape == (2, 32, 8, 12)
+    # The carried state feeds the next frame and changes its output.
+    again, _ = model(x, (h, c))
+    assert not torch.allclose(again[-1], restored[-1])
+
+def test_full_size_model_matches_design() -> None:
+    model = DSANet()
+    assert model.stride == 32
+    assert 4_000_000 < sum(p.numel() for p in model.parameters()) < 5_000_000
+    assert count_flops(model, 256, 256) > 20e9
+
+def test_pad_to_stride_pads_and_remembers_size() -> None:
+    x, size = pad_to_stride(torch.rand(1, 3, 70, 33), 32)
+    assert x.shape[-2:] == (96, 64) and size == (70, 33)
+
+def test_fft_mse_of_identical_images_is_zero() -> None:
+    x = torch.rand(2, 3, 16, 16)
+    assert fft_mse(x, x).item() == 0
+
+def test_fft_mse_of_a_shifted_impulse() -> None:
+    # By hand: the orthonormal 8x8 FFT of an impulse is 1/8 everywhere; shifting it one pixel
+    # multiplies bin k by exp(-2 pi i k / 8), so |difference|^2 = (2 - 2 cos(2 pi k / 8)) / 64,
+    # whose mean over the 64 bins is 2 / 64.
+    a = torch.zeros(1, 1, 8, 8)
+    b = torch.zeros(1, 1, 8, 8)
+    a[0, 0, 0, 0] = 1
+    b[0, 0, 0, 1] = 1
+    assert fft_mse(a, b).item() == pytest.approx(2 / 64, rel=1e-6)
+
+def test_fft_mse_equals_pixel_mse_by_parseval() -> None:
+    a, b = torch.rand(2, 3, 12, 20), torch.rand(2, 3, 12, 20)
+    assert fft_mse(a, b).item() == pytest.approx(mse(a, b).item(), rel=1e-5)
+
+def test_multiscale_loss_supervises_every_scale() -> None:
+    sharp = torch.rand(1, 3, 32, 32)
+    perfect = [torch.nn.functional.avg_pool2d(sharp, 4), torch.nn.functional.avg_pool2d(sharp, 2), sharp]
+    assert multiscale_loss(perfect, sharp).item() == pytest.approx(0, abs=1e-10)
+    off_coarse = [perfect[0] + 0.1, perfect[1], perfect[2]]
+    assert multiscale_loss(off_coarse, sharp).item() == pytest.approx(1.1 * 0.01, rel=1e-4)
+
+def test_one_training_step_lowers_the_loss() -> None:
+    torch.manual_seed(0)
+    model = DSANet(TINY)
+    blurred, sharp = torch.rand(2, 2, 3, 32, 32), torch.rand(2, 2, 3, 32, 32)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    before = train_step(model, blurred, sharp, 0.1)
+    optimizer.zero_grad()
+    before.backward()
+    optimizer.step()
+    with torch.no_grad():
+        after = train_step(model, blurred, sharp, 0.1)
+    assert after.item() < before.item()
+
+def test_onnx_export_has_dynamic_size_and_state(tmp_path) -> None:
+    model = DSANet(TINY).eval()
+    path = tmp_path / "tiny.onnx"
+    export_onnx(model, path)
+    graph = onnx.load(str(path))
+    onnx.checker.check_model(graph)
+    dims = {i.name: [d.dim_param or d.dim_value for d in i.type.tensor_type.shape.dim] for i in graph.graph.input}
+    assert dims == {
+        "frame": ["batch", 3, "height", "width"],
+        "h": ["batch", 32, "state_height", "state_width"],
+        "c": ["batch", 32, "state_height", "state_width"],
+    }
+    assert [o.name for o in graph.graph.output] == ["sharp", "h_out", "c_out"]

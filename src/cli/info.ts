@@ -1,0 +1,29 @@
+import { existsSync, statSync } from "node:fs";
+import ort from "onnxruntime-node";
+import type { Config } from "../config/schema.js";
+import { findFfmpeg, findFfprobe } from "../ffmpeg/locate.js";
+import { createEngine, defaultModel } from "../model/create-engine.js";
+import { onnxModelPath } from "../model/onnx-engine.js";
+
+/** `dsanet info`: what would run, and with what. */
+export async function describeInfo(config: Config): Promise<string> {
+  const [ffmpeg, ffprobe] = await Promise.all([findFfmpeg(), findFfprobe()]);
+  const model = config.engine.model ?? defaultModel(config.engine.type);
+  const file = config.engine.type === "onnx" ? onnxModelPath(model, config.engine.scales) : model;
+  const size = existsSync(file) ? `${(statSync(file).size / 2 ** 20).toFixed(1)} MiB` : "missing";
+  const engine = await createEngine(config.engine);
+  await engine.close();
+  const providers = ort
+    .listSupportedBackends()
+    .map((b) => `${b.name}${b.bundled ? "" : " (needs its binaries installed)"}`)
+    .join(", ");
+  return [
+    `engine:    ${engine.name}, ${engine.scales} scales, input stride ${engine.stride}`,
+    `onnx:      onnxruntime-node ${ort.env.versions.node ?? "?"}, providers: ${providers}`,
+    `model:     ${file} (${size})`,
+    `ffmpeg:    ${ffmpeg.path} (${ffmpeg.origin}) ${ffmpeg.version}`,
+    `ffprobe:   ${ffprobe.path} (${ffprobe.origin})`,
+    `node:      ${process.version} on ${process.platform}-${process.arch}`,
+    "",
+  ].join("\n");
+}

@@ -1,0 +1,45 @@
+import { z } from "zod";
+
+const engine = z
+  .object({
+    type: z.enum(["onnx", "tfjs"]).default("onnx"),
+    /** null: the shipped weights (models/dsanet.onnx or models/tfjs/model.json). */
+    model: z.string().nullable().default(null),
+    scales: z.union([z.literal(1), z.literal(2), z.literal(3)]).default(3),
+    /** onnx: intra-op threads; 0 lets onnxruntime use every core. */
+    threads: z.number().int().min(0).default(0),
+    provider: z.enum(["cpu", "cuda", "tensorrt"]).default("cpu"),
+    backend: z.enum(["auto", "tensorflow-gpu", "tensorflow", "wasm"]).default("auto"),
+  })
+  .strict();
+
+const deblur = z
+  .object({
+    /** Carry the ConvLSTM state from frame to frame. */
+    state: z.boolean().default(true),
+    /** Process frames in overlapping tiles of this many pixels (a multiple of 32); null: whole frames. */
+    tile: z.number().int().positive().nullable().default(null),
+    overlap: z.number().int().min(0).default(32),
+    /** Frames in flight in file mode. */
+    slots: z.number().int().min(1).max(64).default(4),
+  })
+  .strict();
+
+const output = z
+  .object({
+    codec: z.string().default("libx264"),
+    crf: z.number().min(0).max(51).default(18),
+    preset: z.enum(["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"]).default("medium"),
+    lossless: z.boolean().default(false),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    engine: engine.default(engine.parse({})),
+    deblur: deblur.default(deblur.parse({})),
+    output: output.default(output.parse({})),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;

@@ -1,0 +1,76 @@
+import { existsSync } from "node:fs";
+import type { VideoInfo } from "../types.js";
+import { InputError, redact } from "./errors.js";
+import { findFfprobe } from "./locate.js";
+import { FfmpegProcess } from "./process.js";
+
+interface ProbeStream {
+  codec_type?: string;
+  codec_name?: string;
+  width?: number;
+  height?: number;
+  avg_frame_rate?: string;
+  r_frame_rate?: string;
+  nb_frames?: string;
+  duration?: string;
+  start_time?: string;
+  tags?: { rotate?: string };
+  side_data_list?: { rotation?: number }[];
+}
+
+interface ProbeResult {
+  streams?: ProbeStream[];
+  format?: { duration?: string; start_time?: string };
+}
+
+function isUrl(input: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(input);
+}
+
+function rate(text: string | undefined): number {
+  const [num, den] = (text ?? "0/0").split("/").map(Number);
+  return num && den ? num / den : 0;
+}
+
+function seconds(text: string | undefined): number | null {
+  const value = Number(text);
+  return text !== undefined && Number.isFinite(value) ? value : null;
+}
+
+/** Describe the first video stream of `input` (a path or URL); clear errors when there is none. */
+export async function probe(input: string): Promise<VideoInfo> {
+  if (!isUrl(input) && !existsSync(input)) throw new InputError(`${input}: no such file`);
+  const ffprobe = await findFfprobe();
+  const proc = new FfmpegProcess(ffprobe.path, ["-v", "error", "-print_format", "json", "-show_streams", "-show_format", input]);
+  const chunks: Buffer[] = [];
+  proc.stdout.on("data", (chunk: Buffer) => chunks.push(chunk));
+  try {
+    await proc.done;
+  } catch {
+    throw new InputError(`${redact(input)}: not a readable video (ffprobe: ${proc.stderr().split("\n").pop() || "no details"})`);
+  }
+  const result = JSON.parse(Buffer.concat(chunks).toString("utf8")) as ProbeResult;
+  const streams = result.streams ?? [];
+  const video = streams.find((s) => s.codec_type === "video" && s.width && s.height);
+  if (!video?.width || !video.height) {
+    const found = streams.map((s) => s.codec_type ?? "unknown").join(", ") || "nothing";
+    throw new InputError(`${redact(input)}: no video stream (ffprobe found: ${found})`);
+  }
+  const rotation = Math.abs(video.side_data_list?.find((d) => d.rotation !== undefined)?.rotation ?? Number(video.tags?.rotate ?? 0));
+  const upright = rotation % 180 === 90;
+  const frameRate = rate(video.avg_frame_rate) ? video.avg_frame_rate ?? "25/1" : video.r_frame_rate ?? "25/1";
+  const fps = rate(frameRate) || 25;
+  const duration = seconds(video.duration) ?? seconds(result.format?.duration);
+  const counted = Number(video.nb_frames);
+  const audio = streams.find((s) => s.codec_type === "audio");
+  return {
+    width: upright ? video.height : video.width,
+    height: upright ? video.width : video.height,
+    fps,
+    frameRate,
+    startMs: (seconds(video.start_time) ?? seconds(result.format?.start_time) ?? 0) * 1000,
+    durationMs: duration === null ? null : duration * 1000,
+    frameCount: counted > 0 ? counted : null,
+    audioCodec: audio?.codec_name ?? null,
+  };
+}

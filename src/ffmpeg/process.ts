@@ -1,0 +1,100 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import type { Readable, Writable } from "node:stream";
+import { FfmpegError, redact } from "./errors.js";
+
+const STDERR_TAIL_BYTES = 8192;
+const KILL_AFTER_MS = 3000;
+
+export interface FfmpegProcessOptions {
+  /** Give the process a stdin pipe to write to (encoders); otherwise stdin is ignored. */
+  readonly stdin?: boolean;
+  /** Called with each complete stderr line, for parsers such as showinfo's. */
+  readonly onStderrLine?: (line: string) => void;
+}
+
+/**
+ * One ffmpeg or ffprobe child process. Backpressure stays with the caller: `stdout` and
+ * `stdin` are plain streams for `stream.pipeline` or async iteration. `done` settles once the
+ * process has exited and its stdio has drained ('close', not 'exit'); it rejects with the
+ * command and the last few KB of stderr when the exit was unexpected, and tells a failure to
+ * start (missing binary) apart from a later death. Never spawned through a shell.
+ */
+export class FfmpegProcess {
+  readonly stdout: Readable;
+  readonly stdin: Writable | null;
+  readonly done: Promise<void>;
+  private readonly child: ChildProcess;
+  private stderrTail = "";
+  private closing = false;
+  private exited = false;
+
+  constructor(
+    readonly binary: string,
+    readonly args: readonly string[],
+    options: FfmpegProcessOptions = {},
+  ) {
+    this.child = spawn(binary, args, { stdio: [options.stdin ? "pipe" : "ignore", "pipe", "pipe"] });
+    const { stdout, stderr } = this.child;
+    if (!stdout || !stderr) throw new Error("spawn did not create stdout and stderr pipes");
+    this.stdout = stdout;
+    this.stdin = this.child.stdin;
+    // An encoder that dies makes writes fail with EPIPE; `done` reports the real cause.
+    this.stdin?.on("error", () => undefined);
+
+    let partial = "";
+    stderr.setEncoding("utf8");
+    stderr.on("data", (chunk: string) => {
+      this.stderrTail = (this.stderrTail + chunk).slice(-STDERR_TAIL_BYTES);
+      if (!options.onStderrLine) return;
+      const lines = (partial + chunk).split(/\r?\n|\r/);
+      partial = lines.pop() ?? "";
+      for (const line of lines) options.onStderrLine(line);
+    });
+
+    this.done = new Promise<void>((resolve, reject) => {
+      this.child.once("error", (error: NodeJS.ErrnoException) => {
+        this.exited = true;
+        const hint = error.code === "ENOENT" ? " (not found: install ffmpeg or set FFMPEG_PATH)" : "";
+        reject(new FfmpegError(`could not start ${binary}${hint}: ${error.message}`, null, ""));
+      });
+      this.child.once("exit", () => {
+        this.exited = true;
+      });
+      this.child.once("close", (code, signal) => {
+        this.exited = true;
+        if (code === 0 || (this.closing && signal !== null)) resolve();
+        else reject(this.failure(code, signal));
+      });
+    });
+    // Callers that only close() must not see an unhandled rejection; awaiting `done` still throws.
+    this.done.catch(() => undefined);
+  }
+
+  /** The command line and stderr tail, credentials redacted, for messages and logs. */
+  describe(): string {
+    return redact([this.binary, ...this.args].join(" "));
+  }
+
+  /** Last lines of stderr, credentials redacted. */
+  stderr(): string {
+    return redact(this.stderrTail.trim());
+  }
+
+  /** Stop the process: SIGTERM, then SIGKILL if it lingers. Safe to call more than once. */
+  async close(): Promise<void> {
+    if (!this.exited && !this.closing) {
+      this.closing = true;
+      this.child.kill("SIGTERM");
+      const timer = setTimeout(() => this.child.kill("SIGKILL"), KILL_AFTER_MS);
+      await this.done.catch(() => undefined);
+      clearTimeout(timer);
+    }
+    await this.done.catch(() => undefined);
+  }
+
+  private failure(code: number | null, signal: NodeJS.Signals | null): FfmpegError {
+    const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+    const tail = this.stderr();
+    return new FfmpegError(`${this.describe()}\n${how}${tail ? `:\n${tail}` : ""}`, code, tail);
+  }
+}

@@ -1,0 +1,102 @@
+import type { Frame } from "../types.js";
+import type { Engine, EngineState } from "./engine.js";
+import { sample, toByte, toFloat } from "./pixels.js";
+import { planTiles, type Tile } from "./tiles.js";
+
+export interface DeblurStreamOptions {
+  /** Carry the ConvLSTM state from frame to frame (the video mode); false: every frame alone. */
+  readonly carryState: boolean;
+  /** Run frames in overlapping tiles of this size (a multiple of the engine's stride). */
+  readonly tile: number | null;
+  /** Overlap between neighbouring tiles, in pixels. */
+  readonly overlap: number;
+}
+
+/**
+ * Deblurs the frames of one stream in order, keeping the model's state between them: one
+ * state per tile position. The state resets on a discontinuity or a change of frame size.
+ */
+export class DeblurStream {
+  private readonly states = new Map<number, EngineState>();
+  private size = "";
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly options: DeblurStreamOptions,
+  ) {
+    if (options.tile !== null && options.tile % engine.stride !== 0) {
+      throw new Error(`tile size ${options.tile} must be a multiple of ${engine.stride} (the network's stride with ${engine.scales} scales)`);
+    }
+  }
+
+  async deblur(frame: Frame): Promise<Frame> {
+    const size = `${frame.width}x${frame.height}`;
+    if (frame.discontinuity || size !== this.size) this.reset();
+    this.size = size;
+    const tiles = planTiles(frame.width, frame.height, this.options.tile, this.options.overlap);
+    const single = tiles.length === 1;
+    const rgb = new Uint8Array(frame.rgb.length);
+    const sum = single ? null : new Float32Array(frame.rgb.length);
+    const weights = single ? null : new Float32Array(frame.width * frame.height);
+
+    for (const [i, tile] of tiles.entries()) {
+      const height = Math.ceil(tile.height / this.engine.stride) * this.engine.stride;
+      const width = Math.ceil(tile.width / this.engine.stride) * this.engine.stride;
+      const input = toFloat(frame.rgb, frame.width, tile, height, width, this.engine.layout);
+      const out = await this.engine.run(input, height, width, this.states.get(i) ?? null);
+      this.states.get(i)?.dispose();
+      if (this.options.carryState) this.states.set(i, out.state);
+      else out.state.dispose();
+      if (sum && weights) accumulate(out.image, tile, height, width, frame.width, sum, weights, this.engine.layout);
+      else write(out.image, tile, height, width, frame.width, rgb, this.engine.layout);
+    }
+    if (sum && weights) {
+      for (let p = 0; p < weights.length; p++) {
+        const w = weights[p] as number;
+        for (let c = 0; c < 3; c++) rgb[p * 3 + c] = toByte((sum[p * 3 + c] as number) / w);
+      }
+    }
+    return { ...frame, rgb };
+  }
+
+  /** Forget the carried state: the next frame starts afresh (a cut, a seek, a reconnect). */
+  reset(): void {
+    for (const state of this.states.values()) state.dispose();
+    this.states.clear();
+  }
+
+  close(): void {
+    this.reset();
+  }
+}
+
+type Image = Float32Array;
+
+function write(image: Image, tile: Tile, height: number, width: number, frameWidth: number, rgb: Uint8Array, layout: Engine["layout"]): void {
+  for (let y = 0; y < tile.height; y++) {
+    for (let x = 0; x < tile.width; x++) {
+      const p = ((tile.y + y) * frameWidth + tile.x + x) * 3;
+      for (let c = 0; c < 3; c++) rgb[p + c] = toByte(sample(image, layout, height, width, x, y, c));
+    }
+  }
+}
+
+function accumulate(
+  image: Image,
+  tile: Tile,
+  height: number,
+  width: number,
+  frameWidth: number,
+  sum: Float32Array,
+  weights: Float32Array,
+  layout: Engine["layout"],
+): void {
+  for (let y = 0; y < tile.height; y++) {
+    for (let x = 0; x < tile.width; x++) {
+      const w = tile.weight(x, y);
+      const p = (tile.y + y) * frameWidth + tile.x + x;
+      weights[p] = (weights[p] as number) + w;
+      for (let c = 0; c < 3; c++) sum[p * 3 + c] = (sum[p * 3 + c] as number) + w * sample(image, layout, height, width, x, y, c);
+    }
+  }
+}

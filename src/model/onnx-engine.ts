@@ -1,0 +1,76 @@
+import { existsSync } from "node:fs";
+import ort from "onnxruntime-node";
+import { STATE_CHANNELS, strideFor, type Engine, type EngineOutput, type EngineState } from "./engine.js";
+
+export type OnnxProvider = "cpu" | "cuda" | "tensorrt";
+
+export interface OnnxEngineOptions {
+  /** models/dsanet.onnx, exported with 3 scales; other K need models/dsanet-k<K>.onnx. */
+  readonly model: string;
+  readonly scales: number;
+  /** Intra-op threads for the CPU provider; 0 lets onnxruntime choose (all cores). */
+  readonly threads: number;
+  readonly provider: OnnxProvider;
+}
+
+class OnnxState implements EngineState {
+  constructor(
+    readonly h: ort.Tensor,
+    readonly c: ort.Tensor,
+  ) {}
+  dispose(): void {
+    this.h.dispose();
+    this.c.dispose();
+  }
+}
+
+/** The file holding DSANet with `scales` scales: the ONNX graph fixes K at export. */
+export function onnxModelPath(model: string, scales: number): string {
+  return scales === 3 ? model : model.replace(/\.onnx$/, `-k${scales}.onnx`);
+}
+
+/** DSANet on onnxruntime-node: the default engine, CPU or CUDA/TensorRT where present. */
+export async function createOnnxEngine(options: OnnxEngineOptions): Promise<Engine> {
+  const path = onnxModelPath(options.model, options.scales);
+  if (!existsSync(path)) {
+    throw new Error(`${path}: no such model; export it with: python3 training/export.py --scales ${options.scales}`);
+  }
+  const session = await ort.InferenceSession.create(path, {
+    // No silent CPU fallback: asking for a GPU and getting the CPU would only look slow.
+    executionProviders: [options.provider],
+    intraOpNumThreads: options.threads,
+    graphOptimizationLevel: "all",
+  }).catch((error: Error) => {
+    if (options.provider === "cpu") throw error;
+    throw new Error(
+      `onnx provider '${options.provider}' could not start (${error.message.split("\n")[0]}); onnxruntime-node needs its CUDA ` +
+        `binaries for it (see README, "GPU"), or use --provider cpu`,
+    );
+  });
+  const stride = strideFor(options.scales);
+
+  return {
+    name: `onnx (${options.provider})`,
+    layout: "nchw",
+    stride,
+    scales: options.scales,
+    async run(image: Float32Array, height: number, width: number, state: EngineState | null): Promise<EngineOutput> {
+      const stateDims = [1, STATE_CHANNELS, height / 8, width / 8];
+      const previous =
+        state instanceof OnnxState
+          ? state
+          : new OnnxState(
+              new ort.Tensor("float32", new Float32Array(STATE_CHANNELS * (height / 8) * (width / 8)), stateDims),
+              new ort.Tensor("float32", new Float32Array(STATE_CHANNELS * (height / 8) * (width / 8)), stateDims),
+            );
+      const frame = new ort.Tensor("float32", image, [1, 3, height, width]);
+      const out = await session.run({ frame, h: previous.h, c: previous.c });
+      const { sharp, h_out: h, c_out: c } = out;
+      if (!sharp || !h || !c) throw new Error(`${path}: expected outputs sharp, h_out, c_out`);
+      return { image: sharp.data as Float32Array, state: new OnnxState(h, c) };
+    },
+    async close(): Promise<void> {
+      await session.release();
+    },
+  };
+}

@@ -1,0 +1,191 @@
+import { readFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import type * as tfjs from "@tensorflow/tfjs";
+import { STATE_CHANNELS, strideFor, type Engine, type EngineOutput, type EngineState } from "./engine.js";
+
+type Tf = typeof tfjs;
+type T4 = tfjs.Tensor4D;
+
+export type TfjsBackend = "auto" | "tensorflow-gpu" | "tensorflow" | "wasm";
+
+export interface TfjsEngineOptions {
+  /** models/tfjs/model.json: the config and a weights manifest written by training/export.py. */
+  readonly model: string;
+  readonly scales: number;
+  readonly backend: TfjsBackend;
+}
+
+interface WeightsFile {
+  config: { channels: [number, number, number]; blocks: number; attention: boolean };
+  weightsManifest: { paths: string[]; weights: { name: string; shape: number[]; dtype: string }[] }[];
+}
+
+/**
+ * Load TensorFlow.js on the best backend present: @tensorflow/tfjs-node-gpu, then
+ * @tensorflow/tfjs-node (both optional: their installs download libtensorflow), then the
+ * wasm backend that ships inside npm.
+ */
+async function loadTensorflow(backend: TfjsBackend): Promise<{ tf: Tf; backendName: string }> {
+  const native: [TfjsBackend, string][] = [
+    ["tensorflow-gpu", "@tensorflow/tfjs-node-gpu"],
+    ["tensorflow", "@tensorflow/tfjs-node"],
+  ];
+  const failures: string[] = [];
+  for (const [name, pkg] of native) {
+    if (backend !== "auto" && backend !== name) continue;
+    try {
+      const tf = (await import(pkg)) as Tf;
+      await tf.ready();
+      return { tf, backendName: name };
+    } catch (error) {
+      failures.push(`${pkg}: ${(error as Error).message.split("\n")[0]}`);
+    }
+  }
+  if (backend === "auto" || backend === "wasm") {
+    const tf = await import("@tensorflow/tfjs");
+    await import("@tensorflow/tfjs-backend-wasm");
+    await tf.setBackend("wasm");
+    await tf.ready();
+    return { tf, backendName: "wasm" };
+  }
+  throw new Error(`tfjs backend '${backend}' is not installed (${failures.join("; ")}); npm install ${native.find(([n]) => n === backend)?.[1]}`);
+}
+
+class TfjsState implements EngineState {
+  constructor(
+    readonly h: T4,
+    readonly c: T4,
+  ) {}
+  dispose(): void {
+    this.h.dispose();
+    this.c.dispose();
+  }
+}
+
+/** DSANet written in TensorFlow.js ops (NHWC), from the same trained weights as the ONNX model. */
+export async function createTfjsEngine(options: TfjsEngineOptions): Promise<Engine> {
+  const { tf, backendName } = await loadTensorflow(options.backend);
+  const manifest = JSON.parse(await readFile(options.model, "utf8")) as WeightsFile;
+  const weights = new Map<string, tfjs.Tensor>();
+  let offset = 0;
+  for (const group of manifest.weightsManifest) {
+    const buffers = await Promise.all(group.paths.map((p) => readFile(join(dirname(options.model), p))));
+    const bytes = Buffer.concat(buffers);
+    for (const { name, shape } of group.weights) {
+      const count = shape.reduce((a, b) => a * b, 1);
+      const values = new Float32Array(bytes.buffer.slice(bytes.byteOffset + offset, bytes.byteOffset + offset + count * 4));
+      weights.set(name, tf.tensor(values, shape, "float32"));
+      offset += count * 4;
+    }
+    offset = 0;
+  }
+  const net = new DsanetOps(tf, weights, manifest.config.blocks, manifest.config.attention);
+  const scales = options.scales;
+
+  return {
+    name: `tfjs (${backendName})`,
+    layout: "nhwc",
+    stride: strideFor(scales),
+    scales,
+    async run(image: Float32Array, height: number, width: number, state: EngineState | null): Promise<EngineOutput> {
+      const [sharp, h, c] = tf.tidy(() => {
+        const blurred = tf.tensor4d(image, [1, height, width, 3]);
+        const previous = state instanceof TfjsState ? state : null;
+        const zeros = () => tf.zeros([1, height / 8, width / 8, STATE_CHANNELS]) as T4;
+        return net.forward(blurred, previous?.h ?? zeros(), previous?.c ?? zeros(), scales);
+      });
+      const data = (await sharp.data()) as Float32Array;
+      sharp.dispose();
+      return { image: data, state: new TfjsState(h, c) };
+    },
+    async close(): Promise<void> {
+      for (const tensor of weights.values()) tensor.dispose();
+    },
+  };
+}
+
+/** The forward pass of training/dsanet.py, op for op; weight names are its state-dict keys. */
+class DsanetOps {
+  constructor(
+    private readonly tf: Tf,
+    private readonly weights: Map<string, tfjs.Tensor>,
+    private readonly blocks: number,
+    private readonly attention: boolean,
+  ) {}
+
+  forward(blurred: T4, h: T4, c: T4, scales: number): [T4, T4, T4] {
+    const { tf } = this;
+    const pyramid = [blurred];
+    for (let k = 1; k < scales; k++) pyramid.unshift(tf.avgPool(pyramid[0] as T4, 2, 2, "valid"));
+    const factor = 2 ** (scales - 1);
+    if (factor > 1) [h, c] = [tf.avgPool(h, factor, factor, "valid"), tf.avgPool(c, factor, factor, "valid")];
+
+    let image = pyramid[0] as T4;
+    let features: T4 | null = null;
+    pyramid.forEach((input, level) => {
+      if (level > 0) [image, h, c] = [this.upsample(image), this.upsample(h), this.upsample(c)];
+      [image, features, h, c] = this.scale(input, image, features, h, c);
+    });
+    return [tf.clipByValue(image, 0, 1), h, c];
+  }
+
+  private scale(blurred: T4, coarse: T4, coarseFeatures: T4 | null, h: T4, c: T4): [T4, T4, T4, T4] {
+    const { tf } = this;
+    let e1 = this.relu(this.conv("net.enc1.0", tf.concat([blurred, coarse], 3), 2));
+    if (coarseFeatures) e1 = tf.add<T4>(e1, coarseFeatures);
+    e1 = this.resBlocks("net.enc1_blocks", e1);
+    const e2 = this.resBlocks("net.enc2.1", this.relu(this.conv("net.enc2.0.0", e1, 2)));
+    const e3 = this.resBlocks("net.enc3.1", this.relu(this.conv("net.enc3.0.0", e2, 2)));
+    [h, c] = this.convLstm(e3, h, c);
+    const d1 = tf.add<T4>(this.up("net.dec1.1.0", this.resBlocks("net.dec1.0", h)), e2);
+    const d2 = tf.add<T4>(this.up("net.dec2.1.0", this.resBlocks("net.dec2.0", d1)), e1);
+    const f = this.up("net.dec3.1.0", this.resBlocks("net.dec3.0", d2));
+    const restored = tf.add<T4>(this.conv("net.output.to_image", f), blurred);
+    if (!this.attention) return [restored, f, h, c];
+    const mask = tf.sigmoid(this.conv("net.output.to_mask", restored));
+    return [restored, tf.add<T4>(tf.mul<T4>(this.conv("net.output.features", f), mask), f), h, c];
+  }
+
+  private convLstm(x: T4, h: T4, c: T4): [T4, T4] {
+    const { tf } = this;
+    const [i, f, o, g] = tf.split(this.conv("net.lstm.gates", tf.concat([x, h], 3)), 4, 3) as [T4, T4, T4, T4];
+    const cell = tf.add<T4>(tf.mul<T4>(tf.sigmoid(f), c), tf.mul<T4>(tf.sigmoid(i), tf.tanh(g)));
+    return [tf.mul<T4>(tf.sigmoid(o), tf.tanh(cell)), cell];
+  }
+
+  private resBlocks(prefix: string, x: T4): T4 {
+    for (let b = 0; b < this.blocks; b++) {
+      const body = this.conv(`${prefix}.${b}.body.2`, this.relu(this.conv(`${prefix}.${b}.body.0`, x)));
+      x = this.tf.add<T4>(x, body);
+    }
+    return x;
+  }
+
+  /** 3x3 conv with PyTorch's symmetric padding of 1 (TensorFlow's 'same' pads stride 2 unevenly). */
+  private conv(name: string, x: T4, stride: 1 | 2 = 1): T4 {
+    return this.tf.add<T4>(this.tf.conv2d(x, this.weight(`${name}.weight`) as tfjs.Tensor4D, stride, 1), this.weight(`${name}.bias`));
+  }
+
+  /** 4x4 transposed conv, stride 2, padding 1: doubles height and width, then ReLU. */
+  private up(name: string, x: T4): T4 {
+    const filter = this.weight(`${name}.weight`) as tfjs.Tensor4D;
+    const [n, height, width] = x.shape;
+    const outShape: [number, number, number, number] = [n, height * 2, width * 2, filter.shape[2]];
+    return this.relu(this.tf.add<T4>(this.tf.conv2dTranspose(x, filter, outShape, 2, 1), this.weight(`${name}.bias`)));
+  }
+
+  private upsample(x: T4): T4 {
+    const [, height, width] = x.shape;
+    return this.tf.image.resizeBilinear(x, [height * 2, width * 2], false, true);
+  }
+
+  private relu(x: T4): T4 {
+    return this.tf.relu(x);
+  }
+
+  private weight(name: string): tfjs.Tensor {
+    const tensor = this.weights.get(name);
+    if (!tensor) throw new Error(`tfjs weights: missing ${name}; re-export with training/export.py`);
+    return tensor;
+  }
+}

@@ -1,0 +1,108 @@
+import { EMPTY, catchError, concatMap, lastValueFrom } from "rxjs";
+import { probe } from "../ffmpeg/probe.js";
+import type { Engine } from "../model/engine.js";
+import { FileSink, type EncodeOptions } from "../sinks/file.js";
+import { fileSource } from "../sources/file.js";
+import { Credits } from "./credits.js";
+import { deblur } from "./deblur.js";
+
+export interface DeblurFileOptions {
+  readonly input: string;
+  readonly output: string;
+  readonly engine: Engine;
+  readonly carryState: boolean;
+  readonly tile: number | null;
+  readonly overlap: number;
+  readonly encode: EncodeOptions;
+  /** Frames in flight between decoder and encoder; the decoder waits when all are taken. */
+  readonly slots: number;
+  readonly onProgress?: (progress: Progress) => void;
+}
+
+export interface Progress {
+  readonly frames: number;
+  /** Frames the container announced, or null when unknown. */
+  readonly total: number | null;
+  readonly fps: number;
+}
+
+export interface DeblurSummary {
+  readonly input: string;
+  readonly output: string;
+  readonly engine: string;
+  readonly frames: number;
+  readonly seconds: number;
+  readonly fps: number;
+  /** Time the deblur stage waited for the decoder, spent in inference, and in the encoder. */
+  readonly waitingForDecoderMs: number;
+  readonly inferenceMs: number;
+  readonly encodeMs: number;
+  /** Set when the input was truncated or damaged: the output holds every frame decoded. */
+  readonly inputError: Error | null;
+}
+
+/**
+ * Deblur a video file to a video file, losslessly: every decoded frame is written, in order,
+ * with the input's timing and audio. At most `slots` frames are in flight, so memory stays
+ * flat however long the video; a slow encoder slows the decoder rather than filling memory.
+ */
+export async function deblurFile(options: DeblurFileOptions): Promise<DeblurSummary> {
+  const info = await probe(options.input);
+  const sink = await FileSink.open({
+    output: options.output,
+    width: info.width,
+    height: info.height,
+    frameRate: info.frameRate,
+    startMs: info.startMs,
+    audioFrom: options.input,
+    audioCodec: info.audioCodec,
+    encode: options.encode,
+  });
+  const credits = new Credits(options.slots);
+  const started = performance.now();
+  let frames = 0;
+  let inferenceMs = 0;
+  let encodeMs = 0;
+  let waitingForDecoderMs = 0;
+  let inputError: Error | null = null;
+
+  const written = fileSource(options.input, info, { gate: credits }).pipe(
+    // A damaged input ends the stream after its last good frame; the frames already decoded
+    // are still deblurred and written, then the error is reported.
+    catchError((error: Error) => {
+      inputError = error;
+      return EMPTY;
+    }),
+    deblur(options.engine, { carryState: options.carryState, tile: options.tile, overlap: options.overlap }),
+    concatMap(async ({ sharp, inferenceMs: busy, waitedMs }) => {
+      inferenceMs += busy;
+      waitingForDecoderMs += waitedMs;
+      const encodeStart = performance.now();
+      await sink.write(sharp);
+      encodeMs += performance.now() - encodeStart;
+      credits.release();
+      frames++;
+      options.onProgress?.({ frames, total: info.frameCount, fps: (frames * 1000) / (performance.now() - started) });
+    }),
+  );
+  try {
+    await lastValueFrom(written, { defaultValue: undefined });
+  } catch (error) {
+    await sink.abort();
+    throw error;
+  }
+  await sink.close();
+  const seconds = (performance.now() - started) / 1000;
+  return {
+    input: options.input,
+    output: options.output,
+    engine: options.engine.name,
+    frames,
+    seconds,
+    fps: frames / seconds,
+    waitingForDecoderMs,
+    inferenceMs,
+    encodeMs,
+    inputError,
+  };
+}

@@ -1,0 +1,148 @@
+import { Observable } from "rxjs";
+import type { Readable } from "node:stream";
+import { InputError } from "../ffmpeg/errors.js";
+import { findFfmpeg } from "../ffmpeg/locate.js";
+import { FfmpegProcess } from "../ffmpeg/process.js";
+import type { Frame, Gate, VideoInfo } from "../types.js";
+
+export interface FileSourceOptions {
+  /** Stream name put on each frame; the path by default. */
+  readonly stream?: string;
+  /** Lossless flow control: a slot is acquired before each frame is read. */
+  readonly gate?: Gate;
+}
+
+/** How many frame intervals short of the announced end we still call complete. */
+const TRUNCATION_SLACK = 3;
+
+/**
+ * Decode every frame of a video file (anything ffmpeg reads) to RGB24, exactly once each and
+ * in order: no frame-rate conversion (`passthrough`), rotation metadata applied, any bit depth
+ * converted to 8 bits. Each frame carries its own presentation time, read from ffmpeg's
+ * showinfo filter, so variable-frame-rate input keeps its timing.
+ *
+ * A truncated or damaged input first delivers every frame ffmpeg could decode, then errors.
+ */
+export function fileSource(path: string, info: VideoInfo, options: FileSourceOptions = {}): Observable<Frame> {
+  const stream = options.stream ?? path;
+  const { width, height } = info;
+  const frameBytes = width * height * 3;
+
+  return new Observable<Frame>((subscriber) => {
+    const timestamps = new PresentationTimes();
+    let decoder: FfmpegProcess | null = null;
+    let stopped = false;
+
+    const run = async (): Promise<void> => {
+      const ffmpeg = await findFfmpeg();
+      if (stopped) return;
+      decoder = new FfmpegProcess(
+        ffmpeg.path,
+        ["-nostdin", "-hide_banner", "-nostats", "-i", path, "-map", "0:v:0", "-vf", "showinfo", "-vsync", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"],
+        { onStderrLine: (line) => timestamps.parse(line) },
+      );
+      void decoder.done.catch(() => undefined).then(() => timestamps.end());
+      const reader = new FrameReader(decoder.stdout, frameBytes);
+      let lastPtsMs = -Infinity;
+      for (let index = 0; ; index++) {
+        await options.gate?.acquire();
+        const rgb = await reader.next();
+        if (rgb === null || stopped) break;
+        const ptsMs = (await timestamps.at(index)) ?? info.startMs + (index * 1000) / info.fps;
+        lastPtsMs = ptsMs;
+        subscriber.next({ stream, index, ptsMs, width, height, rgb });
+      }
+      if (stopped) return;
+      await decoder.done.catch((error: Error) => {
+        throw new InputError(`${path}: decoding stopped after ${reader.frames} frames: ${error.message}`);
+      });
+      const missing = shortfall(info, reader.frames, lastPtsMs);
+      if (reader.leftover > 0 || missing) {
+        throw new InputError(`${path}: truncated or damaged: decoded ${reader.frames} frames${missing ?? ""}`);
+      }
+      subscriber.complete();
+    };
+    run().catch((error: unknown) => subscriber.error(error));
+
+    return () => {
+      stopped = true;
+      void decoder?.close();
+    };
+  });
+}
+
+/** How the decoded stream fell short of what the container announced, or null if it did not. */
+function shortfall(info: VideoInfo, frames: number, lastPtsMs: number): string | null {
+  if (info.frameCount !== null) {
+    return frames < info.frameCount - TRUNCATION_SLACK ? ` of the ${info.frameCount} announced` : null;
+  }
+  if (info.durationMs === null) return null;
+  const end = info.startMs + info.durationMs;
+  const seconds = (ms: number) => (ms / 1000).toFixed(2);
+  return lastPtsMs < end - (TRUNCATION_SLACK * 1000) / info.fps ? `, up to ${seconds(Math.max(lastPtsMs, 0))} s of the ${seconds(end)} s announced` : null;
+}
+
+/** Reads fixed-size frames from a byte stream; pulls only when asked, so the decoder pauses. */
+class FrameReader {
+  frames = 0;
+  leftover = 0;
+  private readonly chunks: AsyncIterator<Buffer>;
+  private pending: Buffer = Buffer.alloc(0);
+
+  constructor(
+    stream: Readable,
+    private readonly frameBytes: number,
+  ) {
+    this.chunks = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  }
+
+  async next(): Promise<Uint8Array | null> {
+    const frame = new Uint8Array(this.frameBytes);
+    let filled = Math.min(this.pending.length, this.frameBytes);
+    frame.set(this.pending.subarray(0, filled));
+    this.pending = this.pending.subarray(filled);
+    while (filled < this.frameBytes) {
+      const { value, done } = await this.chunks.next();
+      if (done) {
+        this.leftover = filled;
+        return null;
+      }
+      const take = Math.min(value.length, this.frameBytes - filled);
+      frame.set(value.subarray(0, take), filled);
+      filled += take;
+      this.pending = value.subarray(take);
+    }
+    this.frames++;
+    return frame;
+  }
+}
+
+/** Frame n's presentation time from showinfo's `n: N pts: P pts_time: T` stderr lines. */
+class PresentationTimes {
+  private readonly times = new Map<number, number>();
+  private waiter: (() => void) | null = null;
+  private ended = false;
+
+  parse(line: string): void {
+    const match = /\bn:\s*(\d+)\s+pts:\s*-?\d+\s+pts_time:\s*(-?[\d.]+)/.exec(line);
+    if (!match?.[1] || !match[2]) return;
+    this.times.set(Number(match[1]), Number(match[2]) * 1000);
+    this.waiter?.();
+  }
+
+  /** No more lines will come: the decoder has exited. */
+  end(): void {
+    this.ended = true;
+    this.waiter?.();
+  }
+
+  /** The time of frame `index`, waiting for its stderr line (it may trail stdout slightly). */
+  async at(index: number): Promise<number | undefined> {
+    while (!this.times.has(index) && !this.ended) {
+      await new Promise<void>((resolve) => (this.waiter = resolve));
+    }
+    const time = this.times.get(index);
+    this.times.delete(index);
+    return time;
+  }
+}

@@ -1,0 +1,39 @@
+/** Plain data shared by sources, model, sinks and pipeline. Tensors never appear here. */
+
+/** One decoded video frame: packed RGB24, row-major, no padding between rows. */
+export interface Frame {
+  /** Which stream the frame belongs to (a file path or a camera name). */
+  readonly stream: string;
+  /** 0-based position in the stream, counting every frame the source produced. */
+  readonly index: number;
+  /** Presentation time in milliseconds from the start of the stream. */
+  readonly ptsMs: number;
+  readonly width: number;
+  readonly height: number;
+  readonly rgb: Uint8Array;
+  /** Set on the first frame after a gap (reconnect, seek): carried model state must reset. */
+  readonly discontinuity?: boolean;
+}
+
+/** What a source learned about its video before the first frame. */
+export interface VideoInfo {
+  readonly width: number;
+  readonly height: number;
+  /** Average frame rate, frames per second. */
+  readonly fps: number;
+  /** Exact rational frame rate as ffmpeg writes it, e.g. "30000/1001". */
+  readonly frameRate: string;
+  readonly startMs: number;
+  readonly durationMs: number | null;
+  /** Frame count the container announces (MP4 does, Matroska does not), or null. */
+  readonly frameCount: number | null;
+  readonly audioCodec: string | null;
+}
+
+/**
+ * Lossless flow control: a source calls `acquire()` before producing each frame and the
+ * consumer releases the slot once the frame has been fully handled. Implemented in pipeline.
+ */
+export interface Gate {
+  acquire(): Promise<void>;
+}

@@ -1,0 +1,77 @@
+import { execFileSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createOnnxEngine } from "../../src/model/onnx-engine.js";
+import type { Engine } from "../../src/model/engine.js";
+import { deblurFile, type DeblurFileOptions } from "../../src/pipeline/deblur-file.js";
+import { COCKATOO, MODEL, WORK, clip, decodeAll, meanAbsDiff, streamInfo } from "../helpers/clips.js";
+
+let engine: Engine;
+beforeAll(async () => {
+  engine = await createOnnxEngine({ model: MODEL, scales: 3, threads: 1, provider: "cpu" });
+});
+afterAll(() => engine.close());
+
+const options = (input: string, output: string): DeblurFileOptions => ({
+  input,
+  output,
+  engine,
+  carryState: true,
+  tile: null,
+  overlap: 32,
+  slots: 3,
+  encode: { codec: "libx264", crf: 12, preset: "veryfast", lossless: false },
+});
+
+describe("deblurFile", () => {
+  it("writes every frame in order with the input's timestamps and audio", async () => {
+    const input = clip(
+      "moving.mp4",
+      "-f", "lavfi", "-i", "testsrc2=size=96x64:rate=15:duration=2",
+      "-f", "lavfi", "-i", "sine=frequency=440:duration=2",
+      "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest",
+    );
+    const output = join(WORK, "moving-deblurred.mp4");
+    const summary = await deblurFile(options(input, output));
+    expect(summary.frames).toBe(30);
+    expect(summary.inputError).toBeNull();
+
+    const [inVideo, outVideo] = [streamInfo(input, "v:0"), streamInfo(output, "v:0")];
+    expect(outVideo.pts).toHaveLength(30);
+    outVideo.pts.forEach((t, i) => expect(t).toBeCloseTo(inVideo.pts[i] as number, 3));
+    const audio = streamInfo(output, "a:0");
+    expect(audio.codec).toBe("aac");
+    expect(audio.duration).toBeGreaterThan(1.9);
+
+    // Order: each output frame looks most like the input frame at the same position.
+    const before = decodeAll(input, 96, 64);
+    const after = decodeAll(output, 96, 64);
+    after.forEach((frame, i) => {
+      const distances = before.map((b) => meanAbsDiff(frame, b));
+      expect(distances.indexOf(Math.min(...distances))).toBe(i);
+    });
+  });
+
+  it("keeps the mp3 audio of a real clip (cockatoo)", async () => {
+    const input = clip("cockatoo-short.mp4", "-i", COCKATOO, "-t", "0.5", "-vf", "scale=320:180", "-c:v", "libx264", "-c:a", "copy");
+    const output = join(WORK, "cockatoo-deblurred.mp4");
+    const summary = await deblurFile(options(input, output));
+    expect(summary.frames).toBe(streamInfo(input, "v:0").pts.length);
+    expect(streamInfo(output, "a:0").codec).toBe("mp3");
+  });
+
+  it("turns a truncated input into a playable output of the frames decoded, and reports it", async () => {
+    const full = clip("long.mkv", "-f", "lavfi", "-i", "testsrc2=size=64x64:rate=20:duration=3", "-c:v", "libx264", "-g", "10");
+    const bytes = readFileSync(full);
+    const truncated = join(WORK, "cut.mkv");
+    writeFileSync(truncated, bytes.subarray(0, Math.floor(bytes.length * 0.6)));
+    const output = join(WORK, "cut-deblurred.mkv");
+    const summary = await deblurFile(options(truncated, output));
+    expect(summary.inputError?.message).toMatch(/cut\.mkv: truncated or damaged/);
+    expect(summary.frames).toBeGreaterThan(10);
+    // Playable: ffmpeg decodes the output without error, every frame we wrote.
+    execFileSync("ffmpeg", ["-v", "error", "-xerror", "-i", output, "-f", "null", "-"]);
+    expect(decodeAll(output, 64, 64)).toHaveLength(summary.frames);
+  });
+});

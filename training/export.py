@@ -3,6 +3,7 @@
     python3 training/export.py [--weights models/dsanet.pt]
 
 writes
+- models/dsanet.pt: the weights alone (no optimizer state), from which training can resume
 - models/dsanet.onnx: inputs `frame` (N, 3, H, W) in [0, 1] and the carried state `h`, `c`
   (N, 128, H/8, W/8); outputs `sharp` (N, 3, H, W) clamped to [0, 1] and the new `h_out`,
   `c_out`. H and W are dynamic: any multiple of the model's stride (32 with 3 scales).
@@ -19,7 +20,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from common import MODELS, load_model
+from common import MODELS, load_model, save_model
 from dsanet import DSANet
 
 
@@ -81,6 +82,8 @@ def main() -> None:
     model = load_model(args.weights)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if Path(args.weights).resolve() != (out / "dsanet.pt").resolve():
+        save_model(model, out / "dsanet.pt")  # the weights ship beside their exports
     export_onnx(model, out / "dsanet.onnx")
     export_tfjs(model, out / "tfjs")
     print(f"wrote {out / 'dsanet.onnx'} and {out / 'tfjs'} (scales={model.scales})")

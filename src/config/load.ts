@@ -9,7 +9,7 @@ export class ConfigError extends Error {
 
 /** Validate a parsed config object; `source` names it in errors (a file path). */
 export function parseConfig(value: unknown, source: string): Config {
-  const result = configSchema.safeParse(value ?? {});
+  const result = configSchema.safeParse(value ?? {}, { reportInput: true });
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
     const field = issue.path.join(".") || "(top level)";

@@ -67,8 +67,9 @@ describe("file source", () => {
     const truncated = join(WORK, "truncated.mkv");
     writeFileSync(truncated, bytes.subarray(0, bytes.length / 2));
     const seen: Frame[] = [];
-    const error = await new Promise<Error>(async (resolve) =>
-      fileSource(truncated, await probe(truncated)).subscribe({ next: (f) => seen.push(f), error: resolve, complete: () => resolve(new Error("completed")) }),
+    const info = await probe(truncated);
+    const error = await new Promise<Error>((resolve) =>
+      fileSource(truncated, info).subscribe({ next: (f) => seen.push(f), error: resolve, complete: () => resolve(new Error("completed")) }),
     );
     expect(error).toBeInstanceOf(InputError);
     expect(error.message).toMatch(/truncated\.mkv: truncated or damaged: decoded \d+ frames, up to [\d.]+ s of the 3\.00 s announced/);

@@ -1,0 +1,116 @@
+/**
+ * Throughput and memory of the batch pipeline, measured side by side in one run:
+ * engine-only fps against end-to-end fps (file in, file out; their ratio is what the pipeline
+ * costs on top of inference), onnx against tfjs, per-frame against state-carried, and the
+ * peak memory of each, at 640x360 and 1280x720 on the same real clip (OpenCV's pedestrians).
+ *
+ *   npm run bench [-- --frames 6 --sizes 640x360,1280x720 --engines onnx,tfjs]
+ *
+ * Each configuration runs in its own Node process so that its peak RSS is its own.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { loadConfig } from "../src/config/load.js";
+import { createEngine } from "../src/model/create-engine.js";
+import { DeblurStream } from "../src/model/deblur-stream.js";
+import { deblurFile } from "../src/pipeline/deblur-file.js";
+
+const REPO = fileURLToPath(new URL("../", import.meta.url));
+const WORK = join(tmpdir(), "dsanet-bench");
+
+interface Case {
+  engine: "onnx" | "tfjs";
+  width: number;
+  height: number;
+  carryState: boolean;
+  frames: number;
+}
+
+interface Result extends Case {
+  backend: string;
+  engineFps: number;
+  endToEndFps: number;
+  peakRssMiB: number;
+}
+
+/** The sample clip scaled to width x height, `frames` frames long. */
+function clipAt(width: number, height: number, frames: number): string {
+  mkdirSync(WORK, { recursive: true });
+  const path = join(WORK, `pedestrians-${width}x${height}-${frames}.mp4`);
+  execFileSync("ffmpeg", ["-v", "error", "-y", "-i", join(REPO, "samples/pedestrians.mp4"), "-frames:v", String(frames), "-vf", `scale=${width}:${height}`, "-c:v", "libx264", "-crf", "16", path]);
+  return path;
+}
+
+/** Run one case in this process (the child side). */
+async function measure(c: Case): Promise<Result> {
+  const config = await loadConfig(null);
+  const engine = await createEngine({ ...config.engine, type: c.engine });
+  const input = clipAt(c.width, c.height, c.frames);
+  const frame = { stream: "bench", index: 0, ptsMs: 0, width: c.width, height: c.height, rgb: new Uint8Array(c.width * c.height * 3).fill(128) };
+
+  // Engine only: the same frame again and again, conversions included, no decode or encode.
+  const stream = new DeblurStream(engine, { carryState: c.carryState, tile: null, overlap: 32 });
+  await stream.deblur(frame); // warm-up: session initialisation and first-run allocations
+  const started = performance.now();
+  for (let i = 0; i < c.frames; i++) await stream.deblur({ ...frame, index: i });
+  const engineFps = (c.frames * 1000) / (performance.now() - started);
+  stream.close();
+
+  const summary = await deblurFile({
+    input, output: join(WORK, `out-${c.engine}-${c.width}.mp4`), engine, carryState: c.carryState, tile: null, overlap: 32, slots: 4,
+    encode: { ...config.output, preset: "veryfast" },
+  });
+  await engine.close();
+  return { ...c, backend: engine.name, engineFps, endToEndFps: summary.fps, peakRssMiB: process.resourceUsage().maxRSS / 1024 };
+}
+
+function runChild(c: Case): Result {
+  const child = spawnSync(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), "--one", JSON.stringify(c)], {
+    cwd: REPO,
+    encoding: "utf8",
+    env: { ...process.env, DSANET_LOG: "warn" },
+  });
+  if (child.status !== 0) throw new Error(`bench case ${JSON.stringify(c)} failed:\n${child.stderr}`);
+  return JSON.parse(child.stdout.trim().split("\n").pop() ?? "{}") as Result;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      one: { type: "string" },
+      frames: { type: "string", default: "6" },
+      sizes: { type: "string", default: "640x360,1280x720" },
+      engines: { type: "string", default: "onnx,tfjs" },
+    },
+  });
+  if (values.one) {
+    process.stdout.write(JSON.stringify(await measure(JSON.parse(values.one) as Case)) + "\n");
+    return;
+  }
+  const frames = Number(values.frames);
+  const results: Result[] = [];
+  for (const size of values.sizes.split(",")) {
+    const [width, height] = size.split("x").map(Number) as [number, number];
+    for (const engine of values.engines.split(",") as Case["engine"][]) {
+      for (const carryState of [false, true]) {
+        const result = runChild({ engine, width, height, carryState, frames });
+        results.push(result);
+        process.stderr.write(`done: ${result.backend} ${size} ${carryState ? "state carried" : "per frame"}\n`);
+      }
+    }
+  }
+  console.log(`\n${frames} frames per case, ${process.version}, ${(await import("node:os")).cpus().length} cores (${(await import("node:os")).cpus()[0]?.model ?? "?"})`);
+  console.log("| size | engine | state | engine-only fps | end-to-end fps | end-to-end / engine | peak RSS MiB |");
+  console.log("| --- | --- | --- | ---: | ---: | ---: | ---: |");
+  for (const r of results) {
+    console.log(
+      `| ${r.width}x${r.height} | ${r.backend} | ${r.carryState ? "carried" : "per frame"} | ${r.engineFps.toFixed(3)} | ${r.endToEndFps.toFixed(3)} | ${(r.endToEndFps / r.engineFps).toFixed(2)} | ${r.peakRssMiB.toFixed(0)} |`,
+    );
+  }
+}
+
+await main();

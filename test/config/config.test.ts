@@ -1,0 +1,37 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { loadConfig } from "../../src/config/load.js";
+import { REPO, WORK } from "../helpers/clips.js";
+
+function write(name: string, text: string): string {
+  const path = join(WORK, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+describe("config", () => {
+  it("the shipped configs are valid and default.yaml states the defaults", async () => {
+    const defaults = await loadConfig(null);
+    expect(await loadConfig(join(REPO, "config/default.yaml"))).toEqual(defaults);
+    expect((await loadConfig(join(REPO, "config/fast-preview.yaml"))).deblur.state).toBe(false);
+  });
+
+  it("names the bad field and what it allows", async () => {
+    const bad = write("bad.yaml", "engine:\n  type: onx\n  scales: 4\ndeblur:\n  tile: -5\n");
+    const message = await loadConfig(bad).then(
+      () => "",
+      (e: Error) => e.message,
+    );
+    expect(message).toMatch(/bad\.yaml: invalid config/);
+    expect(message).toMatch(/engine\.type: .*"onnx".*"tfjs".*\(got "onx"\)/);
+    expect(message).toMatch(/engine\.scales: .*\(got 4\)/);
+    expect(message).toMatch(/deblur\.tile: .*\(got -5\)/);
+  });
+
+  it("rejects unknown fields (typos) and broken YAML", async () => {
+    await expect(loadConfig(write("typo.yaml", "engin:\n  type: onnx\n"))).rejects.toThrow(/engin/);
+    await expect(loadConfig(write("broken.yaml", "engine: [\n"))).rejects.toThrow(/broken\.yaml: not valid YAML/);
+    await expect(loadConfig(join(WORK, "absent.yaml"))).rejects.toThrow(/absent\.yaml: cannot read the config file/);
+  });
+});

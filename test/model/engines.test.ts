@@ -1,0 +1,103 @@
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { lastValueFrom, take, toArray } from "rxjs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { probe } from "../../src/ffmpeg/probe.js";
+import type { Engine, EngineState } from "../../src/model/engine.js";
+import { createOnnxEngine } from "../../src/model/onnx-engine.js";
+import { toFloat } from "../../src/model/pixels.js";
+import { createTfjsEngine } from "../../src/model/tfjs-engine.js";
+import { fileSource } from "../../src/sources/file.js";
+import { MODEL, PEDESTRIANS, REPO, TFJS_MODEL, WORK } from "../helpers/clips.js";
+
+// A 128x96 window of three consecutive real frames (pedestrians), so the state is exercised.
+const [W, H] = [128, 96];
+const window = { x: 256, y: 192, width: W, height: H };
+let frames: Float32Array[] = [];
+let onnx: Engine;
+let tfjs: Engine;
+
+beforeAll(async () => {
+  const decoded = await lastValueFrom(fileSource(PEDESTRIANS, await probe(PEDESTRIANS)).pipe(take(3), toArray()));
+  frames = decoded.map((f) => toFloat(f.rgb, f.width, window, H, W, "nchw"));
+  onnx = await createOnnxEngine({ model: MODEL, scales: 3, threads: 1, provider: "cpu" });
+  tfjs = await createTfjsEngine({ model: TFJS_MODEL, scales: 3, backend: "auto" });
+});
+afterAll(async () => {
+  await onnx?.close();
+  await tfjs?.close();
+});
+
+function nchwToNhwc(x: Float32Array): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let c = 0; c < 3; c++) for (let p = 0; p < H * W; p++) out[p * 3 + c] = x[c * H * W + p] as number;
+  return out;
+}
+
+function nhwcToNchw(x: Float32Array): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let c = 0; c < 3; c++) for (let p = 0; p < H * W; p++) out[c * H * W + p] = x[p * 3 + c] as number;
+  return out;
+}
+
+function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  let max = 0;
+  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs((a[i] as number) - (b[i] as number)));
+  return max;
+}
+
+async function runClip(engine: Engine, carry: boolean): Promise<Float32Array[]> {
+  let state: EngineState | null = null;
+  const out: Float32Array[] = [];
+  for (const frame of frames) {
+    const input = engine.layout === "nchw" ? frame : nchwToNhwc(frame);
+    const result = await engine.run(input, H, W, state);
+    state = carry ? result.state : null;
+    out.push(engine.layout === "nchw" ? result.image : nhwcToNchw(result.image));
+  }
+  return out;
+}
+
+describe("engines", () => {
+  it("onnx and tfjs agree on real frames with the state carried (max abs diff < 1e-3)", async () => {
+    const [a, b] = [await runClip(onnx, true), await runClip(tfjs, true)];
+    a.forEach((image, i) => expect(maxAbsDiff(image, b[i] as Float32Array)).toBeLessThan(1e-3));
+  });
+
+  it("carrying the state changes later frames but not the first", async () => {
+    const [carried, alone] = [await runClip(onnx, true), await runClip(onnx, false)];
+    expect(maxAbsDiff(carried[0] as Float32Array, alone[0] as Float32Array)).toBe(0);
+    expect(maxAbsDiff(carried[2] as Float32Array, alone[2] as Float32Array)).toBeGreaterThan(1e-4);
+  });
+
+  it("the ONNX export matches PyTorch's reference model (max abs diff < 1e-4)", async () => {
+    const input = join(WORK, "parity-input.f32");
+    const output = join(WORK, "parity-torch.f32");
+    const { writeFileSync } = await import("node:fs");
+    writeFileSync(input, Buffer.concat(frames.map((f) => Buffer.from(f.buffer, f.byteOffset, f.byteLength))));
+    const script = [
+      "import sys, numpy as np, torch",
+      "sys.path.insert(0, 'training')",
+      "from common import load_model",
+      "m = load_model('models/dsanet.pt')",
+      `x = torch.from_numpy(np.fromfile('${input}', dtype='<f4').reshape(-1, 3, ${H}, ${W}))`,
+      "state, out = None, []",
+      "with torch.no_grad():",
+      "    for f in x:",
+      "        r, state = m(f[None], state)",
+      "        out.append(r[-1].clamp(0, 1))",
+      `torch.cat(out).numpy().astype('<f4').tofile('${output}')`,
+    ].join("\n");
+    execFileSync("/usr/bin/python3", ["-c", script], { cwd: REPO });
+    const bytes = readFileSync(output);
+    const torch = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+    const ours = await runClip(onnx, true);
+    ours.forEach((image, i) => expect(maxAbsDiff(image, torch.subarray(i * image.length, (i + 1) * image.length))).toBeLessThan(1e-4));
+  });
+
+  it("says clearly when a GPU provider or a model file is missing", async () => {
+    await expect(createOnnxEngine({ model: MODEL, scales: 3, threads: 1, provider: "cuda" })).rejects.toThrow(/onnx provider 'cuda' could not start/);
+    await expect(createOnnxEngine({ model: MODEL, scales: 2, threads: 1, provider: "cpu" })).rejects.toThrow(/dsanet-k2\.onnx: no such model; export it with/);
+  });
+});

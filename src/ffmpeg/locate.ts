@@ -64,6 +64,18 @@ async function locate(tool: "ffmpeg" | "ffprobe", candidates: readonly Candidate
   throw new Error(`${tool} not found: install it (apt install ffmpeg), or set ${env}, or npm install the optional @${tool}-installer/${tool}`);
 }
 
+const filterLists = new Map<string, Promise<string>>();
+
+/** Whether this ffmpeg build has a filter (old static builds lack e.g. scdet). */
+export async function hasFilter(binary: Binary, name: string): Promise<boolean> {
+  let list = filterLists.get(binary.path);
+  if (!list) {
+    list = promisify(execFile)(binary.path, ["-hide_banner", "-filters"]).then((r) => r.stdout);
+    filterLists.set(binary.path, list);
+  }
+  return new RegExp(`^\\s*\\S+\\s+${name}\\s`, "m").test(await list);
+}
+
 let ffmpeg: Promise<Binary> | null = null;
 let ffprobe: Promise<Binary> | null = null;
 

@@ -1,7 +1,7 @@
 import { Observable } from "rxjs";
 import type { Readable } from "node:stream";
 import { InputError } from "../ffmpeg/errors.js";
-import { findFfmpeg } from "../ffmpeg/locate.js";
+import { findFfmpeg, hasFilter } from "../ffmpeg/locate.js";
 import { FfmpegProcess } from "../ffmpeg/process.js";
 import type { Frame, Gate, VideoInfo } from "../types.js";
 
@@ -19,7 +19,8 @@ const TRUNCATION_SLACK = 3;
  * Decode every frame of a video file (anything ffmpeg reads) to RGB24, exactly once each and
  * in order: no frame-rate conversion (`passthrough`), rotation metadata applied, any bit depth
  * converted to 8 bits. Each frame carries its own presentation time, read from ffmpeg's
- * showinfo filter, so variable-frame-rate input keeps its timing.
+ * showinfo filter, so variable-frame-rate input keeps its timing. Scene cuts found by
+ * ffmpeg's scdet filter mark the frame after the cut as a discontinuity.
  *
  * A truncated or damaged input first delivers every frame ffmpeg could decode, then errors.
  */
@@ -29,28 +30,30 @@ export function fileSource(path: string, info: VideoInfo, options: FileSourceOpt
   const frameBytes = width * height * 3;
 
   return new Observable<Frame>((subscriber) => {
-    const timestamps = new PresentationTimes();
+    const log = new DecoderLog();
     let decoder: FfmpegProcess | null = null;
     let stopped = false;
 
     const run = async (): Promise<void> => {
       const ffmpeg = await findFfmpeg();
+      const filters = (await hasFilter(ffmpeg, "scdet")) ? "scdet,showinfo" : "showinfo";
       if (stopped) return;
       decoder = new FfmpegProcess(
         ffmpeg.path,
-        ["-nostdin", "-hide_banner", "-nostats", "-i", path, "-map", "0:v:0", "-vf", "showinfo", "-vsync", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"],
-        { onStderrLine: (line) => timestamps.parse(line) },
+        ["-nostdin", "-hide_banner", "-nostats", "-i", path, "-map", "0:v:0", "-vf", filters, "-vsync", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"],
+        { onStderrLine: (line) => log.parse(line) },
       );
-      void decoder.done.catch(() => undefined).then(() => timestamps.end());
+      void decoder.done.catch(() => undefined).then(() => log.end());
       const reader = new FrameReader(decoder.stdout, frameBytes);
       let lastPtsMs = -Infinity;
       for (let index = 0; ; index++) {
         await options.gate?.acquire();
         const rgb = await reader.next();
         if (rgb === null || stopped) break;
-        const ptsMs = (await timestamps.at(index)) ?? info.startMs + (index * 1000) / info.fps;
+        const logged = await log.at(index);
+        const ptsMs = logged?.ptsMs ?? info.startMs + (index * 1000) / info.fps;
         lastPtsMs = ptsMs;
-        subscriber.next({ stream, index, ptsMs, width, height, rgb });
+        subscriber.next({ stream, index, ptsMs, width, height, rgb, ...(logged?.cut ? { discontinuity: true } : {}) });
       }
       if (stopped) return;
       await decoder.done.catch((error: Error) => {
@@ -117,16 +120,25 @@ class FrameReader {
   }
 }
 
-/** Frame n's presentation time from showinfo's `n: N pts: P pts_time: T` stderr lines. */
-class PresentationTimes {
-  private readonly times = new Map<number, number>();
+/**
+ * What ffmpeg's filters say of each frame on stderr: showinfo's `n: N pts: P pts_time: T`
+ * gives frame N's time, and a scdet `lavfi.scd.time` line just before it marks a scene cut.
+ */
+class DecoderLog {
+  private readonly frames = new Map<number, { ptsMs: number; cut: boolean }>();
   private waiter: (() => void) | null = null;
+  private cutPending = false;
   private ended = false;
 
   parse(line: string): void {
+    if (line.includes("lavfi.scd.time")) {
+      this.cutPending = true;
+      return;
+    }
     const match = /\bn:\s*(\d+)\s+pts:\s*-?\d+\s+pts_time:\s*(-?[\d.]+)/.exec(line);
     if (!match?.[1] || !match[2]) return;
-    this.times.set(Number(match[1]), Number(match[2]) * 1000);
+    this.frames.set(Number(match[1]), { ptsMs: Number(match[2]) * 1000, cut: this.cutPending });
+    this.cutPending = false;
     this.waiter?.();
   }
 
@@ -136,13 +148,13 @@ class PresentationTimes {
     this.waiter?.();
   }
 
-  /** The time of frame `index`, waiting for its stderr line (it may trail stdout slightly). */
-  async at(index: number): Promise<number | undefined> {
-    while (!this.times.has(index) && !this.ended) {
+  /** What was logged of frame `index`, waiting for its line (stderr may trail stdout). */
+  async at(index: number): Promise<{ ptsMs: number; cut: boolean } | undefined> {
+    while (!this.frames.has(index) && !this.ended) {
       await new Promise<void>((resolve) => (this.waiter = resolve));
     }
-    const time = this.times.get(index);
-    this.times.delete(index);
-    return time;
+    const frame = this.frames.get(index);
+    this.frames.delete(index);
+    return frame;
   }
 }

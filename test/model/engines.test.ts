@@ -71,6 +71,19 @@ describe("engines", () => {
     expect(maxAbsDiff(carried[2] as Float32Array, alone[2] as Float32Array)).toBeGreaterThan(1e-4);
   });
 
+  it("a discontinuity resets the carried state", async () => {
+    const { DeblurStream } = await import("../../src/model/deblur-stream.js");
+    const rgb = new Uint8Array(W * H * 3).map((_, i) => (i * 37) % 256);
+    const frame = { stream: "s", index: 0, ptsMs: 0, width: W, height: H, rgb };
+    const stream = new DeblurStream(onnx, { carryState: true, tile: null, overlap: 32 });
+    const first = await stream.deblur(frame);
+    const carried = await stream.deblur({ ...frame, index: 1 });
+    const afterCut = await stream.deblur({ ...frame, index: 2, discontinuity: true });
+    expect(Buffer.from(carried.rgb).equals(Buffer.from(first.rgb))).toBe(false);
+    expect(Buffer.from(afterCut.rgb).equals(Buffer.from(first.rgb))).toBe(true);
+    stream.close();
+  });
+
   it("the ONNX export matches PyTorch's reference model (max abs diff < 1e-4)", async () => {
     const input = join(WORK, "parity-input.f32");
     const output = join(WORK, "parity-torch.f32");

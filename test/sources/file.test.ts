@@ -54,6 +54,17 @@ describe("file source", () => {
     expect(await decode(tenBit)).toHaveLength(5);
   });
 
+  it("marks the first frame after a scene cut as a discontinuity", async () => {
+    const cut = clip(
+      "cut.mp4",
+      "-f", "lavfi", "-i", "testsrc2=size=64x48:rate=10:duration=1",
+      "-f", "lavfi", "-i", "mandelbrot=size=64x48:rate=10",
+      "-filter_complex", "[1:v]trim=duration=1,setpts=PTS-STARTPTS[b];[0:v][b]concat=n=2:v=1[v]", "-map", "[v]", "-c:v", "libx264",
+    );
+    const frames = await decode(cut);
+    expect(frames.filter((f) => f.discontinuity).map((f) => f.index)).toEqual([10]);
+  });
+
   it("reads a real clip with audio (cockatoo, mp3)", async () => {
     const info = await probe(COCKATOO);
     expect(info.audioCodec).toBe("mp3");

@@ -11,6 +11,8 @@ export interface Frame {
   readonly width: number;
   readonly height: number;
   readonly rgb: Uint8Array;
+  /** Live sources: when the frame arrived (ms since the epoch), where latency is measured from. */
+  readonly receivedAtMs?: number;
   /** Set on the first frame after a gap (reconnect, seek): carried model state must reset. */
   readonly discontinuity?: boolean;
 }

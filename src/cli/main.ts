@@ -6,6 +6,7 @@ import type { Config } from "../config/schema.js";
 import { InputError } from "../ffmpeg/errors.js";
 import { log, setLogLevel } from "../log.js";
 import { deblurFile } from "../pipeline/deblur-file.js";
+import { serve } from "../pipeline/serve.js";
 import { createEngine } from "../model/create-engine.js";
 import { describeInfo } from "./info.js";
 import { ProgressBar } from "./progress.js";
@@ -40,10 +41,14 @@ interface DeblurFlags extends EngineFlags {
   quiet?: boolean;
 }
 
+/** The fields a flag actually set. */
+function defined<T extends object>(fields: T): Partial<T> {
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
 /** Flags override the config file field by field; the result is validated like a file. */
 async function resolveConfig(flags: DeblurFlags): Promise<Config> {
   const base = await loadConfig(flags.config ?? null);
-  const defined = <T extends object>(o: T) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
   return parseConfig(
     {
       engine: { ...base.engine, ...defined({ type: flags.engine, model: flags.model, scales: flags.scales, threads: flags.threads, provider: flags.provider, backend: flags.backend }) },
@@ -109,6 +114,63 @@ engineOptions(
     bar?.stop();
     await engine.close();
   }
+});
+
+interface ServeFlags extends EngineFlags {
+  port?: number;
+  host?: string;
+  token?: string;
+  record?: string;
+  udp?: boolean;
+  state?: boolean;
+}
+
+engineOptions(
+  program
+    .command("serve")
+    .description("deblur live cameras and show them in the browser")
+    .argument("<source...>", "rtsp:// or rtsps:// URLs, optionally named: front=rtsp://...")
+    .option("--port <n>", "HTTP and WebSocket port", integer)
+    .option("--host <address>", "address to listen on (default 127.0.0.1)")
+    .option("--token <secret>", "require ?token=<secret> for the page, socket and /metrics")
+    .option("--record <file>", "also record the deblurred stream(s) to this file")
+    .option("--udp", "RTSP over UDP instead of TCP")
+    .option("--no-state", "deblur every frame alone"),
+).action(async (sources: string[], flags: ServeFlags) => {
+  const base = await resolveConfig(flags);
+  const config = parseConfig(
+    {
+      ...base,
+      live: { ...base.live, ...defined({ transport: flags.udp ? "udp" : undefined }) },
+      viewer: { ...base.viewer, ...defined({ port: flags.port, host: flags.host, token: flags.token }) },
+    },
+    "command-line flags",
+  );
+  const engine = await createEngine(config.engine);
+  const serving = await serve({
+    sources: sources.map((s, i) => {
+      const named = /^([\w-]+)=(.+)$/.exec(s);
+      return named?.[1] && named[2] ? { name: named[1], url: named[2] } : { name: `camera${i + 1}`, url: s };
+    }),
+    engine,
+    carryState: config.deblur.state,
+    tile: config.deblur.tile,
+    overlap: config.deblur.overlap,
+    queue: config.live.queue,
+    rtsp: { transport: config.live.transport, stallTimeoutMs: config.live.stallTimeoutMs, backoffMs: config.live.backoffMs, maxBackoffMs: config.live.maxBackoffMs },
+    viewer: config.viewer,
+    record: flags.record ?? null,
+    encode: config.output,
+  });
+  log.info(`serving ${sources.length} stream(s) at ${serving.url}${config.viewer.token ? "?token=..." : ""} (engine ${engine.name})`);
+  const stop = async () => {
+    log.info("stopping: finishing recordings");
+    await serving.stop();
+    await engine.close();
+    process.exit(0);
+  };
+  process.once("SIGINT", () => void stop());
+  process.once("SIGTERM", () => void stop());
 });
 
 engineOptions(program.command("info").description("show the engine, its providers, ffmpeg and the model")).action(async (flags: EngineFlags) => {

@@ -34,11 +34,37 @@ const output = z
   })
   .strict();
 
+const live = z
+  .object({
+    /** Frames per stream that may wait for the model; older ones are dropped beyond this. */
+    queue: z.number().int().min(1).max(32).default(2),
+    transport: z.enum(["tcp", "udp"]).default("tcp"),
+    /** No frame for this long counts as a lost stream. */
+    stallTimeoutMs: z.number().int().min(500).default(5000),
+    backoffMs: z.number().int().min(50).default(500),
+    maxBackoffMs: z.number().int().min(100).default(30000),
+  })
+  .strict();
+
+const viewer = z
+  .object({
+    host: z.string().default("127.0.0.1"),
+    port: z.number().int().min(0).max(65535).default(8080),
+    /** Required as ?token= by the page, the socket and /metrics when set. */
+    token: z.string().min(8).nullable().default(null),
+    /** JPEG width sent to viewers. */
+    width: z.number().int().min(64).max(3840).default(640),
+    quality: z.number().int().min(10).max(100).default(75),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     engine: engine.default(engine.parse({})),
     deblur: deblur.default(deblur.parse({})),
     output: output.default(output.parse({})),
+    live: live.default(live.parse({})),
+    viewer: viewer.default(viewer.parse({})),
   })
   .strict();
 

@@ -37,11 +37,14 @@ function seconds(text: string | undefined): number | null {
   return text !== undefined && Number.isFinite(value) ? value : null;
 }
 
-/** Describe the first video stream of `input` (a path or URL); clear errors when there is none. */
-export async function probe(input: string): Promise<VideoInfo> {
+/**
+ * Describe the first video stream of `input` (a path or URL); clear errors when there is none.
+ * `inputArgs` go before `-i` (an RTSP transport, a timeout).
+ */
+export async function probe(input: string, inputArgs: readonly string[] = []): Promise<VideoInfo> {
   if (!isUrl(input) && !existsSync(input)) throw new InputError(`${input}: no such file`);
   const ffprobe = await findFfprobe();
-  const proc = new FfmpegProcess(ffprobe.path, ["-v", "error", "-print_format", "json", "-show_streams", "-show_format", input]);
+  const proc = new FfmpegProcess(ffprobe.path, ["-v", "error", "-print_format", "json", "-show_streams", "-show_format", ...inputArgs, "-i", input]);
   const chunks: Buffer[] = [];
   proc.stdout.on("data", (chunk: Buffer) => chunks.push(chunk));
   try {

@@ -19,7 +19,10 @@ export interface FileSinkOptions {
   readonly output: string;
   readonly width: number;
   readonly height: number;
-  /** The input's frame rate as a rational ("30000/1001"), so timestamps line up. */
+  /**
+   * The input's frame rate as a rational ("30000/1001"), so timestamps line up; or
+   * "wallclock" for live streams: each frame is stamped when it reaches the encoder.
+   */
   readonly frameRate: string;
   readonly startMs: number;
   /** Copy the audio of this file into the output (the input), or null for none. */
@@ -62,11 +65,13 @@ export class FileSink {
     const { width, height } = options;
     const offset = options.startMs > 0 ? ["-itsoffset", (options.startMs / 1000).toFixed(6)] : [];
     const withAudio = options.audioFrom !== null && options.audioCodec !== null;
+    const timing = options.frameRate === "wallclock" ? ["-use_wallclock_as_timestamps", "1"] : ["-framerate", options.frameRate];
     const args = [
       "-hide_banner", "-nostats", "-v", "error", "-y",
-      ...offset, "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", `${width}x${height}`, "-framerate", options.frameRate, "-i", "pipe:0",
+      ...offset, "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", `${width}x${height}`, ...timing, "-i", "pipe:0",
       ...(withAudio && options.audioFrom ? ["-i", options.audioFrom, "-map", "0:v:0", "-map", "1:a:0", ...audioArgs(options.output, options.audioCodec), "-shortest"] : ["-map", "0:v:0"]),
       ...videoArgs(options.output, width, height, options.encode),
+      ...(options.frameRate === "wallclock" ? ["-vsync", "vfr"] : []),
       ...([".mp4", ".mov", ".m4v"].includes(extname(options.output).toLowerCase()) ? ["-movflags", "+faststart"] : []),
       options.output,
     ];

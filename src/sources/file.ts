@@ -1,9 +1,9 @@
 import { Observable } from "rxjs";
-import type { Readable } from "node:stream";
 import { InputError } from "../ffmpeg/errors.js";
 import { findFfmpeg, hasFilter } from "../ffmpeg/locate.js";
 import { FfmpegProcess } from "../ffmpeg/process.js";
 import type { Frame, Gate, VideoInfo } from "../types.js";
+import { FrameReader } from "./frame-reader.js";
 
 export interface FileSourceOptions {
   /** Stream name put on each frame; the path by default. */
@@ -83,41 +83,6 @@ function shortfall(info: VideoInfo, frames: number, lastPtsMs: number): string |
   const end = info.startMs + info.durationMs;
   const seconds = (ms: number) => (ms / 1000).toFixed(2);
   return lastPtsMs < end - (TRUNCATION_SLACK * 1000) / info.fps ? `, up to ${seconds(Math.max(lastPtsMs, 0))} s of the ${seconds(end)} s announced` : null;
-}
-
-/** Reads fixed-size frames from a byte stream; pulls only when asked, so the decoder pauses. */
-class FrameReader {
-  frames = 0;
-  leftover = 0;
-  private readonly chunks: AsyncIterator<Buffer>;
-  private pending: Buffer = Buffer.alloc(0);
-
-  constructor(
-    stream: Readable,
-    private readonly frameBytes: number,
-  ) {
-    this.chunks = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-  }
-
-  async next(): Promise<Uint8Array | null> {
-    const frame = new Uint8Array(this.frameBytes);
-    let filled = Math.min(this.pending.length, this.frameBytes);
-    frame.set(this.pending.subarray(0, filled));
-    this.pending = this.pending.subarray(filled);
-    while (filled < this.frameBytes) {
-      const { value, done } = await this.chunks.next();
-      if (done) {
-        this.leftover = filled;
-        return null;
-      }
-      const take = Math.min(value.length, this.frameBytes - filled);
-      frame.set(value.subarray(0, take), filled);
-      filled += take;
-      this.pending = value.subarray(take);
-    }
-    this.frames++;
-    return frame;
-  }
 }
 
 /**

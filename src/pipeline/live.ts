@@ -1,0 +1,48 @@
+import { defer, finalize, tap, type Observable } from "rxjs";
+import type { DeblurStreamOptions } from "../model/deblur-stream.js";
+import { DeblurStream } from "../model/deblur-stream.js";
+import type { Engine } from "../model/engine.js";
+import type { Frame } from "../types.js";
+import { dropOldest } from "./drop-oldest.js";
+import type { StreamMetrics } from "./metrics.js";
+
+export interface LiveFrame {
+  readonly original: Frame;
+  readonly sharp: Frame;
+  readonly inferenceMs: number;
+  /** From the frame's arrival to its deblurred result. */
+  readonly latencyMs: number;
+}
+
+export interface LiveDeblurOptions extends DeblurStreamOptions {
+  /** Frames that may wait for the model; beyond this the oldest waiting frame is dropped. */
+  readonly queue: number;
+  readonly metrics: StreamMetrics;
+}
+
+/**
+ * Deblur one live stream with bounded latency: when the model is slower than the camera,
+ * the oldest waiting frames are dropped and counted rather than queued without bound.
+ */
+export function deblurLive(frames: Observable<Frame>, engine: Engine, options: LiveDeblurOptions): Observable<LiveFrame> {
+  return defer(() => {
+    const stream = new DeblurStream(engine, options);
+    const { metrics } = options;
+    return frames.pipe(
+      tap(() => metrics.framesIn++),
+      dropOldest(
+        options.queue,
+        async (original: Frame): Promise<LiveFrame> => {
+          const started = performance.now();
+          const sharp = await stream.deblur(original);
+          const inferenceMs = performance.now() - started;
+          const latencyMs = Date.now() - (original.receivedAtMs ?? Date.now());
+          metrics.delivered(inferenceMs, latencyMs);
+          return { original, sharp, inferenceMs, latencyMs };
+        },
+        () => metrics.framesDropped++,
+      ),
+      finalize(() => stream.close()),
+    );
+  });
+}

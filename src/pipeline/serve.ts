@@ -1,0 +1,128 @@
+import { concatMap, merge, share, Subscription, type Observable } from "rxjs";
+import type { Engine } from "../model/engine.js";
+import type { Frame } from "../types.js";
+import { FileSink, type EncodeOptions } from "../sinks/file.js";
+import { ViewerServer, type StreamStatus } from "../sinks/viewer/server.js";
+import { rtspSource, type LiveEvent } from "../sources/rtsp.js";
+import { deblurLive } from "./live.js";
+import { skipWhileBusy } from "./skip-while-busy.js";
+import { LiveMetrics, type StreamMetrics } from "./metrics.js";
+import { log } from "../log.js";
+import { redact } from "../ffmpeg/errors.js";
+
+export interface LiveSourceSpec {
+  readonly name: string;
+  readonly url: string;
+}
+
+export interface ServeOptions {
+  readonly sources: readonly LiveSourceSpec[];
+  readonly engine: Engine;
+  readonly carryState: boolean;
+  readonly tile: number | null;
+  readonly overlap: number;
+  /** Frames per stream that may wait for the model before the oldest is dropped. */
+  readonly queue: number;
+  readonly rtsp: { readonly transport: "tcp" | "udp"; readonly stallTimeoutMs: number; readonly backoffMs: number; readonly maxBackoffMs: number };
+  readonly viewer: { readonly host: string; readonly port: number; readonly token: string | null; readonly width: number; readonly quality: number };
+  /** Record each stream's deblurred frames here (`name` is inserted when there are several). */
+  readonly record: string | null;
+  readonly encode: EncodeOptions;
+  readonly onEvent?: (event: LiveEvent) => void;
+}
+
+export interface Serving {
+  readonly url: string;
+  readonly metrics: LiveMetrics;
+  /** Stop the sources, finish the recordings (playable files) and close the server. */
+  stop(): Promise<void>;
+}
+
+function status(name: string, m: StreamMetrics): StreamStatus {
+  return { stream: name, live: m.live, fps: m.fps(), latencyMs: m.lastLatencyMs, dropped: m.framesDropped, reconnects: m.reconnects };
+}
+
+/**
+ * Deblur live cameras and fan the result out: to every viewer (each latest-only), and to a
+ * recording (lossless with respect to the deblurred stream). A slow viewer never slows the
+ * recording or the other viewers; a lost camera reconnects while the rest keeps running.
+ */
+export async function serve(options: ServeOptions): Promise<Serving> {
+  const metrics = new LiveMetrics();
+  const server = await ViewerServer.start({
+    ...options.viewer,
+    metrics: () => metrics.toPrometheus(),
+    onViewers: (count) => (metrics.viewers = count),
+  });
+  const subscription = new Subscription();
+  const recorders: Recorder[] = [];
+
+  for (const source of options.sources) {
+    const m = metrics.stream(source.name);
+    const onEvent = (event: LiveEvent) => {
+      m.live = event.type !== "outage-start";
+      if (event.type === "outage-start") {
+        m.reconnects++;
+        log.warn(`${source.name}: stream lost (${event.reason}); reconnecting`);
+      } else if (event.type === "outage-end") {
+        log.info(`${source.name}: back after ${(event.durationMs / 1000).toFixed(1)} s, about ${event.framesMissed} frames missed`);
+      }
+      server.status(status(source.name, m));
+      options.onEvent?.(event);
+    };
+    const frames = rtspSource(source.url, {
+      name: source.name,
+      transport: options.rtsp.transport,
+      stallTimeoutMs: options.rtsp.stallTimeoutMs,
+      backoff: { initialMs: options.rtsp.backoffMs, maxMs: options.rtsp.maxBackoffMs },
+      maxAttempts: null,
+      onEvent,
+    });
+    const deblurred = deblurLive(frames, options.engine, { ...options, metrics: m }).pipe(share());
+    const toViewers = deblurred.pipe(skipWhileBusy((f) => server.publish(f.original, f.sharp, status(source.name, m))));
+    const outputs: Observable<unknown>[] = [toViewers];
+    if (options.record) {
+      const path = options.sources.length > 1 ? options.record.replace(/(\.[^./]+)$/, `-${source.name}$1`) : options.record;
+      const recorder = new Recorder(path, options.encode);
+      recorders.push(recorder);
+      outputs.push(deblurred.pipe(concatMap(({ sharp }) => recorder.write(sharp))));
+    }
+    subscription.add(
+      merge(...outputs).subscribe({
+        error: (error: Error) => log.error(`${source.name}: ${redact(error.message)}`),
+      }),
+    );
+  }
+
+  return {
+    url: server.url,
+    metrics,
+    async stop() {
+      subscription.unsubscribe();
+      await Promise.all(recorders.map((r) => r.close()));
+      await server.close();
+    },
+  };
+}
+
+/** Records a live stream: the file opens at the first frame's size, stamped by wall clock. */
+class Recorder {
+  private sink: Promise<FileSink> | null = null;
+
+  constructor(
+    private readonly output: string,
+    private readonly encode: EncodeOptions,
+  ) {}
+
+  async write(frame: Frame): Promise<void> {
+    this.sink ??= FileSink.open({
+      output: this.output, width: frame.width, height: frame.height, frameRate: "wallclock", startMs: 0, audioFrom: null, audioCodec: null, encode: this.encode,
+    });
+    await (await this.sink).write(frame);
+  }
+
+  /** Finish the file so it plays; nothing to do if no frame ever came. */
+  async close(): Promise<void> {
+    await (await this.sink)?.close();
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * The live viewer page: one panel per stream, the deblurred frame with the original beside
+ * it under a slider (drag: left of the line is the original, right the deblurred), and the
+ * stream's fps, latency, drops and reconnects. Served as is; no build step, no dependencies.
+ */
+export const viewerPage = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>dsanet live</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+  body { font: 14px system-ui, sans-serif; margin: 0; background: #111; color: #eee; }
+  header { padding: 10px 16px; background: #1b1b1b; }
+  main { display: flex; flex-wrap: wrap; gap: 16px; padding: 16px; }
+  section { background: #1b1b1b; padding: 8px; border-radius: 6px; }
+  canvas { display: block; width: min(100%, 640px); background: #000; }
+  .stats { margin-top: 6px; font-variant-numeric: tabular-nums; }
+  .badge { padding: 1px 6px; border-radius: 3px; background: #2a6; }
+  .badge.down { background: #c52; }
+  input[type=range] { width: 100%; }
+</style>
+</head>
+<body>
+<header>dsanet live &mdash; left of the line: original, right: deblurred. <span id="connection">connecting&hellip;</span></header>
+<main id="streams"></main>
+<script>
+const panels = new Map();
+const token = new URLSearchParams(location.search).get("token");
+
+function panel(name) {
+  if (panels.has(name)) return panels.get(name);
+  const section = document.createElement("section");
+  section.dataset.stream = name;
+  section.innerHTML = '<div><b></b> <span class="badge">live</span></div><canvas></canvas>' +
+    '<input type="range" min="0" max="100" value="50" aria-label="split"><div class="stats"></div>';
+  section.querySelector("b").textContent = name;
+  document.getElementById("streams").append(section);
+  const p = { section, canvas: section.querySelector("canvas"), slider: section.querySelector("input"),
+    stats: section.querySelector(".stats"), badge: section.querySelector(".badge"), frames: 0, images: null };
+  p.slider.addEventListener("input", () => draw(p));
+  panels.set(name, p);
+  return p;
+}
+
+function draw(p) {
+  if (!p.images) return;
+  const [before, after] = p.images;
+  const ctx = p.canvas.getContext("2d");
+  p.canvas.width = after.width;
+  p.canvas.height = after.height;
+  const split = Math.round(after.width * p.slider.value / 100);
+  ctx.drawImage(after, 0, 0);
+  ctx.drawImage(before, 0, 0, split, before.height, 0, 0, split, before.height);
+  ctx.fillStyle = "#fff";
+  ctx.fillRect(split, 0, 1, after.height);
+}
+
+function showStatus(p, s) {
+  p.badge.textContent = s.live ? "live" : "reconnecting";
+  p.badge.classList.toggle("down", !s.live);
+  p.stats.textContent = s.fps.toFixed(1) + " fps · latency " + Math.round(s.latencyMs) + " ms · dropped " +
+    s.dropped + " · reconnects " + s.reconnects + " · frames shown " + p.frames;
+}
+
+async function onFrame(data) {
+  const view = new DataView(data);
+  const headerLength = view.getUint32(0, true);
+  const header = JSON.parse(new TextDecoder().decode(new Uint8Array(data, 4, headerLength)));
+  const start = 4 + headerLength;
+  const before = await createImageBitmap(new Blob([new Uint8Array(data, start, header.originalBytes)], { type: "image/jpeg" }));
+  const after = await createImageBitmap(new Blob([new Uint8Array(data, start + header.originalBytes)], { type: "image/jpeg" }));
+  const p = panel(header.stream);
+  p.images = [before, after];
+  p.frames++;
+  p.section.dataset.frames = String(p.frames);
+  draw(p);
+  showStatus(p, header);
+}
+
+function connect() {
+  const url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/socket" + (token ? "?token=" + encodeURIComponent(token) : "");
+  const ws = new WebSocket(url);
+  ws.binaryType = "arraybuffer";
+  ws.onopen = () => { document.getElementById("connection").textContent = "connected"; };
+  ws.onmessage = (event) => {
+    if (typeof event.data === "string") {
+      const s = JSON.parse(event.data);
+      showStatus(panel(s.stream), s);
+    } else {
+      onFrame(event.data);
+    }
+  };
+  ws.onclose = () => {
+    document.getElementById("connection").textContent = "disconnected, retrying";
+    setTimeout(connect, 1000);
+  };
+}
+connect();
+</script>
+</body>
+</html>
+`;

@@ -1,0 +1,165 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import sharp from "sharp";
+import { WebSocketServer, type WebSocket } from "ws";
+import type { Frame } from "../../types.js";
+import { viewerPage } from "./page.js";
+
+export interface ViewerServerOptions {
+  readonly host: string;
+  readonly port: number;
+  /** When set, the page, the socket and /metrics all require `?token=<token>`. */
+  readonly token: string | null;
+  /** Width of the JPEGs sent to viewers (height follows the aspect ratio). */
+  readonly width: number;
+  readonly quality: number;
+  /** Prometheus text for /metrics. */
+  readonly metrics: () => string;
+  readonly onViewers?: (count: number) => void;
+}
+
+/** What a viewer shows next to a stream's frame. */
+export interface StreamStatus {
+  readonly stream: string;
+  readonly live: boolean;
+  readonly fps: number;
+  readonly latencyMs: number;
+  readonly dropped: number;
+  readonly reconnects: number;
+}
+
+/** A socket may hold this much unsent data before its viewer counts as slow. */
+const SLOW_VIEWER_BYTES = 256 * 1024;
+
+/**
+ * One viewer's latest-only mailbox: at most one frame waits while another is on the wire,
+ * and a newer frame replaces it. A viewer that never reads costs one buffered frame, and
+ * never slows the pipeline, the recording or the other viewers.
+ */
+class Viewer {
+  private sending = false;
+  private pending: Buffer | null = null;
+
+  constructor(readonly socket: WebSocket) {}
+
+  offer(message: Buffer): void {
+    if (this.sending || this.socket.bufferedAmount > SLOW_VIEWER_BYTES) {
+      this.pending = message;
+      return;
+    }
+    this.sending = true;
+    this.socket.send(message, () => {
+      this.sending = false;
+      const next = this.pending;
+      this.pending = null;
+      if (next) this.offer(next);
+    });
+  }
+}
+
+/**
+ * HTTP + WebSocket server for live viewers: `/` serves the page, the socket carries each
+ * stream's original and deblurred frame as JPEGs with their stats, `/metrics` is Prometheus
+ * text, `/healthz` answers ok. Binds to 127.0.0.1 unless told otherwise.
+ */
+export class ViewerServer {
+  private readonly viewers = new Set<Viewer>();
+  private closed = false;
+
+  private constructor(
+    private readonly options: ViewerServerOptions,
+    private readonly http: Server,
+    private readonly sockets: WebSocketServer,
+  ) {}
+
+  static async start(options: ViewerServerOptions): Promise<ViewerServer> {
+    const sockets = new WebSocketServer({ noServer: true });
+    const http = createServer();
+    const server = new ViewerServer(options, http, sockets);
+    http.on("request", (req, res) => server.handle(req, res));
+    http.on("upgrade", (req, socket, head) => {
+      if (!server.authorised(req)) {
+        socket.end("HTTP/1.1 401 Unauthorized\r\n\r\n");
+        return;
+      }
+      sockets.handleUpgrade(req, socket, head, (ws) => server.connect(ws));
+    });
+    await new Promise<void>((resolve, reject) => {
+      http.once("error", reject);
+      http.listen(options.port, options.host, resolve);
+    });
+    return server;
+  }
+
+  get url(): string {
+    const { address, port } = this.http.address() as AddressInfo;
+    return `http://${address}:${port}/`;
+  }
+
+  get viewerCount(): number {
+    return this.viewers.size;
+  }
+
+  /** The most unsent bytes any one viewer's socket holds: bounded by the latest-only policy. */
+  get maxBacklogBytes(): number {
+    return Math.max(0, ...[...this.viewers].map((v) => v.socket.bufferedAmount));
+  }
+
+  /** Send a deblurred frame and its original to every viewer (encoded once, only if watched). */
+  async publish(original: Frame, sharpFrame: Frame, status: StreamStatus): Promise<void> {
+    if (this.viewers.size === 0) return;
+    const [before, after] = await Promise.all([this.jpeg(original), this.jpeg(sharpFrame)]);
+    const header = Buffer.from(JSON.stringify({ type: "frame", index: sharpFrame.index, ...status, originalBytes: before.length }));
+    const length = Buffer.alloc(4);
+    length.writeUInt32LE(header.length);
+    const message = Buffer.concat([length, header, before, after]);
+    for (const viewer of this.viewers) viewer.offer(message);
+  }
+
+  /** Tell viewers a stream's state changed (e.g. reconnecting), without a frame. */
+  status(status: StreamStatus): void {
+    const message = JSON.stringify({ type: "status", ...status });
+    for (const viewer of this.viewers) viewer.socket.send(message);
+  }
+
+  /** Stop listening and disconnect every viewer. Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const viewer of this.viewers) viewer.socket.terminate();
+    this.sockets.close();
+    await new Promise<void>((resolve) => this.http.close(() => resolve()));
+  }
+
+  private connect(socket: WebSocket): void {
+    const viewer = new Viewer(socket);
+    this.viewers.add(viewer);
+    this.options.onViewers?.(this.viewers.size);
+    socket.on("close", () => {
+      this.viewers.delete(viewer);
+      this.options.onViewers?.(this.viewers.size);
+    });
+    socket.on("error", () => socket.terminate());
+  }
+
+  private authorised(req: IncomingMessage): boolean {
+    if (this.options.token === null) return true;
+    return new URL(req.url ?? "/", "http://x").searchParams.get("token") === this.options.token;
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const path = new URL(req.url ?? "/", "http://x").pathname;
+    if (path === "/healthz") return void res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
+    if (!this.authorised(req)) return void res.writeHead(401, { "content-type": "text/plain" }).end("a valid ?token= is required\n");
+    if (path === "/") return void res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(viewerPage);
+    if (path === "/metrics") return void res.writeHead(200, { "content-type": "text/plain; version=0.0.4" }).end(this.options.metrics());
+    res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
+  }
+
+  private jpeg(frame: Frame): Promise<Buffer> {
+    return sharp(frame.rgb, { raw: { width: frame.width, height: frame.height, channels: 3 } })
+      .resize({ width: Math.min(this.options.width, frame.width) })
+      .jpeg({ quality: this.options.quality })
+      .toBuffer();
+  }
+}

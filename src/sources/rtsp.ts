@@ -1,0 +1,138 @@
+import { Observable } from "rxjs";
+import { redact } from "../ffmpeg/errors.js";
+import { findFfmpeg } from "../ffmpeg/locate.js";
+import { probe } from "../ffmpeg/probe.js";
+import { FfmpegProcess } from "../ffmpeg/process.js";
+import type { Frame, VideoInfo } from "../types.js";
+import { FrameReader } from "./frame-reader.js";
+
+const FIRST_FRAME_GRACE_MS = 10_000;
+
+export interface RtspSourceOptions {
+  /** Stream name put on frames and events (never the URL, which may hold credentials). */
+  readonly name: string;
+  readonly transport: "tcp" | "udp";
+  /** No frame for this long counts as a lost stream. */
+  readonly stallTimeoutMs: number;
+  /** Reconnection delay: doubles from `initialMs` up to `maxMs`. */
+  readonly backoff: { readonly initialMs: number; readonly maxMs: number };
+  /** Give up after this many failed attempts in a row; null: retry forever. */
+  readonly maxAttempts: number | null;
+  readonly onEvent?: (event: LiveEvent) => void;
+}
+
+export type LiveEvent =
+  | { readonly type: "connected"; readonly stream: string; readonly width: number; readonly height: number; readonly fps: number }
+  | { readonly type: "outage-start"; readonly stream: string; readonly atMs: number; readonly reason: string }
+  | { readonly type: "outage-end"; readonly stream: string; readonly atMs: number; readonly durationMs: number; readonly framesMissed: number };
+
+/**
+ * Frames of a live camera (rtsp:// or rtsps://), read through ffmpeg. When the stream stops
+ * (server down, network cut, no frame for `stallTimeoutMs`) it reconnects with capped
+ * exponential backoff, reports each outage once (start, end, frames missed at the camera's
+ * rate), and marks the first frame after it as a discontinuity so the model state resets.
+ * Frame times are arrival times on this machine's clock (`receivedAtMs`), where
+ * capture-to-display latency starts. Credentials in the URL never reach a log, an event or an error.
+ */
+export function rtspSource(url: string, options: RtspSourceOptions): Observable<Frame> {
+  const inputArgs = ["-rtsp_transport", options.transport, "-timeout", String(options.stallTimeoutMs * 1000)];
+
+  return new Observable<Frame>((subscriber) => {
+    let stopped = false;
+    let decoder: FfmpegProcess | null = null;
+    let wake: (() => void) | null = null;
+    const started = Date.now();
+    let index = 0;
+    let outage: { since: number; fps: number } | null = null;
+
+    const emit = (event: LiveEvent) => options.onEvent?.(event);
+    const beginOutage = (reason: string, fps: number) => {
+      if (outage) return;
+      outage = { since: Date.now(), fps };
+      emit({ type: "outage-start", stream: options.name, atMs: outage.since, reason: redact(reason) });
+    };
+    const sleep = (ms: number) =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, ms);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+
+    const stream = async (info: VideoInfo): Promise<void> => {
+      const ffmpeg = await findFfmpeg();
+      // nobuffer and a short analysis keep capture-to-frame latency low on a live stream.
+      decoder = new FfmpegProcess(ffmpeg.path, [
+        "-nostdin", "-hide_banner", "-v", "error", "-fflags", "nobuffer", "-analyzeduration", "1000000", ...inputArgs,
+        "-i", url, "-map", "0:v:0", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1",
+      ]);
+      const reader = new FrameReader(decoder.stdout, info.width * info.height * 3);
+      let first = true;
+      while (!stopped) {
+        // The first frame also waits for ffmpeg's stream analysis and the next key frame.
+        const rgb = await withTimeout(reader.next(), first ? FIRST_FRAME_GRACE_MS + options.stallTimeoutMs : options.stallTimeoutMs);
+        if (rgb === "timeout") throw new Error(`no frame for ${options.stallTimeoutMs} ms`);
+        if (rgb === null) throw new Error(`stream ended (${decoder.stderr().split("\n").pop() || "no details"})`);
+        if (first && outage) {
+          const now = Date.now();
+          const durationMs = now - outage.since;
+          emit({ type: "outage-end", stream: options.name, atMs: now, durationMs, framesMissed: Math.round((durationMs / 1000) * outage.fps) });
+          outage = null;
+        }
+        const now = Date.now();
+        subscriber.next({
+          stream: options.name, index: index++, ptsMs: now - started, receivedAtMs: now, width: info.width, height: info.height, rgb,
+          ...(first ? { discontinuity: true } : {}),
+        });
+        first = false;
+      }
+    };
+
+    const run = async (): Promise<void> => {
+      let failures = 0;
+      let lastFps = 25;
+      while (!stopped) {
+        try {
+          const info = await probe(url, inputArgs);
+          if (stopped) return;
+          lastFps = info.fps;
+          emit({ type: "connected", stream: options.name, width: info.width, height: info.height, fps: info.fps });
+          failures = 0;
+          await stream(info);
+        } catch (error) {
+          if (stopped) return;
+          beginOutage((error as Error).message, lastFps);
+          failures++;
+          if (options.maxAttempts !== null && failures >= options.maxAttempts) {
+            throw new Error(`${options.name}: gave up after ${failures} failed attempts: ${redact((error as Error).message)}`);
+          }
+        } finally {
+          await decoder?.close();
+          decoder = null;
+        }
+        await sleep(Math.min(options.backoff.initialMs * 2 ** Math.max(failures - 1, 0), options.backoff.maxMs));
+      }
+    };
+    run().then(
+      () => subscriber.complete(),
+      (error: unknown) => subscriber.error(error),
+    );
+
+    return () => {
+      stopped = true;
+      wake?.();
+      void decoder?.close();
+    };
+  });
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | "timeout"> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), ms)));
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

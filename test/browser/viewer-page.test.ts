@@ -1,0 +1,65 @@
+import { chromium, type Browser } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createOnnxEngine } from "../../src/model/onnx-engine.js";
+import type { Engine } from "../../src/model/engine.js";
+import { serve, type Serving } from "../../src/pipeline/serve.js";
+import { MODEL, WORK } from "../helpers/clips.js";
+import { RtspServer, freePort } from "../helpers/rtsp.js";
+
+const TOKEN = "browser-test-token";
+let camera: RtspServer;
+let engine: Engine;
+let serving: Serving;
+let browser: Browser;
+
+beforeAll(async () => {
+  camera = new RtspServer(await freePort());
+  await camera.start();
+  engine = await createOnnxEngine({ model: MODEL, scales: 3, threads: 1, provider: "cpu" });
+  serving = await serve({
+    sources: [{ name: "cam", url: camera.url }],
+    engine,
+    carryState: true,
+    tile: null,
+    overlap: 32,
+    queue: 2,
+    rtsp: { transport: "tcp", stallTimeoutMs: 3000, backoffMs: 200, maxBackoffMs: 1000 },
+    viewer: { host: "127.0.0.1", port: 0, token: TOKEN, width: 320, quality: 70 },
+    record: null,
+    encode: { codec: "libx264", crf: 23, preset: "veryfast", lossless: false },
+  });
+  browser = await chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await serving?.stop();
+  await engine?.close();
+  await camera?.kill();
+});
+
+describe("viewer page in a real browser", () => {
+  it("shows the stream's frames updating, with its stats", async () => {
+    const page = await browser.newPage();
+    await page.goto(`${serving.url}?token=${TOKEN}`);
+    const panel = page.locator('section[data-stream="cam"]');
+    await expect.poll(async () => Number((await panel.getAttribute("data-frames")) ?? 0), { timeout: 60_000 }).toBeGreaterThanOrEqual(3);
+    const seen = Number(await panel.getAttribute("data-frames"));
+    await expect.poll(async () => Number(await panel.getAttribute("data-frames")), { timeout: 30_000 }).toBeGreaterThan(seen);
+    await expect.poll(async () => panel.locator(".stats").textContent()).toMatch(/fps · latency \d+ ms · dropped \d+ · reconnects 0/);
+    const size = await panel.locator("canvas").evaluate((c: HTMLCanvasElement) => [c.width, c.height]);
+    expect(size).toEqual([160, 96]);
+    await page.screenshot({ path: `${WORK}/viewer.png` });
+    await page.close();
+  });
+
+  it("refuses the page without the token", async () => {
+    const page = await browser.newPage();
+    const response = await page.goto(serving.url);
+    expect(response?.status()).toBe(401);
+    await page.close();
+  });
+});

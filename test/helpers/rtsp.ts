@@ -1,0 +1,44 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { REPO } from "./clips.js";
+
+/** A free TCP port on loopback. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address() as { port: number };
+  server.close();
+  return port;
+}
+
+/** GStreamer's RTSP server on 127.0.0.1 (test/helpers/rtsp_server.py), started and stopped at will. */
+export class RtspServer {
+  private process: ChildProcess | null = null;
+
+  constructor(readonly port: number) {}
+
+  get url(): string {
+    return `rtsp://127.0.0.1:${this.port}/live`;
+  }
+
+  async start(): Promise<void> {
+    const child = spawn("/usr/bin/python3", [join(REPO, "test/helpers/rtsp_server.py"), String(this.port)], { stdio: ["ignore", "pipe", "inherit"] });
+    this.process = child;
+    await new Promise<void>((resolve, reject) => {
+      child.stdout?.on("data", (chunk: Buffer) => chunk.toString().includes("ready") && resolve());
+      child.once("exit", (code) => reject(new Error(`rtsp server exited with ${code}`)));
+    });
+  }
+
+  /** Kill it hard, as a crashed camera or a cut cable would. */
+  async kill(): Promise<void> {
+    const child = this.process;
+    this.process = null;
+    if (!child || child.exitCode !== null) return;
+    child.kill("SIGKILL");
+    await once(child, "exit");
+  }
+}

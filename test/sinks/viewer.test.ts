@@ -1,0 +1,69 @@
+import { afterEach, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import { ViewerServer, type StreamStatus } from "../../src/sinks/viewer/server.js";
+import type { Frame } from "../../src/types.js";
+
+const frame = (index: number): Frame => {
+  // A noisy frame, so each JPEG is tens of kilobytes and a stuck socket fills quickly.
+  const rgb = new Uint8Array(320 * 240 * 3);
+  for (let i = 0; i < rgb.length; i++) rgb[i] = (Math.imul(i + index * 7919, 2654435761) >>> 24) & 255;
+  return { stream: "cam", index, ptsMs: index * 100, width: 320, height: 240, rgb };
+};
+const status: StreamStatus = { stream: "cam", live: true, fps: 10, latencyMs: 100, dropped: 0, reconnects: 0 };
+
+let server: ViewerServer | null = null;
+afterEach(async () => server?.close());
+
+const start = (token: string | null) =>
+  ViewerServer.start({ host: "127.0.0.1", port: 0, token, width: 320, quality: 90, metrics: () => "dsanet_viewers 0\n" });
+
+function open(url: string): Promise<WebSocket> {
+  const ws = new WebSocket(url);
+  return new Promise((resolve, reject) => {
+    ws.once("open", () => resolve(ws));
+    ws.once("error", reject);
+  });
+}
+
+describe("viewer server", () => {
+  it("a viewer that never reads does not hold back the others", async () => {
+    server = await start(null);
+    const socketUrl = server.url.replace("http", "ws") + "socket";
+    const stuck = await open(socketUrl);
+    // Stop reading from the socket: the kernel buffers fill and then nothing drains.
+    (stuck as unknown as { _socket: { pause(): void } })._socket.pause();
+    const reader = await open(socketUrl);
+    let received = 0;
+    reader.on("message", () => received++);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+
+    const frames = 150; // ~15 MB of messages: far more than the kernel's socket buffers hold
+    for (let i = 0; i < frames; i++) {
+      await server.publish(frame(i), frame(i), status);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(server.viewerCount).toBe(2);
+    // The reader saw (nearly) every frame while the stuck viewer sat on a full socket.
+    expect(received).toBeGreaterThanOrEqual(frames - 5);
+    // The stuck viewer costs at most the slow-viewer threshold plus one frame, not a backlog.
+    expect(server.maxBacklogBytes).toBeLessThan(1_000_000);
+    stuck.terminate();
+    reader.close();
+  });
+
+  it("requires the token for the page, the socket and /metrics, but not /healthz", async () => {
+    server = await start("s3cret-token");
+    const base = server.url;
+    expect((await fetch(base)).status).toBe(401);
+    expect((await fetch(`${base}?token=wrong-token`)).status).toBe(401);
+    expect((await fetch(`${base}metrics`)).status).toBe(401);
+    expect((await fetch(`${base}healthz`)).status).toBe(200);
+    const page = await fetch(`${base}?token=s3cret-token`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain("dsanet live");
+    expect(await (await fetch(`${base}metrics?token=s3cret-token`)).text()).toContain("dsanet_viewers");
+    await expect(open(base.replace("http", "ws") + "socket")).rejects.toThrow(/401/);
+    (await open(base.replace("http", "ws") + "socket?token=s3cret-token")).close();
+  });
+});

@@ -1,0 +1,61 @@
+import { Subscription } from "rxjs";
+import { afterAll, describe, expect, it } from "vitest";
+import { rtspSource, type LiveEvent } from "../../src/sources/rtsp.js";
+import type { Frame } from "../../src/types.js";
+import { RtspServer, freePort } from "../helpers/rtsp.js";
+
+const until = async (condition: () => boolean, timeoutMs: number, what: string) => {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+};
+
+const subscriptions = new Subscription();
+afterAll(() => subscriptions.unsubscribe());
+
+describe("rtsp source", () => {
+  it("receives frames, and recovers each time the server is killed and restarted", async () => {
+    const server = new RtspServer(await freePort());
+    await server.start();
+    const frames: Frame[] = [];
+    const events: LiveEvent[] = [];
+    subscriptions.add(
+      rtspSource(server.url.replace("rtsp://", "rtsp://viewer:hunter2@"), {
+        name: "cam",
+        transport: "tcp",
+        stallTimeoutMs: 2000,
+        backoff: { initialMs: 200, maxMs: 1000 },
+        maxAttempts: null,
+        onEvent: (e) => events.push(e),
+      }).subscribe((f) => frames.push(f)),
+    );
+    await until(() => frames.length >= 5, 20_000, "first frames");
+    expect(frames[0]).toMatchObject({ stream: "cam", index: 0, width: 160, height: 96, discontinuity: true });
+
+    for (let outage = 1; outage <= 3; outage++) {
+      await server.kill();
+      await until(() => events.filter((e) => e.type === "outage-start").length === outage, 10_000, `outage ${outage} start`);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const before = frames.length;
+      await server.start();
+      await until(() => events.filter((e) => e.type === "outage-end").length === outage && frames.length >= before + 5, 20_000, `recovery ${outage}`);
+      // The first frame after the outage resets the model's state.
+      expect(frames[before]?.discontinuity).toBe(true);
+    }
+    await server.kill();
+
+    const starts = events.filter((e) => e.type === "outage-start");
+    const ends = events.filter((e) => e.type === "outage-end");
+    expect(starts).toHaveLength(3);
+    expect(ends).toHaveLength(3);
+    for (const end of ends) {
+      expect(end.durationMs).toBeGreaterThan(900);
+      expect(end.framesMissed).toBeGreaterThanOrEqual(9); // 10 fps for at least 0.9 s
+    }
+    // Frame indices keep counting through the outages; credentials never reach an event.
+    expect(frames.map((f) => f.index)).toEqual([...frames.keys()]);
+    expect(JSON.stringify(events)).not.toContain("hunter2");
+  });
+});

@@ -7,6 +7,8 @@ import { InputError } from "../ffmpeg/errors.js";
 import { log, setLogLevel } from "../log.js";
 import { deblurFile } from "../pipeline/deblur-file.js";
 import { serve } from "../pipeline/serve.js";
+import { CenternetDetector } from "../sinks/detector/centernet.js";
+import { JsonLinesSink } from "../sinks/jsonl.js";
 import { createEngine } from "../model/create-engine.js";
 import { describeInfo } from "./info.js";
 import { ProgressBar } from "./progress.js";
@@ -39,6 +41,9 @@ interface DeblurFlags extends EngineFlags {
   crf?: number;
   preset?: string;
   quiet?: boolean;
+  detect?: string;
+  detectEvery?: number;
+  detectClasses?: string;
 }
 
 /** The fields a flag actually set. */
@@ -54,6 +59,7 @@ async function resolveConfig(flags: DeblurFlags): Promise<Config> {
       engine: { ...base.engine, ...defined({ type: flags.engine, model: flags.model, scales: flags.scales, threads: flags.threads, provider: flags.provider, backend: flags.backend }) },
       deblur: { ...base.deblur, ...defined({ state: flags.state === false ? false : undefined, tile: flags.tile }) },
       output: { ...base.output, ...defined({ lossless: flags.lossless, crf: flags.crf, preset: flags.preset }) },
+      detector: { ...base.detector, ...defined({ every: flags.detectEvery, classes: flags.detectClasses?.split(",").map((c) => c.trim()) }) },
     },
     flags.config ? `${flags.config} with command-line flags` : "command-line flags",
   );
@@ -83,6 +89,9 @@ engineOptions(
     .option("--lossless", "bit-exact output (FFV1 in .mkv, x264 RGB otherwise)")
     .option("--crf <n>", "x264 quality, 0-51 (lower is better)", integer)
     .option("--preset <name>", "x264 preset")
+    .option("--detect <file>", "write COCO detections on the deblurred frames as JSON lines (- for stdout)")
+    .option("--detect-every <n>", "detect on every Nth frame", integer)
+    .option("--detect-classes <list>", "comma-separated COCO labels to keep, e.g. person,car")
     .option("-q, --quiet", "no progress bar, only errors"),
 ).action(async (input: string | undefined, flags: DeblurFlags) => {
   if (flags.quiet) setLogLevel("error");
@@ -91,6 +100,8 @@ engineOptions(
   const output = flags.output ?? (input ? input.replace(/(\.[^./]+)?$/, "-deblurred.mp4") : SAMPLE_OUTPUT);
   const engine = await createEngine(config.engine);
   log.info(`engine: ${engine.name}, ${engine.scales} scales, state ${config.deblur.state ? "carried" : "reset every frame"}`);
+  const detector = flags.detect ? await CenternetDetector.load(config.detector) : null;
+  const detections = flags.detect ? await JsonLinesSink.open(flags.detect) : null;
   const bar = flags.quiet ? null : new ProgressBar(source);
   try {
     const summary = await deblurFile({
@@ -103,6 +114,7 @@ engineOptions(
       encode: config.output,
       slots: config.deblur.slots,
       onProgress: (p) => bar?.update(p),
+      ...(detector && detections ? { detect: { detector, every: config.detector.every, output: detections } } : {}),
     });
     bar?.stop();
     printSummary(summary);
@@ -112,6 +124,8 @@ engineOptions(
     }
   } finally {
     bar?.stop();
+    await detections?.close();
+    detector?.close();
     await engine.close();
   }
 });
@@ -129,7 +143,7 @@ engineOptions(
   program
     .command("serve")
     .description("deblur live cameras and show them in the browser")
-    .argument("<source...>", "rtsp:// or rtsps:// URLs, optionally named: front=rtsp://...")
+    .argument("[source...]", "rtsp:// or rtsps:// URLs, optionally named: front=rtsp://... (default: live.sources of the config)")
     .option("--port <n>", "HTTP and WebSocket port", integer)
     .option("--host <address>", "address to listen on (default 127.0.0.1)")
     .option("--token <secret>", "require ?token=<secret> for the page, socket and /metrics")
@@ -146,12 +160,16 @@ engineOptions(
     },
     "command-line flags",
   );
+  const cameras = sources.length
+    ? sources.map((s, i) => {
+        const named = /^([\w-]+)=(.+)$/.exec(s);
+        return named?.[1] && named[2] ? { name: named[1], url: named[2] } : { name: `camera${i + 1}`, url: s };
+      })
+    : config.live.sources;
+  if (cameras.length === 0) throw new ConfigError("no camera: name rtsp:// URLs as arguments or list them in live.sources of a --config file");
   const engine = await createEngine(config.engine);
   const serving = await serve({
-    sources: sources.map((s, i) => {
-      const named = /^([\w-]+)=(.+)$/.exec(s);
-      return named?.[1] && named[2] ? { name: named[1], url: named[2] } : { name: `camera${i + 1}`, url: s };
-    }),
+    sources: cameras,
     engine,
     carryState: config.deblur.state,
     tile: config.deblur.tile,
@@ -162,7 +180,7 @@ engineOptions(
     record: flags.record ?? null,
     encode: config.output,
   });
-  log.info(`serving ${sources.length} stream(s) at ${serving.url}${config.viewer.token ? "?token=..." : ""} (engine ${engine.name})`);
+  log.info(`serving ${cameras.length} stream(s) at ${serving.url}${config.viewer.token ? "?token=..." : ""} (engine ${engine.name})`);
   const stop = async () => {
     log.info("stopping: finishing recordings");
     await serving.stop();

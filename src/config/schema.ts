@@ -34,8 +34,17 @@ const output = z
   })
   .strict();
 
+const camera = z
+  .object({
+    name: z.string().regex(/^[\w-]+$/, "letters, digits, _ and - only"),
+    url: z.string().regex(/^rtsps?:\/\//, "an rtsp:// or rtsps:// URL"),
+  })
+  .strict();
+
 const live = z
   .object({
+    /** Cameras for `dsanet serve` when none are named on the command line. */
+    sources: z.array(camera).default([]),
     /** Frames per stream that may wait for the model; older ones are dropped beyond this. */
     queue: z.number().int().min(1).max(32).default(2),
     transport: z.enum(["tcp", "udp"]).default("tcp"),
@@ -58,6 +67,20 @@ const viewer = z
   })
   .strict();
 
+const detector = z
+  .object({
+    /** COCO labels to keep; empty: all 80. */
+    classes: z.array(z.string()).default([]),
+    minScore: z.number().min(0).max(1).default(0.3),
+    /** Non-maximum suppression: overlapping boxes of a class above this IoU merge. */
+    iou: z.number().min(0).max(1).default(0.5),
+    maxDetections: z.number().int().min(1).default(50),
+    /** Look at every Nth frame (1: every frame the detector keeps up with). */
+    every: z.number().int().min(1).default(1),
+    backend: z.enum(["auto", "tensorflow-gpu", "tensorflow", "wasm"]).default("auto"),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     engine: engine.default(engine.parse({})),
@@ -65,6 +88,7 @@ export const configSchema = z
     output: output.default(output.parse({})),
     live: live.default(live.parse({})),
     viewer: viewer.default(viewer.parse({})),
+    detector: detector.default(detector.parse({})),
   })
   .strict();
 

@@ -1,12 +1,10 @@
 import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type * as tfjs from "@tensorflow/tfjs";
+import { loadTensorflow, type Tf, type TfjsBackend } from "../tensorflow/load.js";
 import { STATE_CHANNELS, strideFor, type Engine, type EngineOutput, type EngineState } from "./engine.js";
 
-type Tf = typeof tfjs;
 type T4 = tfjs.Tensor4D;
-
-export type TfjsBackend = "auto" | "tensorflow-gpu" | "tensorflow" | "wasm";
 
 export interface TfjsEngineOptions {
   /** models/tfjs/model.json: the config and a weights manifest written by training/export.py. */
@@ -18,37 +16,6 @@ export interface TfjsEngineOptions {
 interface WeightsFile {
   config: { channels: [number, number, number]; blocks: number; attention: boolean };
   weightsManifest: { paths: string[]; weights: { name: string; shape: number[]; dtype: string }[] }[];
-}
-
-/**
- * Load TensorFlow.js on the best backend present: @tensorflow/tfjs-node-gpu, then
- * @tensorflow/tfjs-node (both optional: their installs download libtensorflow), then the
- * wasm backend that ships inside npm.
- */
-async function loadTensorflow(backend: TfjsBackend): Promise<{ tf: Tf; backendName: string }> {
-  const native: [TfjsBackend, string][] = [
-    ["tensorflow-gpu", "@tensorflow/tfjs-node-gpu"],
-    ["tensorflow", "@tensorflow/tfjs-node"],
-  ];
-  const failures: string[] = [];
-  for (const [name, pkg] of native) {
-    if (backend !== "auto" && backend !== name) continue;
-    try {
-      const tf = (await import(pkg)) as Tf;
-      await tf.ready();
-      return { tf, backendName: name };
-    } catch (error) {
-      failures.push(`${pkg}: ${(error as Error).message.split("\n")[0]}`);
-    }
-  }
-  if (backend === "auto" || backend === "wasm") {
-    const tf = await import("@tensorflow/tfjs");
-    await import("@tensorflow/tfjs-backend-wasm");
-    await tf.setBackend("wasm");
-    await tf.ready();
-    return { tf, backendName: "wasm" };
-  }
-  throw new Error(`tfjs backend '${backend}' is not installed (${failures.join("; ")}); npm install ${native.find(([n]) => n === backend)?.[1]}`);
 }
 
 class TfjsState implements EngineState {

@@ -1,10 +1,13 @@
-import { EMPTY, catchError, concatMap, lastValueFrom } from "rxjs";
+import { EMPTY, catchError, concatMap, lastValueFrom, map, merge, share } from "rxjs";
 import { probe } from "../ffmpeg/probe.js";
 import type { Engine } from "../model/engine.js";
+import type { CenternetDetector } from "../sinks/detector/centernet.js";
 import { FileSink, type EncodeOptions } from "../sinks/file.js";
+import type { JsonLinesSink } from "../sinks/jsonl.js";
 import { fileSource } from "../sources/file.js";
 import { Credits } from "./credits.js";
 import { deblur } from "./deblur.js";
+import { detect } from "./detect.js";
 
 export interface DeblurFileOptions {
   readonly input: string;
@@ -17,6 +20,8 @@ export interface DeblurFileOptions {
   /** Frames in flight between decoder and encoder; the decoder waits when all are taken. */
   readonly slots: number;
   readonly onProgress?: (progress: Progress) => void;
+  /** Also detect objects on the deblurred frames (latest-only: never slows the file). */
+  readonly detect?: { readonly detector: CenternetDetector; readonly every: number; readonly output: JsonLinesSink };
 }
 
 export interface Progress {
@@ -39,6 +44,9 @@ export interface DeblurSummary {
   readonly encodeMs: number;
   /** Set when the input was truncated or damaged: the output holds every frame decoded. */
   readonly inputError: Error | null;
+  /** Frames the detector looked at, and frames it skipped while busy. */
+  readonly detected: number;
+  readonly detectorSkipped: number;
 }
 
 /**
@@ -65,8 +73,10 @@ export async function deblurFile(options: DeblurFileOptions): Promise<DeblurSumm
   let encodeMs = 0;
   let waitingForDecoderMs = 0;
   let inputError: Error | null = null;
+  let detected = 0;
+  let detectorSkipped = 0;
 
-  const written = fileSource(options.input, info, { gate: credits }).pipe(
+  const deblurred = fileSource(options.input, info, { gate: credits }).pipe(
     // A damaged input ends the stream after its last good frame; the frames already decoded
     // are still deblurred and written, then the error is reported.
     catchError((error: Error) => {
@@ -74,6 +84,9 @@ export async function deblurFile(options: DeblurFileOptions): Promise<DeblurSumm
       return EMPTY;
     }),
     deblur(options.engine, { carryState: options.carryState, tile: options.tile, overlap: options.overlap }),
+    share(),
+  );
+  const written = deblurred.pipe(
     concatMap(async ({ sharp, inferenceMs: busy, waitedMs }) => {
       inferenceMs += busy;
       waitingForDecoderMs += waitedMs;
@@ -85,8 +98,19 @@ export async function deblurFile(options: DeblurFileOptions): Promise<DeblurSumm
       options.onProgress?.({ frames, total: info.frameCount, fps: (frames * 1000) / (performance.now() - started) });
     }),
   );
+  const detection = options.detect;
+  const found = detection
+    ? deblurred.pipe(
+        map(({ sharp }) => sharp),
+        detect(detection.detector, { every: detection.every, onSkip: () => detectorSkipped++ }),
+        concatMap((result) => {
+          detected++;
+          return detection.output.write(result);
+        }),
+      )
+    : EMPTY;
   try {
-    await lastValueFrom(written, { defaultValue: undefined });
+    await lastValueFrom(merge(written, found), { defaultValue: undefined });
   } catch (error) {
     await sink.abort();
     throw error;
@@ -104,5 +128,7 @@ export async function deblurFile(options: DeblurFileOptions): Promise<DeblurSumm
     inferenceMs,
     encodeMs,
     inputError,
+    detected,
+    detectorSkipped,
   };
 }

@@ -1,5 +1,8 @@
 /** Counters of the live pipeline, per stream, in Prometheus' text format for /metrics. */
 
+/** Latencies kept for percentiles. */
+const RECENT = 500;
+
 const LATENCY_BUCKETS_MS = [50, 100, 250, 500, 1000, 2500, 5000, 10000];
 
 class Histogram {
@@ -26,6 +29,7 @@ export class StreamMetrics {
   readonly inference = new Histogram();
   readonly latency = new Histogram();
   private outTimes: number[] = [];
+  private recentLatencies: number[] = [];
 
   /** A frame left the deblur stage `latencyMs` after it arrived. */
   delivered(inferenceMs: number, latencyMs: number): void {
@@ -33,9 +37,17 @@ export class StreamMetrics {
     this.inference.observe(inferenceMs);
     this.latency.observe(latencyMs);
     this.lastLatencyMs = latencyMs;
+    this.recentLatencies.push(latencyMs);
+    if (this.recentLatencies.length > RECENT) this.recentLatencies.shift();
     const now = Date.now();
     this.outTimes.push(now);
     this.outTimes = this.outTimes.filter((t) => now - t < 2000);
+  }
+
+  /** The p-th percentile (0-100) of the last few hundred latencies, in ms. */
+  latencyPercentile(p: number): number {
+    const sorted = [...this.recentLatencies].sort((a, b) => a - b);
+    return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
   }
 
   /** Deblurred frames per second over the last two seconds. */

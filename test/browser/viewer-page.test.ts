@@ -17,7 +17,11 @@ beforeAll(async () => {
   await camera.start();
   engine = await createOnnxEngine({ model: MODEL, scales: 3, threads: 1, provider: "cpu" });
   serving = await serve({
-    sources: [{ name: "cam", url: camera.url }],
+    // Two streams from one server: each has its own state, queue, metrics and panel.
+    sources: [
+      { name: "cam", url: camera.url },
+      { name: "cam2", url: camera.url },
+    ],
     engine,
     carryState: true,
     tile: null,
@@ -52,6 +56,9 @@ describe("viewer page in a real browser", () => {
     await expect.poll(async () => panel.locator(".stats").textContent()).toMatch(/fps · latency \d+ ms · dropped \d+ · reconnects 0/);
     const size = await panel.locator("canvas").evaluate((c: HTMLCanvasElement) => [c.width, c.height]);
     expect(size).toEqual([160, 96]);
+    const second = page.locator('section[data-stream="cam2"]');
+    await expect.poll(async () => Number((await second.getAttribute("data-frames")) ?? 0), { timeout: 30_000 }).toBeGreaterThanOrEqual(3);
+    expect(serving.metrics.stream("cam2").framesOut).toBeGreaterThan(0);
     await page.screenshot({ path: `${WORK}/viewer.png` });
     await page.close();
   });

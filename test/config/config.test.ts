@@ -15,6 +15,7 @@ describe("config", () => {
     const defaults = await loadConfig(null);
     expect(await loadConfig(join(REPO, "config/default.yaml"))).toEqual(defaults);
     expect((await loadConfig(join(REPO, "config/fast-preview.yaml"))).deblur.state).toBe(false);
+    expect((await loadConfig(join(REPO, "config/cameras.example.yaml"))).live.sources.map((s) => s.name)).toEqual(["entrance", "yard"]);
   });
 
   it("names the bad field and what it allows", async () => {

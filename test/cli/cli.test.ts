@@ -1,8 +1,8 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { REPO, WORK, clip, streamInfo } from "../helpers/clips.js";
+import { PEDESTRIANS, REPO, WORK, clip, streamInfo } from "../helpers/clips.js";
 
 function dsanet(...args: string[]) {
   const result = spawnSync(process.execPath, ["--import", "tsx", join(REPO, "src/cli/main.ts"), ...args], { cwd: REPO, encoding: "utf8" });
@@ -40,6 +40,18 @@ describe("dsanet CLI", () => {
     const flag = dsanet("deblur", "x.mp4", "--scales", "7");
     expect(flag.code).toBe(2);
     expect(flag.stderr).toMatch(/engine\.scales: .*\(got 7\)/);
+  });
+
+  it("detect-compare reports detections before and after deblurring, with a picture report", () => {
+    const report = join(WORK, "compare.html");
+    const run = dsanet("detect-compare", PEDESTRIANS, "--every", "10", "-o", report, "--threads", "1");
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^3 frames of .*pedestrians\.mp4/m);
+    expect(run.stdout).toMatch(/\| class \| blurred: count \| blurred: mean score \| deblurred: count \| deblurred: mean score \|/);
+    expect(run.stdout).toMatch(/\| person \| \d+ \| 0\.\d{3} \| \d+ \| 0\.\d{3} \|/);
+    const html = readFileSync(report, "utf8");
+    expect(html.match(/<figure>/g)).toHaveLength(6); // 3 frames x (blurred, deblurred)
+    expect(html).toContain("<rect");
   });
 
   it("info shows the engine, ffmpeg and the model", () => {

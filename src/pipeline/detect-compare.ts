@@ -1,0 +1,120 @@
+import { concatMap, lastValueFrom, map, zip, type Observable } from "rxjs";
+import { probe } from "../ffmpeg/probe.js";
+import type { Engine } from "../model/engine.js";
+import type { CenternetDetector, Detection } from "../sinks/detector/centernet.js";
+import { fileSource } from "../sources/file.js";
+import type { Frame } from "../types.js";
+import { Credits } from "./credits.js";
+import { deblur } from "./deblur.js";
+
+export interface CompareOptions {
+  readonly input: string;
+  /** The sharp truth of `input`, frame for frame, when known (a synthesized clip). */
+  readonly reference: string | null;
+  readonly engine: Engine;
+  readonly detector: CenternetDetector;
+  readonly carryState: boolean;
+  /** Compare every Nth frame. */
+  readonly every: number;
+  /** How many frames to keep for the report's side-by-side pictures (those with most detections). */
+  readonly samples: number;
+}
+
+export type Variant = "blurred" | "deblurred" | "reference";
+
+export interface ClassTally {
+  readonly label: string;
+  /** Per variant: detections counted and their mean score. */
+  readonly counts: Partial<Record<Variant, { count: number; meanScore: number }>>;
+}
+
+export interface Sample {
+  readonly index: number;
+  readonly frames: Partial<Record<Variant, { frame: Frame; detections: readonly Detection[] }>>;
+}
+
+export interface Comparison {
+  readonly input: string;
+  readonly frames: number;
+  readonly variants: readonly Variant[];
+  readonly classes: readonly ClassTally[];
+  readonly samples: readonly Sample[];
+}
+
+/**
+ * What deblurring buys a detector: run it on the blurred frames of a video and on their
+ * deblurred versions (and on the sharp truth when there is one), every Nth frame, and tally
+ * detections and mean score per class. Lossless and bounded like the batch pipeline.
+ */
+export async function detectCompare(options: CompareOptions): Promise<Comparison> {
+  const info = await probe(options.input);
+  const credits = new Credits(4);
+  const deblurred = fileSource(options.input, info, { gate: credits }).pipe(
+    deblur(options.engine, { carryState: options.carryState, tile: null, overlap: 32 }),
+  );
+  let pairs: Observable<{ original: Frame; sharp: Frame; reference: Frame | null }> = deblurred.pipe(
+    map(({ original, sharp }) => ({ original, sharp, reference: null })),
+  );
+  if (options.reference) {
+    const referenceCredits = new Credits(4);
+    const reference = fileSource(options.reference, await probe(options.reference), { gate: referenceCredits });
+    pairs = zip(deblurred, reference).pipe(
+      map(([{ original, sharp }, truth]) => {
+        referenceCredits.release();
+        return { original, sharp, reference: truth };
+      }),
+    );
+  }
+
+  const variants: Variant[] = options.reference ? ["blurred", "deblurred", "reference"] : ["blurred", "deblurred"];
+  const tallies = new Map<string, Map<Variant, { count: number; scoreSum: number }>>();
+  const samples: Sample[] = [];
+  let frames = 0;
+
+  const look = async (original: Frame, sharp: Frame, reference: Frame | null): Promise<void> => {
+    frames++;
+    const looked: Sample["frames"] = {};
+    const inputs: [Variant, Frame | null][] = [["blurred", original], ["deblurred", sharp], ["reference", reference]];
+    for (const [variant, frame] of inputs) {
+      if (!frame) continue;
+      const detections = await options.detector.detect(frame);
+      looked[variant] = { frame, detections };
+      for (const d of detections) {
+        const perClass = tallies.get(d.label) ?? new Map<Variant, { count: number; scoreSum: number }>();
+        const t = perClass.get(variant) ?? { count: 0, scoreSum: 0 };
+        perClass.set(variant, { count: t.count + 1, scoreSum: t.scoreSum + d.score });
+        tallies.set(d.label, perClass);
+      }
+    }
+    keepBusiest(samples, { index: original.index, frames: looked }, options.samples);
+  };
+
+  await lastValueFrom(
+    pairs.pipe(
+      concatMap(async ({ original, sharp, reference }) => {
+        if (original.index % options.every === 0) await look(original, sharp, reference);
+        // The slot comes back only now, so the decoder waits for the detector too.
+        credits.release();
+      }),
+    ),
+    { defaultValue: undefined },
+  );
+
+  const classes = [...tallies.entries()]
+    .map(([label, perClass]) => ({
+      label,
+      counts: Object.fromEntries([...perClass.entries()].map(([v, t]) => [v, { count: t.count, meanScore: t.scoreSum / t.count }])),
+    }))
+    .sort((a, b) => (b.counts.blurred?.count ?? 0) + (b.counts.deblurred?.count ?? 0) - (a.counts.blurred?.count ?? 0) - (a.counts.deblurred?.count ?? 0));
+  return { input: options.input, frames, variants, classes, samples };
+}
+
+const detectionsIn = (s: Sample) => Object.values(s.frames).reduce((n, v) => n + v.detections.length, 0);
+
+/** Keep the `limit` samples with the most detections, in frame order. */
+function keepBusiest(samples: Sample[], sample: Sample, limit: number): void {
+  samples.push(sample);
+  if (samples.length <= limit) return;
+  const quietest = samples.reduce((q, s, i) => (detectionsIn(s) < detectionsIn(samples[q] as Sample) ? i : q), 0);
+  samples.splice(quietest, 1);
+}

@@ -55,7 +55,7 @@ function defined<T extends object>(fields: T): Partial<T> {
 }
 
 /** Flags override the config file field by field; the result is validated like a file. */
-async function resolveConfig(flags: DeblurFlags): Promise<Config> {
+async function resolveConfig(flags: Omit<DeblurFlags, "detect">): Promise<Config> {
   const base = await loadConfig(flags.config ?? null);
   return parseConfig(
     {
@@ -134,6 +134,8 @@ engineOptions(
 });
 
 interface ServeFlags extends EngineFlags {
+  detect?: string | boolean;
+  burnIn?: boolean;
   port?: number;
   host?: string;
   token?: string;
@@ -152,6 +154,8 @@ engineOptions(
     .option("--token <secret>", "require ?token=<secret> for the page, socket and /metrics")
     .option("--record <file>", "also record the deblurred stream(s) to this file")
     .option("--udp", "RTSP over UDP instead of TCP")
+    .option("--detect [file]", "detect COCO objects: boxes on the page, JSON lines to <file> if given")
+    .option("--burn-in", "with --detect and --record: draw the boxes into the recording")
     .option("--no-state", "deblur every frame alone"),
 ).action(async (sources: string[], flags: ServeFlags) => {
   const base = await resolveConfig(flags);
@@ -171,6 +175,8 @@ engineOptions(
     : config.live.sources;
   if (cameras.length === 0) throw new ConfigError("no camera: name rtsp:// URLs as arguments or list them in live.sources of a --config file");
   const engine = await createEngine(config.engine);
+  const detector = flags.detect ? await CenternetDetector.load(config.detector) : null;
+  const detections = typeof flags.detect === "string" ? await JsonLinesSink.open(flags.detect) : null;
   const serving = await serve({
     sources: cameras,
     engine,
@@ -182,11 +188,13 @@ engineOptions(
     viewer: config.viewer,
     record: flags.record ?? null,
     encode: config.output,
+    ...(detector ? { detect: { detector, every: config.detector.every, output: detections, burnIn: flags.burnIn ?? false } } : {}),
   });
   log.info(`serving ${cameras.length} stream(s) at ${serving.url}${config.viewer.token ? "?token=..." : ""} (engine ${engine.name})`);
   const stop = async () => {
     log.info("stopping: finishing recordings");
     await serving.stop();
+    await detections?.close();
     await engine.close();
     process.exit(0);
   };

@@ -1,9 +1,13 @@
-import { concatMap, merge, share, Subscription, type Observable } from "rxjs";
+import { concatMap, map, merge, share, Subscription, type Observable } from "rxjs";
 import type { Engine } from "../model/engine.js";
 import type { Frame } from "../types.js";
+import type { CenternetDetector, Detection } from "../sinks/detector/centernet.js";
+import { drawBoxes } from "../sinks/draw-boxes.js";
 import { FileSink, type EncodeOptions } from "../sinks/file.js";
+import type { JsonLinesSink } from "../sinks/jsonl.js";
 import { ViewerServer, type StreamStatus } from "../sinks/viewer/server.js";
 import { rtspSource, type LiveEvent } from "../sources/rtsp.js";
+import { detect } from "./detect.js";
 import { deblurLive } from "./live.js";
 import { skipWhileBusy } from "./skip-while-busy.js";
 import { LiveMetrics, type StreamMetrics } from "./metrics.js";
@@ -28,6 +32,8 @@ export interface ServeOptions {
   /** Record each stream's deblurred frames here (`name` is inserted when there are several). */
   readonly record: string | null;
   readonly encode: EncodeOptions;
+  /** Detect objects on the deblurred frames: boxes on the page, JSON lines, burnt into recordings. */
+  readonly detect?: { readonly detector: CenternetDetector; readonly every: number; readonly output: JsonLinesSink | null; readonly burnIn: boolean };
   readonly onEvent?: (event: LiveEvent) => void;
 }
 
@@ -43,9 +49,10 @@ function status(name: string, m: StreamMetrics): StreamStatus {
 }
 
 /**
- * Deblur live cameras and fan the result out: to every viewer (each latest-only), and to a
- * recording (lossless with respect to the deblurred stream). A slow viewer never slows the
- * recording or the other viewers; a lost camera reconnects while the rest keeps running.
+ * Deblur live cameras and fan the result out: to every viewer (each latest-only), to the
+ * detector (latest-only) and to a recording (lossless with respect to the deblurred stream).
+ * A slow viewer or detector never slows the recording or the other viewers; a lost camera
+ * reconnects while the rest keeps running.
  */
 export async function serve(options: ServeOptions): Promise<Serving> {
   const metrics = new LiveMetrics();
@@ -79,13 +86,28 @@ export async function serve(options: ServeOptions): Promise<Serving> {
       onEvent,
     });
     const deblurred = deblurLive(frames, options.engine, { ...options, metrics: m }).pipe(share());
-    const toViewers = deblurred.pipe(skipWhileBusy((f) => server.publish(f.original, f.sharp, status(source.name, m))));
+    // The newest boxes; the detector runs beside the stream and may lag it by a frame or two.
+    let found: readonly Detection[] = [];
+    const toViewers = deblurred.pipe(skipWhileBusy((f) => server.publish(f.original, f.sharp, status(source.name, m), found)));
     const outputs: Observable<unknown>[] = [toViewers];
+    const detection = options.detect;
+    if (detection) {
+      outputs.push(
+        deblurred.pipe(
+          map(({ sharp }) => sharp),
+          detect(detection.detector, { every: detection.every }),
+          concatMap(async (result) => {
+            found = result.detections;
+            await detection.output?.write(result);
+          }),
+        ),
+      );
+    }
     if (options.record) {
       const path = options.sources.length > 1 ? options.record.replace(/(\.[^./]+)$/, `-${source.name}$1`) : options.record;
       const recorder = new Recorder(path, options.encode);
       recorders.push(recorder);
-      outputs.push(deblurred.pipe(concatMap(({ sharp }) => recorder.write(sharp))));
+      outputs.push(deblurred.pipe(concatMap(({ sharp }) => recorder.write(detection?.burnIn ? drawBoxes(sharp, found) : sharp))));
     }
     subscription.add(
       merge(...outputs).subscribe({

@@ -18,14 +18,19 @@ export async function freePort(): Promise<number> {
 export class RtspServer {
   private process: ChildProcess | null = null;
 
-  constructor(readonly port: number) {}
+  /** Serves `file` (played once per session) or, without one, a moving test pattern. */
+  constructor(
+    readonly port: number,
+    private readonly file: string | null = null,
+  ) {}
 
   get url(): string {
     return `rtsp://127.0.0.1:${this.port}/live`;
   }
 
   async start(): Promise<void> {
-    const child = spawn("/usr/bin/python3", [join(REPO, "test/helpers/rtsp_server.py"), String(this.port)], { stdio: ["ignore", "pipe", "inherit"] });
+    const args = [join(REPO, "test/helpers/rtsp_server.py"), String(this.port), ...(this.file ? [this.file] : [])];
+    const child = spawn("/usr/bin/python3", args, { stdio: ["ignore", "pipe", "inherit"] });
     this.process = child;
     await new Promise<void>((resolve, reject) => {
       child.stdout?.on("data", (chunk: Buffer) => chunk.toString().includes("ready") && resolve());

@@ -52,6 +52,29 @@ describe("viewer server", () => {
     reader.close();
   });
 
+  it("hands deblurred frames to other programs as raw RGB or JPEG, with metadata and detections", async () => {
+    server = await start(null);
+    const rgbClient = await open(server.url.replace("http", "ws") + "frames?format=rgb");
+    const jpegClient = await open(server.url.replace("http", "ws") + "frames?format=jpeg");
+    const next = (ws: WebSocket) => new Promise<Buffer>((resolve) => ws.once("message", (data: Buffer) => resolve(data)));
+    const [rgbMessage, jpegMessage] = [next(rgbClient), next(jpegClient)];
+    const sharp = frame(7);
+    const boxes = [{ label: "person", score: 0.8, box: [10, 20, 30, 60] as const }];
+    await server.publish(frame(7), sharp, status, boxes);
+    const split = (message: Buffer) => {
+      const length = message.readUInt32LE(0);
+      return [JSON.parse(message.subarray(4, 4 + length).toString()) as Record<string, unknown>, message.subarray(4 + length)] as const;
+    };
+    const [rgbHeader, rgb] = split(await rgbMessage);
+    expect(rgbHeader).toMatchObject({ type: "frame", stream: "cam", index: 7, ptsMs: 700, width: 320, height: 240, format: "rgb24", detections: boxes });
+    expect(Buffer.from(sharp.rgb).equals(rgb)).toBe(true);
+    const [jpegHeader, jpeg] = split(await jpegMessage);
+    expect(jpegHeader).toMatchObject({ format: "jpeg", width: 320 });
+    expect([jpeg[0], jpeg[1]]).toEqual([0xff, 0xd8]);
+    rgbClient.close();
+    jpegClient.close();
+  });
+
   it("requires the token for the page, the socket and /metrics, but not /healthz", async () => {
     server = await start("s3cret-token");
     const base = server.url;

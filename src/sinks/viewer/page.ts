@@ -22,7 +22,7 @@ export const viewerPage = `<!doctype html>
 </style>
 </head>
 <body>
-<header>dsanet live &mdash; left of the line: original, right: deblurred. <span id="connection">connecting&hellip;</span></header>
+<header>dsanet live &mdash; left of the line: original, right: deblurred; boxes: objects found on the deblurred frame. <span id="connection">connecting&hellip;</span></header>
 <main id="streams"></main>
 <script>
 const panels = new Map();
@@ -37,7 +37,8 @@ function panel(name) {
   section.querySelector("b").textContent = name;
   document.getElementById("streams").append(section);
   const p = { section, canvas: section.querySelector("canvas"), slider: section.querySelector("input"),
-    stats: section.querySelector(".stats"), badge: section.querySelector(".badge"), frames: 0, images: null };
+    stats: section.querySelector(".stats"), badge: section.querySelector(".badge"), frames: 0, images: null,
+    detections: [], frameWidth: 1 };
   p.slider.addEventListener("input", () => draw(p));
   panels.set(name, p);
   return p;
@@ -54,6 +55,18 @@ function draw(p) {
   ctx.drawImage(before, 0, 0, split, before.height, 0, 0, split, before.height);
   ctx.fillStyle = "#fff";
   ctx.fillRect(split, 0, 1, after.height);
+  // Detections (found on the deblurred frame), scaled from frame pixels to the picture.
+  const scale = after.width / p.frameWidth;
+  ctx.strokeStyle = "#f33";
+  ctx.fillStyle = "#f33";
+  ctx.lineWidth = 2;
+  ctx.font = "12px sans-serif";
+  for (const d of p.detections) {
+    const [x, y, w, h] = d.box.map((v) => v * scale);
+    ctx.strokeRect(x, y, w, h);
+    ctx.fillText(d.label + " " + d.score.toFixed(2), x + 2, Math.max(y - 3, 10));
+  }
+  p.section.dataset.boxes = String(p.detections.length);
 }
 
 function showStatus(p, s) {
@@ -72,6 +85,8 @@ async function onFrame(data) {
   const after = await createImageBitmap(new Blob([new Uint8Array(data, start + header.originalBytes)], { type: "image/jpeg" }));
   const p = panel(header.stream);
   p.images = [before, after];
+  p.detections = header.detections;
+  p.frameWidth = header.width;
   p.frames++;
   p.section.dataset.frames = String(p.frames);
   draw(p);

@@ -3,7 +3,16 @@ import type { AddressInfo } from "node:net";
 import sharp from "sharp";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { Frame } from "../../types.js";
+import type { Detection } from "../detector/centernet.js";
 import { viewerPage } from "./page.js";
+
+/** A frame message: header length (4 bytes, little-endian), JSON header, image bytes. */
+function framed(header: object, ...images: Buffer[]): Buffer {
+  const json = Buffer.from(JSON.stringify(header));
+  const length = Buffer.alloc(4);
+  length.writeUInt32LE(json.length);
+  return Buffer.concat([length, json, ...images]);
+}
 
 export interface ViewerServerOptions {
   readonly host: string;
@@ -40,7 +49,11 @@ class Viewer {
   private sending = false;
   private pending: Buffer | null = null;
 
-  constructor(readonly socket: WebSocket) {}
+  constructor(
+    readonly socket: WebSocket,
+    /** The page's before/after JPEGs, or deblurred frames only for another program ("rgb" or "jpeg"). */
+    readonly wants: "page" | "rgb" | "jpeg",
+  ) {}
 
   offer(message: Buffer): void {
     if (this.sending || this.socket.bufferedAmount > SLOW_VIEWER_BYTES) {
@@ -58,9 +71,12 @@ class Viewer {
 }
 
 /**
- * HTTP + WebSocket server for live viewers: `/` serves the page, the socket carries each
- * stream's original and deblurred frame as JPEGs with their stats, `/metrics` is Prometheus
- * text, `/healthz` answers ok. Binds to 127.0.0.1 unless told otherwise.
+ * HTTP + WebSocket server for live viewers: `/` serves the page, `/socket` carries each
+ * stream's original and deblurred frame as JPEGs with their stats and detections, `/frames`
+ * hands deblurred frames to other programs (`?format=rgb` raw RGB24, or `jpeg`) with their
+ * metadata, `/metrics` is Prometheus text, `/healthz` answers ok. Binds to 127.0.0.1 unless
+ * told otherwise. Every socket message that carries a frame is: a 4-byte little-endian
+ * header length, the JSON header, then the image bytes.
  */
 export class ViewerServer {
   private readonly viewers = new Set<Viewer>();
@@ -82,7 +98,13 @@ export class ViewerServer {
         socket.end("HTTP/1.1 401 Unauthorized\r\n\r\n");
         return;
       }
-      sockets.handleUpgrade(req, socket, head, (ws) => server.connect(ws));
+      const url = new URL(req.url ?? "/", "http://x");
+      const wants = url.pathname === "/frames" ? (url.searchParams.get("format") === "rgb" ? "rgb" : "jpeg") : url.pathname === "/socket" ? "page" : null;
+      if (!wants) {
+        socket.end("HTTP/1.1 404 Not Found\r\n\r\n");
+        return;
+      }
+      sockets.handleUpgrade(req, socket, head, (ws) => server.connect(ws, wants));
     });
     await new Promise<void>((resolve, reject) => {
       http.once("error", reject);
@@ -105,21 +127,30 @@ export class ViewerServer {
     return Math.max(0, ...[...this.viewers].map((v) => v.socket.bufferedAmount));
   }
 
-  /** Send a deblurred frame and its original to every viewer (encoded once, only if watched). */
-  async publish(original: Frame, sharpFrame: Frame, status: StreamStatus): Promise<void> {
-    if (this.viewers.size === 0) return;
-    const [before, after] = await Promise.all([this.jpeg(original), this.jpeg(sharpFrame)]);
-    const header = Buffer.from(JSON.stringify({ type: "frame", index: sharpFrame.index, ...status, originalBytes: before.length }));
-    const length = Buffer.alloc(4);
-    length.writeUInt32LE(header.length);
-    const message = Buffer.concat([length, header, before, after]);
-    for (const viewer of this.viewers) viewer.offer(message);
+  /**
+   * Send a deblurred frame, its original and the latest detections to every viewer. Each
+   * encoding is made once, and only when someone wants it.
+   */
+  async publish(original: Frame, sharpFrame: Frame, status: StreamStatus, detections: readonly Detection[] = []): Promise<void> {
+    const wanted = new Set([...this.viewers].map((v) => v.wants));
+    const messages = new Map<Viewer["wants"], Buffer>();
+    const meta = { type: "frame", stream: status.stream, index: sharpFrame.index, ptsMs: sharpFrame.ptsMs, width: sharpFrame.width, height: sharpFrame.height, detections };
+    if (wanted.has("page")) {
+      const [before, after] = await Promise.all([this.jpeg(original, this.options.width), this.jpeg(sharpFrame, this.options.width)]);
+      messages.set("page", framed({ ...meta, ...status, originalBytes: before.length }, before, after));
+    }
+    if (wanted.has("jpeg")) messages.set("jpeg", framed({ ...meta, format: "jpeg" }, await this.jpeg(sharpFrame, sharpFrame.width)));
+    if (wanted.has("rgb")) messages.set("rgb", framed({ ...meta, format: "rgb24" }, Buffer.from(sharpFrame.rgb.buffer, sharpFrame.rgb.byteOffset, sharpFrame.rgb.byteLength)));
+    for (const viewer of this.viewers) {
+      const message = messages.get(viewer.wants);
+      if (message) viewer.offer(message);
+    }
   }
 
   /** Tell viewers a stream's state changed (e.g. reconnecting), without a frame. */
   status(status: StreamStatus): void {
     const message = JSON.stringify({ type: "status", ...status });
-    for (const viewer of this.viewers) viewer.socket.send(message);
+    for (const viewer of this.viewers) if (viewer.wants === "page") viewer.socket.send(message);
   }
 
   /** Stop listening and disconnect every viewer. Safe to call twice. */
@@ -131,8 +162,8 @@ export class ViewerServer {
     await new Promise<void>((resolve) => this.http.close(() => resolve()));
   }
 
-  private connect(socket: WebSocket): void {
-    const viewer = new Viewer(socket);
+  private connect(socket: WebSocket, wants: Viewer["wants"]): void {
+    const viewer = new Viewer(socket, wants);
     this.viewers.add(viewer);
     this.options.onViewers?.(this.viewers.size);
     socket.on("close", () => {
@@ -156,9 +187,9 @@ export class ViewerServer {
     res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
   }
 
-  private jpeg(frame: Frame): Promise<Buffer> {
+  private jpeg(frame: Frame, width: number): Promise<Buffer> {
     return sharp(frame.rgb, { raw: { width: frame.width, height: frame.height, channels: 3 } })
-      .resize({ width: Math.min(this.options.width, frame.width) })
+      .resize({ width: Math.min(width, frame.width) })
       .jpeg({ quality: this.options.quality })
       .toBuffer();
   }

@@ -1,9 +1,10 @@
-import { chromium, type Browser } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createOnnxEngine } from "../../src/model/onnx-engine.js";
 import type { Engine } from "../../src/model/engine.js";
 import { serve, type Serving } from "../../src/pipeline/serve.js";
 import { MODEL, WORK } from "../helpers/clips.js";
+import { launchChromium, serveOptions } from "../helpers/live.js";
 import { RtspServer, freePort } from "../helpers/rtsp.js";
 
 const TOKEN = "browser-test-token";
@@ -16,26 +17,17 @@ beforeAll(async () => {
   camera = new RtspServer(await freePort());
   await camera.start();
   engine = await createOnnxEngine({ model: MODEL, scales: 3, threads: 1, provider: "cpu" });
-  serving = await serve({
-    // Two streams from one server: each has its own state, queue, metrics and panel.
-    sources: [
-      { name: "cam", url: camera.url },
-      { name: "cam2", url: camera.url },
-    ],
-    engine,
-    carryState: true,
-    tile: null,
-    overlap: 32,
-    queue: 2,
-    rtsp: { transport: "tcp", stallTimeoutMs: 3000, backoffMs: 200, maxBackoffMs: 1000 },
-    viewer: { host: "127.0.0.1", port: 0, token: TOKEN, width: 320, quality: 70 },
-    record: null,
-    encode: { codec: "libx264", crf: 23, preset: "veryfast", lossless: false },
-  });
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
-  });
+  serving = await serve(
+    serveOptions(engine, {
+      // Two streams from one server: each has its own state, queue, metrics and panel.
+      sources: [
+        { name: "cam", url: camera.url },
+        { name: "cam2", url: camera.url },
+      ],
+      viewer: { host: "127.0.0.1", port: 0, token: TOKEN, width: 320, quality: 70 },
+    }),
+  );
+  browser = await launchChromium();
 });
 
 afterAll(async () => {

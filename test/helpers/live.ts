@@ -1,0 +1,27 @@
+import { chromium, type Browser } from "playwright-core";
+import type { Engine } from "../../src/model/engine.js";
+import type { ServeOptions } from "../../src/pipeline/serve.js";
+
+/** serve() options for tests on loopback: quick reconnects, small JPEGs, no recording. */
+export function serveOptions(engine: Engine, options: Pick<ServeOptions, "sources"> & Partial<ServeOptions>): ServeOptions {
+  return {
+    engine,
+    carryState: true,
+    tile: null,
+    overlap: 32,
+    queue: 2,
+    rtsp: { transport: "tcp", stallTimeoutMs: 3000, backoffMs: 200, maxBackoffMs: 1000 },
+    viewer: { host: "127.0.0.1", port: 0, token: null, width: 640, quality: 70 },
+    record: null,
+    encode: { codec: "libx264", crf: 23, preset: "veryfast", lossless: false },
+    ...options,
+  };
+}
+
+/** Debian's Chromium, headless, with nothing reaching out to the network. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
+  });
+}

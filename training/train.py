@@ -76,11 +76,16 @@ def main() -> None:
     fft_weight = experiment["loss"]["fft_weight"]
     use_bf16 = dev.type == "cuda"
     log_path = run_dir / "log.csv"
-    new_log = not log_path.exists() or not args.resume
-    log = open(log_path, "w" if new_log else "a", newline="")
+    rows = []
+    if args.resume and log_path.exists():
+        # Rows past the checkpoint were trained again after the resume: keep only the first run's.
+        with open(log_path, newline="") as f:
+            rows = [r for r in csv.reader(f)][1:]
+        rows = [r for r in rows if int(r[0]) <= iteration]
+    log = open(log_path, "w", newline="")
     writer = csv.writer(log)
-    if new_log:
-        writer.writerow(["iteration", "seconds", "crops", "lr", "loss"])
+    writer.writerow(["iteration", "seconds", "crops", "lr", "loss"])
+    writer.writerows(rows)
 
     start = time.time() - elapsed
     frames_per_iteration = data["batch"] * data["frames"]

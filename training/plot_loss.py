@@ -1,0 +1,51 @@
+"""Draw the training-loss curve of a run's log.csv as a small PNG (no plotting library needed).
+
+    python3 training/plot_loss.py training/runs/dsanet/log.csv models/training-loss.png
+"""
+from __future__ import annotations
+
+import csv
+import math
+import sys
+
+from PIL import Image, ImageDraw
+
+WIDTH, HEIGHT, MARGIN = 640, 320, 48
+
+
+def smooth(values: list[float], weight: float = 0.98) -> list[float]:
+    out, running = [], values[0]
+    for v in values:
+        running = weight * running + (1 - weight) * v
+        out.append(running)
+    return out
+
+
+def main(log_path: str, png_path: str) -> None:
+    with open(log_path) as f:
+        # A run resumed mid-way logs some iterations twice; the later row is the one that counts.
+        by_iteration = {int(r["iteration"]): float(r["loss"]) for r in csv.DictReader(f)}
+    rows = sorted(by_iteration.items())
+    iterations = [i for i, _ in rows]
+    losses = smooth([math.log10(loss) for _, loss in rows])
+    lo, hi = min(losses), max(losses)
+    image = Image.new("RGB", (WIDTH, HEIGHT), "white")
+    draw = ImageDraw.Draw(image)
+    draw.rectangle([MARGIN, 10, WIDTH - 10, HEIGHT - MARGIN], outline="black")
+
+    def point(i: int, v: float) -> tuple[float, float]:
+        x = MARGIN + (WIDTH - 10 - MARGIN) * (i - iterations[0]) / max(iterations[-1] - iterations[0], 1)
+        y = 10 + (HEIGHT - MARGIN - 10) * (hi - v) / max(hi - lo, 1e-9)
+        return x, y
+
+    draw.line([point(i, v) for i, v in zip(iterations, losses)], fill=(200, 40, 40), width=2)
+    draw.text((MARGIN, HEIGHT - MARGIN + 8), f"iteration {iterations[0]}", fill="black")
+    draw.text((WIDTH - 130, HEIGHT - MARGIN + 8), f"iteration {iterations[-1]}", fill="black")
+    draw.text((4, 12), f"{10 ** hi:.4f}", fill="black")
+    draw.text((4, HEIGHT - MARGIN - 12), f"{10 ** lo:.4f}", fill="black")
+    draw.text((MARGIN + 8, 16), "training loss (sum over scales, log scale, smoothed)", fill="black")
+    image.save(png_path)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])

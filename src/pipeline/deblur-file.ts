@@ -26,7 +26,7 @@ export interface DeblurFileOptions {
 
 export interface Progress {
   readonly frames: number;
-  /** Frames the container announced, or null when unknown. */
+  /** Frames expected (announced, or estimated from the duration), or null when unknown. */
   readonly total: number | null;
   readonly fps: number;
 }
@@ -67,6 +67,8 @@ export async function deblurFile(options: DeblurFileOptions): Promise<DeblurSumm
     encode: options.encode,
   });
   const credits = new Credits(options.slots);
+  // Matroska and others announce no frame count; their duration gives a fair estimate.
+  const expected = info.frameCount ?? (info.durationMs === null ? null : Math.round((info.durationMs / 1000) * info.fps));
   const started = performance.now();
   let frames = 0;
   let inferenceMs = 0;
@@ -95,7 +97,7 @@ export async function deblurFile(options: DeblurFileOptions): Promise<DeblurSumm
       encodeMs += performance.now() - encodeStart;
       credits.release();
       frames++;
-      options.onProgress?.({ frames, total: info.frameCount, fps: (frames * 1000) / (performance.now() - started) });
+      options.onProgress?.({ frames, total: expected, fps: (frames * 1000) / (performance.now() - started) });
     }),
   );
   const detection = options.detect;

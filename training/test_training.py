@@ -84,3 +84,50 @@ def test_onnx_export_has_dynamic_size_and_state(tmp_path) -> None:
         "c": ["batch", 32, "state_height", "state_width"],
     }
     assert [o.name for o in graph.graph.output] == ["sharp", "h_out", "c_out"]
+
+
+def test_synthesized_clips_are_deterministic_and_blurred() -> None:
+    from data import BlurConfig, synthesize_clip
+
+    photo = srgb_texture(400)
+    make = lambda: synthesize_clip([photo], 3, 64, BlurConfig(min_detail=0), torch.Generator().manual_seed(3))  # noqa: E731
+    (blurred, sharp), (again, _) = make(), make()
+    assert blurred.shape == sharp.shape == (3, 3, 64, 64)
+    assert torch.equal(blurred, again)
+    # Averaging frames removes high frequencies: the blurred frames have less gradient energy.
+    assert gradient_energy(blurred) < gradient_energy(sharp)
+
+
+def test_real_high_frame_rate_video_is_averaged_in_linear_light(tmp_path) -> None:
+    import subprocess
+
+    import numpy as np
+
+    from data import linear_to_srgb, quantise, srgb_to_linear, video_clips
+
+    path = tmp_path / "hfr.mkv"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=64x64:rate=240:duration=0.1", "-c:v", "ffv1", "-pix_fmt", "bgr0", str(path)],
+        check=True,
+    )
+    clips = list(video_clips(str(path), exposure=7, frames=2, size=64))
+    assert len(clips) == 1  # 24 frames: one clip of 2 x 7, the rest too short for another
+    blurred, sharp = clips[0]
+    assert blurred.shape == sharp.shape == (2, 3, 64, 64)
+
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], check=True, capture_output=True).stdout
+    video = torch.from_numpy(np.frombuffer(raw, dtype=np.uint8).reshape(-1, 64, 64, 3).copy()).permute(0, 3, 1, 2).float() / 255
+    expected = quantise(linear_to_srgb(srgb_to_linear(video[7:14]).mean(0)))
+    assert torch.allclose(blurred[1], expected, atol=1 / 255 + 1e-6)
+    assert torch.equal(sharp[1], video[10])  # the centre frame of the second exposure
+
+
+def srgb_texture(size: int) -> torch.Tensor:
+    """A deterministic textured 'photo' in linear light (3, size, size)."""
+    g = torch.Generator().manual_seed(0)
+    noise = torch.rand(1, 3, size // 8, size // 8, generator=g)
+    return torch.nn.functional.interpolate(noise, size=(size, size), mode="bicubic", align_corners=False)[0].clamp(0, 1)
+
+
+def gradient_energy(x: torch.Tensor) -> float:
+    return float((x[..., 1:, :] - x[..., :-1, :]).abs().mean() + (x[..., :, 1:] - x[..., :, :-1]).abs().mean())

@@ -30,6 +30,15 @@ describe("config", () => {
     expect(message).toMatch(/deblur\.tile: .*\(got -5\)/);
   });
 
+  it("command-line flags override the file field by field and keep the rest", async () => {
+    const { resolveConfig } = await import("../../src/cli/flags.js");
+    const file = write("mine.yaml", "viewer:\n  port: 9999\n  width: 320\nlive:\n  queue: 3\n");
+    const fromFile = await resolveConfig({ config: file, state: true });
+    expect([fromFile.viewer.port, fromFile.viewer.width, fromFile.live.queue, fromFile.deblur.state]).toEqual([9999, 320, 3, true]);
+    const overridden = await resolveConfig({ config: file, port: 1234, state: false, udp: true });
+    expect([overridden.viewer.port, overridden.viewer.width, overridden.live.transport, overridden.deblur.state]).toEqual([1234, 320, "udp", false]);
+  });
+
   it("rejects unknown fields (typos) and broken YAML", async () => {
     await expect(loadConfig(write("typo.yaml", "engin:\n  type: onnx\n"))).rejects.toThrow(/engin/);
     await expect(loadConfig(write("broken.yaml", "engine: [\n"))).rejects.toThrow(/broken\.yaml: not valid YAML/);

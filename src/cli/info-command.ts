@@ -1,12 +1,20 @@
+import { Command } from "commander";
 import { existsSync, statSync } from "node:fs";
 import ort from "onnxruntime-node";
 import type { Config } from "../config/schema.js";
 import { findFfmpeg, findFfprobe } from "../ffmpeg/locate.js";
 import { createEngine, defaultModel } from "../model/create-engine.js";
 import { onnxModelPath } from "../model/onnx-engine.js";
+import { resolveConfig, withEngineOptions, type ConfigFlags } from "./flags.js";
 
 /** `dsanet info`: what would run, and with what. */
-export async function describeInfo(config: Config): Promise<string> {
+export function infoCommand(): Command {
+  return withEngineOptions(new Command("info").description("show the engine, its providers, ffmpeg and the model")).action(async (flags: ConfigFlags) => {
+    process.stdout.write(await describeInfo(await resolveConfig(flags)));
+  });
+}
+
+async function describeInfo(config: Config): Promise<string> {
   const [ffmpeg, ffprobe] = await Promise.all([findFfmpeg(), findFfprobe()]);
   const model = config.engine.model ?? defaultModel(config.engine.type);
   const file = config.engine.type === "onnx" ? onnxModelPath(model, config.engine.scales) : model;

@@ -1,0 +1,73 @@
+import { Command } from "commander";
+import { fileURLToPath } from "node:url";
+import { log, setLogLevel } from "../log.js";
+import { createEngine } from "../model/create-engine.js";
+import { deblurFile } from "../pipeline/deblur-file.js";
+import { CenternetDetector } from "../sinks/detector/centernet.js";
+import { JsonLinesSink } from "../sinks/jsonl.js";
+import { integer, resolveConfig, withEngineOptions, type ConfigFlags } from "./flags.js";
+import { ProgressBar } from "./progress.js";
+import { printSummary } from "./summary.js";
+
+const SAMPLE = fileURLToPath(new URL("../../samples/pedestrians.mp4", import.meta.url));
+const SAMPLE_OUTPUT = "out/pedestrians-deblurred.mp4";
+
+interface DeblurFlags extends ConfigFlags {
+  output?: string;
+  detect?: string;
+  quiet?: boolean;
+}
+
+/** `dsanet deblur`: a video file in, its deblurred copy out. */
+export function deblurCommand(): Command {
+  return withEngineOptions(
+    new Command("deblur")
+      .description("deblur a video file into a new video file (every frame, with its audio)")
+      .argument("[input]", "video file (anything ffmpeg reads); default: the bundled sample clip")
+      .option("-o, --output <file>", `output video (default: ${SAMPLE_OUTPUT} for the sample, else <input>-deblurred.mp4)`)
+      .option("--no-state", "deblur every frame alone instead of carrying the ConvLSTM state")
+      .option("--tile <n>", "process frames in overlapping tiles of n pixels (multiple of 32)", integer)
+      .option("--lossless", "bit-exact output (FFV1 in .mkv, x264 RGB otherwise)")
+      .option("--crf <n>", "x264 quality, 0-51 (lower is better)", integer)
+      .option("--preset <name>", "x264 preset")
+      .option("--detect <file>", "write COCO detections on the deblurred frames as JSON lines (- for stdout)")
+      .option("--detect-every <n>", "detect on every Nth frame", integer)
+      .option("--detect-classes <list>", "comma-separated COCO labels to keep, e.g. person,car")
+      .option("-q, --quiet", "no progress bar, only errors"),
+  ).action(async (input: string | undefined, flags: DeblurFlags) => {
+    if (flags.quiet) setLogLevel("error");
+    const config = await resolveConfig(flags);
+    const source = input ?? SAMPLE;
+    const output = flags.output ?? (input ? input.replace(/(\.[^./]+)?$/, "-deblurred.mp4") : SAMPLE_OUTPUT);
+    const engine = await createEngine(config.engine);
+    log.info(`engine: ${engine.name}, ${engine.scales} scales, state ${config.deblur.state ? "carried" : "reset every frame"}`);
+    const detector = flags.detect ? await CenternetDetector.load(config.detector) : null;
+    const detections = flags.detect ? await JsonLinesSink.open(flags.detect) : null;
+    const bar = flags.quiet ? null : new ProgressBar(source);
+    try {
+      const summary = await deblurFile({
+        input: source,
+        output,
+        engine,
+        carryState: config.deblur.state,
+        tile: config.deblur.tile,
+        overlap: config.deblur.overlap,
+        encode: config.output,
+        slots: config.deblur.slots,
+        onProgress: (p) => bar?.update(p),
+        ...(detector && detections ? { detect: { detector, every: config.detector.every, output: detections } } : {}),
+      });
+      bar?.stop();
+      printSummary(summary);
+      if (summary.inputError) {
+        log.error(`${summary.inputError.message}\nthe ${summary.frames} frames decoded were written to ${output}`);
+        process.exitCode = 1;
+      }
+    } finally {
+      bar?.stop();
+      await detections?.close();
+      detector?.close();
+      await engine.close();
+    }
+  });
+}

@@ -1,0 +1,66 @@
+import { InvalidArgumentError, Option, type Command } from "commander";
+import { loadConfig, parseConfig } from "../config/load.js";
+import type { Config } from "../config/schema.js";
+
+export function integer(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError("not an integer");
+  return n;
+}
+
+/** Every flag that overrides a config field; each command defines the ones it offers. */
+export interface ConfigFlags {
+  config?: string;
+  engine?: string;
+  model?: string;
+  scales?: number;
+  threads?: number;
+  provider?: string;
+  backend?: string;
+  state?: boolean;
+  tile?: number;
+  lossless?: boolean;
+  crf?: number;
+  preset?: string;
+  detectEvery?: number;
+  detectClasses?: string;
+  udp?: boolean;
+  port?: number;
+  host?: string;
+  token?: string;
+}
+
+/** The fields a flag actually set. */
+function defined<T extends object>(fields: T): Partial<T> {
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** The config file (or the defaults), overridden field by field by flags, validated like a file. */
+export async function resolveConfig(flags: ConfigFlags): Promise<Config> {
+  const base = await loadConfig(flags.config ?? null);
+  return parseConfig(
+    {
+      ...base,
+      engine: { ...base.engine, ...defined({ type: flags.engine, model: flags.model, scales: flags.scales, threads: flags.threads, provider: flags.provider, backend: flags.backend }) },
+      // commander's --no-state sets state: false, and leaves it true (not undefined) otherwise.
+      deblur: { ...base.deblur, ...defined({ state: flags.state === false ? false : undefined, tile: flags.tile }) },
+      output: { ...base.output, ...defined({ lossless: flags.lossless, crf: flags.crf, preset: flags.preset }) },
+      detector: { ...base.detector, ...defined({ every: flags.detectEvery, classes: flags.detectClasses?.split(",").map((c) => c.trim()) }) },
+      live: { ...base.live, ...defined({ transport: flags.udp ? "udp" : undefined }) },
+      viewer: { ...base.viewer, ...defined({ port: flags.port, host: flags.host, token: flags.token }) },
+    },
+    flags.config ? `${flags.config} with command-line flags` : "command-line flags",
+  );
+}
+
+/** The options every command that runs the model shares. */
+export function withEngineOptions(command: Command): Command {
+  return command
+    .option("-c, --config <file>", "YAML config (see config/default.yaml)")
+    .addOption(new Option("--engine <name>", "inference engine").choices(["onnx", "tfjs"]))
+    .option("--model <path>", "weights: an .onnx file (onnx) or a model.json (tfjs)")
+    .option("--scales <k>", "DSANet scales, 1-3", integer)
+    .option("--threads <n>", "onnx CPU threads (0: all cores)", integer)
+    .addOption(new Option("--provider <name>", "onnx execution provider").choices(["cpu", "cuda", "tensorrt"]))
+    .addOption(new Option("--backend <name>", "tfjs backend").choices(["auto", "tensorflow-gpu", "tensorflow", "wasm"]));
+}

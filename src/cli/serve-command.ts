@@ -1,0 +1,68 @@
+import { Command } from "commander";
+import { ConfigError } from "../config/load.js";
+import { log } from "../log.js";
+import { createEngine } from "../model/create-engine.js";
+import { serve } from "../pipeline/serve.js";
+import { CenternetDetector } from "../sinks/detector/centernet.js";
+import { JsonLinesSink } from "../sinks/jsonl.js";
+import { integer, resolveConfig, withEngineOptions, type ConfigFlags } from "./flags.js";
+
+interface ServeFlags extends ConfigFlags {
+  record?: string;
+  detect?: string | boolean;
+  burnIn?: boolean;
+}
+
+/** "front=rtsp://..." names a camera; a bare URL is camera1, camera2, ... */
+function camera(argument: string, position: number): { name: string; url: string } {
+  const named = /^([\w-]+)=(.+)$/.exec(argument);
+  return named?.[1] && named[2] ? { name: named[1], url: named[2] } : { name: `camera${position + 1}`, url: argument };
+}
+
+/** `dsanet serve`: live cameras deblurred, watched in the browser, recorded, detected. */
+export function serveCommand(): Command {
+  return withEngineOptions(
+    new Command("serve")
+      .description("deblur live cameras and show them in the browser")
+      .argument("[source...]", "rtsp:// or rtsps:// URLs, optionally named: front=rtsp://... (default: live.sources of the config)")
+      .option("--port <n>", "HTTP and WebSocket port", integer)
+      .option("--host <address>", "address to listen on (default 127.0.0.1)")
+      .option("--token <secret>", "require ?token=<secret> for the page, sockets and /metrics")
+      .option("--record <file>", "also record the deblurred stream(s) to this file")
+      .option("--udp", "RTSP over UDP instead of TCP")
+      .option("--detect [file]", "detect COCO objects: boxes on the page, JSON lines to <file> if given")
+      .option("--burn-in", "with --detect and --record: draw the boxes into the recording")
+      .option("--no-state", "deblur every frame alone"),
+  ).action(async (sources: string[], flags: ServeFlags) => {
+    const config = await resolveConfig(flags);
+    const cameras = sources.length ? sources.map(camera) : config.live.sources;
+    if (cameras.length === 0) throw new ConfigError("no camera: name rtsp:// URLs as arguments or list them in live.sources of a --config file");
+    const engine = await createEngine(config.engine);
+    const detector = flags.detect ? await CenternetDetector.load(config.detector) : null;
+    const detections = typeof flags.detect === "string" ? await JsonLinesSink.open(flags.detect) : null;
+    const serving = await serve({
+      sources: cameras,
+      engine,
+      carryState: config.deblur.state,
+      tile: config.deblur.tile,
+      overlap: config.deblur.overlap,
+      queue: config.live.queue,
+      rtsp: { transport: config.live.transport, stallTimeoutMs: config.live.stallTimeoutMs, backoffMs: config.live.backoffMs, maxBackoffMs: config.live.maxBackoffMs },
+      viewer: config.viewer,
+      record: flags.record ?? null,
+      encode: config.output,
+      ...(detector ? { detect: { detector, every: config.detector.every, output: detections, burnIn: flags.burnIn ?? false } } : {}),
+    });
+    log.info(`serving ${cameras.length} stream(s) at ${serving.url}${config.viewer.token ? "?token=..." : ""} (engine ${engine.name})`);
+    const stop = async () => {
+      log.info("stopping: finishing recordings");
+      await serving.stop();
+      await detections?.close();
+      detector?.close();
+      await engine.close();
+      process.exit(0);
+    };
+    process.once("SIGINT", () => void stop());
+    process.once("SIGTERM", () => void stop());
+  });
+}

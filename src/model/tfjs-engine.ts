@@ -91,7 +91,9 @@ class DsanetOps {
     let features: T4 | null = null;
     pyramid.forEach((input, level) => {
       if (level > 0) [image, h, c] = [this.upsample(image), this.upsample(h), this.upsample(c)];
-      [image, features, h, c] = this.scale(input, image, features, h, c);
+      // A tidy per scale (and per residual block): at 720p one scale's intermediates would
+      // otherwise outgrow the wasm backend's heap.
+      [image, features, h, c] = tf.tidy(() => this.scale(input, image, features, h, c));
     });
     return [tf.clipByValue(image, 0, 1), h, c];
   }
@@ -121,11 +123,13 @@ class DsanetOps {
   }
 
   private resBlocks(prefix: string, x: T4): T4 {
-    for (let b = 0; b < this.blocks; b++) {
-      const body = this.conv(`${prefix}.${b}.body.2`, this.relu(this.conv(`${prefix}.${b}.body.0`, x)));
-      x = this.tf.add<T4>(x, body);
-    }
-    return x;
+    return this.tf.tidy(() => {
+      for (let b = 0; b < this.blocks; b++) {
+        const input = x;
+        x = this.tf.tidy(() => this.tf.add<T4>(input, this.conv(`${prefix}.${b}.body.2`, this.relu(this.conv(`${prefix}.${b}.body.0`, input)))));
+      }
+      return x;
+    });
   }
 
   /** 3x3 conv with PyTorch's symmetric padding of 1 (TensorFlow's 'same' pads stride 2 unevenly). */

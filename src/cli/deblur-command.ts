@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import { log, setLogLevel } from "../log.js";
 import { createEngine } from "../model/create-engine.js";
 import { deblurFile } from "../pipeline/deblur-file.js";
-import { CenternetDetector } from "../sinks/detector/centernet.js";
+import { startDetector } from "../sinks/detector/start-detector.js";
 import { JsonLinesSink } from "../sinks/jsonl.js";
 import { integer, resolveConfig, withEngineOptions, type ConfigFlags } from "./flags.js";
 import { ProgressBar } from "./progress.js";
@@ -41,7 +41,7 @@ export function deblurCommand(): Command {
     const output = flags.output ?? (input ? input.replace(/(\.[^./]+)?$/, "-deblurred.mp4") : SAMPLE_OUTPUT);
     const engine = await createEngine(config.engine);
     log.info(`engine: ${engine.name}, ${engine.scales} scales, state ${config.deblur.state ? "carried" : "reset every frame"}`);
-    const detector = flags.detect ? await CenternetDetector.load(config.detector) : null;
+    const detector = flags.detect ? await startDetector(config.detector) : null;
     const detections = flags.detect ? await JsonLinesSink.open(flags.detect) : null;
     const bar = flags.quiet ? null : new ProgressBar(source);
     try {
@@ -66,7 +66,7 @@ export function deblurCommand(): Command {
     } finally {
       bar?.stop();
       await detections?.close();
-      detector?.close();
+      await detector?.close();
       await engine.close();
     }
   });

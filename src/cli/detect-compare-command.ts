@@ -2,7 +2,7 @@ import { Command } from "commander";
 import { log } from "../log.js";
 import { createEngine } from "../model/create-engine.js";
 import { detectCompare, type Comparison } from "../pipeline/detect-compare.js";
-import { CenternetDetector } from "../sinks/detector/centernet.js";
+import { startDetector } from "../sinks/detector/start-detector.js";
 import { writeReport } from "../sinks/report.js";
 import { integer, resolveConfig, withEngineOptions, type ConfigFlags } from "./flags.js";
 
@@ -38,7 +38,7 @@ export function detectCompareCommand(): Command {
   ).action(async (input: string, flags: CompareFlags) => {
     const config = await resolveConfig(flags);
     const engine = await createEngine(config.engine);
-    const detector = await CenternetDetector.load(config.detector);
+    const detector = await startDetector(config.detector);
     try {
       const result = await detectCompare({
         input, reference: flags.reference ?? null, engine, detector, carryState: config.deblur.state, every: flags.every, samples: 4,
@@ -65,7 +65,7 @@ export function detectCompareCommand(): Command {
       });
       log.info(`report: ${flags.output}`);
     } finally {
-      detector.close();
+      await detector.close();
       await engine.close();
     }
   });

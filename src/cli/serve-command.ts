@@ -3,7 +3,7 @@ import { ConfigError } from "../config/load.js";
 import { log } from "../log.js";
 import { createEngine } from "../model/create-engine.js";
 import { serve } from "../pipeline/serve.js";
-import { CenternetDetector } from "../sinks/detector/centernet.js";
+import { startDetector } from "../sinks/detector/start-detector.js";
 import { JsonLinesSink } from "../sinks/jsonl.js";
 import { integer, resolveConfig, withEngineOptions, type ConfigFlags } from "./flags.js";
 
@@ -38,7 +38,7 @@ export function serveCommand(): Command {
     const cameras = sources.length ? sources.map(camera) : config.live.sources;
     if (cameras.length === 0) throw new ConfigError("no camera: name rtsp:// URLs as arguments or list them in live.sources of a --config file");
     const engine = await createEngine(config.engine);
-    const detector = flags.detect ? await CenternetDetector.load(config.detector) : null;
+    const detector = flags.detect ? await startDetector(config.detector) : null;
     const detections = typeof flags.detect === "string" ? await JsonLinesSink.open(flags.detect) : null;
     const serving = await serve({
       sources: cameras,
@@ -58,7 +58,7 @@ export function serveCommand(): Command {
       log.info("stopping: finishing recordings");
       await serving.stop();
       await detections?.close();
-      detector?.close();
+      await detector?.close();
       await engine.close();
       process.exit(0);
     };

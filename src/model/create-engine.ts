@@ -3,6 +3,7 @@ import type { Config } from "../config/schema.js";
 import type { Engine } from "./engine.js";
 import { createOnnxEngine } from "./onnx-engine.js";
 import { createTfjsEngine } from "./tfjs-engine.js";
+import { startEngineWorker } from "./worker-engine.js";
 
 /** The repository's models/ folder, from src/model or dist/model alike. */
 export const MODELS_DIR = fileURLToPath(new URL("../../models/", import.meta.url));
@@ -11,8 +12,16 @@ export function defaultModel(type: Config["engine"]["type"]): string {
   return type === "onnx" ? `${MODELS_DIR}dsanet.onnx` : `${MODELS_DIR}tfjs/model.json`;
 }
 
-/** Load the engine a config asks for, with the shipped weights unless it names others. */
+/**
+ * Load the engine a config asks for, with the shipped weights unless it names others, in a
+ * worker thread of its own: inference never blocks the event loop that reads the cameras.
+ */
 export function createEngine(options: Config["engine"]): Promise<Engine> {
+  return startEngineWorker(options);
+}
+
+/** Load the engine in this thread (the engine worker's side). */
+export function loadEngine(options: Config["engine"]): Promise<Engine> {
   const model = options.model ?? defaultModel(options.type);
   return options.type === "onnx"
     ? createOnnxEngine({ model, scales: options.scales, threads: options.threads, provider: options.provider })

@@ -23,6 +23,7 @@ export interface Engine {
   /**
    * Deblur one image of height x width (multiples of `stride`), float32 in [0, 1].
    * `state` is what the previous frame of the same stream returned, or null to start afresh.
+   * The engine may take `image`'s buffer (the worker engine moves it): do not use it afterwards.
    */
   run(image: Float32Array, height: number, width: number, state: EngineState | null): Promise<EngineOutput>;
   close(): Promise<void>;

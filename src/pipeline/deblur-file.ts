@@ -1,7 +1,7 @@
 import { EMPTY, catchError, concatMap, lastValueFrom, map, merge, share } from "rxjs";
 import { probe } from "../ffmpeg/probe.js";
 import type { Engine } from "../model/engine.js";
-import type { CenternetDetector } from "../sinks/detector/centernet.js";
+import type { Detector } from "../sinks/detector/detector.js";
 import { FileSink, type EncodeOptions } from "../sinks/file.js";
 import type { JsonLinesSink } from "../sinks/jsonl.js";
 import { fileSource } from "../sources/file.js";
@@ -21,7 +21,7 @@ export interface DeblurFileOptions {
   readonly slots: number;
   readonly onProgress?: (progress: Progress) => void;
   /** Also detect objects on the deblurred frames (latest-only: never slows the file). */
-  readonly detect?: { readonly detector: CenternetDetector; readonly every: number; readonly output: JsonLinesSink };
+  readonly detect?: { readonly detector: Detector; readonly every: number; readonly output: JsonLinesSink };
 }
 
 export interface Progress {

@@ -1,7 +1,7 @@
 import { concatMap, lastValueFrom, map, zip, type Observable } from "rxjs";
 import { probe } from "../ffmpeg/probe.js";
 import type { Engine } from "../model/engine.js";
-import type { CenternetDetector, Detection } from "../sinks/detector/centernet.js";
+import type { Detection, Detector } from "../sinks/detector/detector.js";
 import { fileSource } from "../sources/file.js";
 import type { Frame } from "../types.js";
 import { Credits } from "./credits.js";
@@ -12,7 +12,7 @@ export interface CompareOptions {
   /** The sharp truth of `input`, frame for frame, when known (a synthesized clip). */
   readonly reference: string | null;
   readonly engine: Engine;
-  readonly detector: CenternetDetector;
+  readonly detector: Detector;
   readonly carryState: boolean;
   /** Compare every Nth frame. */
   readonly every: number;

@@ -1,5 +1,5 @@
 import { filter, type OperatorFunction } from "rxjs";
-import type { CenternetDetector, Detection } from "../sinks/detector/centernet.js";
+import type { Detection, Detector } from "../sinks/detector/detector.js";
 import type { Frame } from "../types.js";
 import { dropOldest } from "./drop-oldest.js";
 
@@ -23,7 +23,7 @@ export interface DetectOptions {
  * works on a frame, newer frames replace the waiting one. A slow detector therefore skips
  * frames instead of stalling the file sink or the viewers.
  */
-export function detect(detector: CenternetDetector, options: DetectOptions): OperatorFunction<Frame, FrameDetections> {
+export function detect(detector: Detector, options: DetectOptions): OperatorFunction<Frame, FrameDetections> {
   return (frames) =>
     frames.pipe(
       filter((frame) => frame.index % options.every === 0),

@@ -1,7 +1,7 @@
 import { concatMap, map, merge, share, Subscription, type Observable } from "rxjs";
 import type { Engine } from "../model/engine.js";
 import type { Frame } from "../types.js";
-import type { CenternetDetector, Detection } from "../sinks/detector/centernet.js";
+import type { Detection, Detector } from "../sinks/detector/detector.js";
 import { drawBoxes } from "../sinks/draw-boxes.js";
 import { FileSink, type EncodeOptions } from "../sinks/file.js";
 import type { JsonLinesSink } from "../sinks/jsonl.js";
@@ -33,7 +33,7 @@ export interface ServeOptions {
   readonly record: string | null;
   readonly encode: EncodeOptions;
   /** Detect objects on the deblurred frames: boxes on the page, JSON lines, burnt into recordings. */
-  readonly detect?: { readonly detector: CenternetDetector; readonly every: number; readonly output: JsonLinesSink | null; readonly burnIn: boolean };
+  readonly detect?: { readonly detector: Detector; readonly every: number; readonly output: JsonLinesSink | null; readonly burnIn: boolean };
   readonly onEvent?: (event: LiveEvent) => void;
 }
 

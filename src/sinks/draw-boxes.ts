@@ -1,5 +1,5 @@
 import type { Frame } from "../types.js";
-import type { Detection } from "./detector/centernet.js";
+import type { Detection } from "./detector/detector.js";
 
 const COLOUR = [255, 48, 48] as const;
 const THICKNESS = 2;

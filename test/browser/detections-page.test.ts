@@ -1,24 +1,24 @@
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createOnnxEngine } from "../../src/model/onnx-engine.js";
 import type { Engine } from "../../src/model/engine.js";
 import { serve, type Serving } from "../../src/pipeline/serve.js";
-import { CenternetDetector } from "../../src/sinks/detector/centernet.js";
-import { MODEL, PEDESTRIANS } from "../helpers/clips.js";
-import { launchChromium, serveOptions } from "../helpers/live.js";
+import type { Detector } from "../../src/sinks/detector/detector.js";
+import { startDetector } from "../../src/sinks/detector/start-detector.js";
+import { PEDESTRIANS } from "../helpers/clips.js";
+import { launchChromium, liveEngine, serveOptions } from "../helpers/live.js";
 import { RtspServer, freePort } from "../helpers/rtsp.js";
 
 let camera: RtspServer;
 let engine: Engine;
-let detector: CenternetDetector;
+let detector: Detector;
 let serving: Serving;
 let browser: Browser;
 
 beforeAll(async () => {
   camera = new RtspServer(await freePort(), PEDESTRIANS);
   await camera.start();
-  engine = await createOnnxEngine({ model: MODEL, scales: 3, threads: 1, provider: "cpu" });
-  detector = await CenternetDetector.load({ backend: "auto", classes: ["person"], minScore: 0.3, iou: 0.5, maxDetections: 50 });
+  engine = await liveEngine();
+  detector = await startDetector({ backend: "auto", classes: ["person"], minScore: 0.3, iou: 0.5, maxDetections: 50 });
   serving = await serve(
     serveOptions(engine, {
       sources: [{ name: "street", url: camera.url }],
@@ -32,7 +32,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await serving?.stop();
-  detector?.close();
+  await detector?.close();
   await engine?.close();
   await camera?.kill();
 });

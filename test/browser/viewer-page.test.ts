@@ -1,10 +1,9 @@
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createOnnxEngine } from "../../src/model/onnx-engine.js";
 import type { Engine } from "../../src/model/engine.js";
 import { serve, type Serving } from "../../src/pipeline/serve.js";
-import { MODEL, WORK } from "../helpers/clips.js";
-import { launchChromium, serveOptions } from "../helpers/live.js";
+import { WORK } from "../helpers/clips.js";
+import { launchChromium, liveEngine, serveOptions } from "../helpers/live.js";
 import { RtspServer, freePort } from "../helpers/rtsp.js";
 
 const TOKEN = "browser-test-token";
@@ -16,7 +15,7 @@ let browser: Browser;
 beforeAll(async () => {
   camera = new RtspServer(await freePort());
   await camera.start();
-  engine = await createOnnxEngine({ model: MODEL, scales: 3, threads: 1, provider: "cpu" });
+  engine = await liveEngine();
   serving = await serve(
     serveOptions(engine, {
       // Two streams from one server: each has its own state, queue, metrics and panel.

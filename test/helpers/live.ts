@@ -1,6 +1,13 @@
 import { chromium, type Browser } from "playwright-core";
+import { createEngine } from "../../src/model/create-engine.js";
 import type { Engine } from "../../src/model/engine.js";
 import type { ServeOptions } from "../../src/pipeline/serve.js";
+import { MODEL } from "./clips.js";
+
+/** The shipped model on onnxruntime with one thread, in its worker thread as the CLI runs it. */
+export function liveEngine(): Promise<Engine> {
+  return createEngine({ type: "onnx", model: MODEL, scales: 3, threads: 1, provider: "cpu", backend: "auto" });
+}
 
 /** serve() options for tests on loopback: quick reconnects, small JPEGs, no recording. */
 export function serveOptions(engine: Engine, options: Pick<ServeOptions, "sources"> & Partial<ServeOptions>): ServeOptions {

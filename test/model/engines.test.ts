@@ -5,6 +5,7 @@ import { lastValueFrom, take, toArray } from "rxjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { probe } from "../../src/ffmpeg/probe.js";
 import type { Engine, EngineState } from "../../src/model/engine.js";
+import { createEngine } from "../../src/model/create-engine.js";
 import { createOnnxEngine } from "../../src/model/onnx-engine.js";
 import { toFloat } from "../../src/model/pixels.js";
 import { createTfjsEngine } from "../../src/model/tfjs-engine.js";
@@ -51,7 +52,8 @@ async function runClip(engine: Engine, carry: boolean): Promise<Float32Array[]> 
   let state: EngineState | null = null;
   const out: Float32Array[] = [];
   for (const frame of frames) {
-    const input = engine.layout === "nchw" ? frame : nchwToNhwc(frame);
+    // A copy: an engine may take the input's buffer (the worker engine moves it to its thread).
+    const input = engine.layout === "nchw" ? frame.slice() : nchwToNhwc(frame);
     const result = await engine.run(input, H, W, state);
     state = carry ? result.state : null;
     out.push(engine.layout === "nchw" ? result.image : nhwcToNchw(result.image));
@@ -109,8 +111,29 @@ describe("engines", () => {
     ours.forEach((image, i) => expect(maxAbsDiff(image, torch.subarray(i * image.length, (i + 1) * image.length))).toBeLessThan(1e-4));
   });
 
+  it("in its worker thread: the same output as in this one, and the event loop stays free meanwhile", async () => {
+    const worker = await createEngine({ type: "onnx", model: MODEL, scales: 3, threads: 1, provider: "cpu", backend: "auto" });
+    try {
+      const [here, there] = [await runClip(onnx, true), await runClip(worker, true)];
+      there.forEach((image, i) => expect(maxAbsDiff(image, here[i] as Float32Array)).toBe(0));
+      // A 640x352 frame takes about half a second on one core; a 10 ms timer keeps ticking.
+      let ticks = 0;
+      const timer = setInterval(() => ticks++, 10);
+      const started = performance.now();
+      const out = await worker.run(new Float32Array(3 * 352 * 640).fill(0.5), 352, 640, null);
+      clearInterval(timer);
+      out.state.dispose();
+      expect(ticks).toBeGreaterThan((performance.now() - started) / 10 / 4);
+    } finally {
+      await worker.close();
+    }
+    await expect(worker.run(new Float32Array(3 * H * W), H, W, null)).rejects.toThrow(/engine is closed/);
+  });
+
   it("says clearly when a GPU provider or a model file is missing", async () => {
     await expect(createOnnxEngine({ model: MODEL, scales: 3, threads: 1, provider: "cuda" })).rejects.toThrow(/onnx provider 'cuda' could not start/);
     await expect(createOnnxEngine({ model: MODEL, scales: 2, threads: 1, provider: "cpu" })).rejects.toThrow(/dsanet-k2\.onnx: no such model; export it with/);
+    // The same reasons reach the caller from the engine's worker thread.
+    await expect(createEngine({ type: "onnx", model: MODEL, scales: 3, threads: 1, provider: "cuda", backend: "auto" })).rejects.toThrow(/onnx provider 'cuda' could not start/);
   });
 });

@@ -6,7 +6,9 @@ import { probe } from "../../src/ffmpeg/probe.js";
 import { createOnnxEngine } from "../../src/model/onnx-engine.js";
 import type { Engine } from "../../src/model/engine.js";
 import { deblurFile } from "../../src/pipeline/deblur-file.js";
-import { CenternetDetector, type Detection } from "../../src/sinks/detector/centernet.js";
+import { CenternetDetector } from "../../src/sinks/detector/centernet.js";
+import type { Detection, Detector } from "../../src/sinks/detector/detector.js";
+import { startDetector } from "../../src/sinks/detector/start-detector.js";
 import { JsonLinesSink } from "../../src/sinks/jsonl.js";
 import { fileSource } from "../../src/sources/file.js";
 import type { Frame } from "../../src/types.js";
@@ -21,7 +23,7 @@ beforeAll(async () => {
   frames = await lastValueFrom(fileSource(PEDESTRIANS, await probe(PEDESTRIANS)).pipe(take(12), toArray()));
 });
 afterAll(async () => {
-  detector?.close();
+  await detector?.close();
   await engine?.close();
 });
 
@@ -61,7 +63,7 @@ describe("COCO detector", () => {
   it("keeps only the classes asked for, and rejects labels COCO does not have", async () => {
     const onlyCars = await CenternetDetector.load({ backend: "auto", classes: ["car"], minScore: 0.3, iou: 0.5, maxDetections: 50 });
     expect((await onlyCars.detect(frames[0] as Frame)).every((d) => d.label === "car")).toBe(true);
-    onlyCars.close();
+    await onlyCars.close();
     await expect(CenternetDetector.load({ backend: "auto", classes: ["pedestrian"], minScore: 0.3, iou: 0.5, maxDetections: 50 })).rejects.toThrow(/not COCO labels: pedestrian/);
   });
 
@@ -69,12 +71,14 @@ describe("COCO detector", () => {
     const input = clip("pedestrians-12.mp4", "-i", PEDESTRIANS, "-frames:v", "12", "-vf", "scale=320:240", "-c:v", "libx264");
     const output = join(WORK, "pedestrians-12-deblurred.mp4");
     const jsonl = join(WORK, "detections.jsonl");
-    const slow: CenternetDetector = Object.assign(Object.create(detector) as CenternetDetector, {
+    const slow: Detector = {
+      backend: detector.backend,
       detect: async (frame: Frame) => {
         await new Promise((resolve) => setTimeout(resolve, 1500));
         return detector.detect(frame);
       },
-    });
+      close: async () => undefined,
+    };
     const sink = await JsonLinesSink.open(jsonl);
     const summary = await deblurFile({
       input, output, engine, carryState: true, tile: null, overlap: 32, slots: 3,
@@ -94,5 +98,18 @@ describe("COCO detector", () => {
       for (const d of line.detections) expect(d).toMatchObject({ label: expect.any(String), score: expect.any(Number), box: [expect.any(Number), expect.any(Number), expect.any(Number), expect.any(Number)] });
     }
     expect(lines.some((l) => l.detections.some((d) => d.label === "person"))).toBe(true);
+  });
+
+  it("in its worker thread, finds what it finds in this one", async () => {
+    const worker = await startDetector({ backend: "auto", classes: [], minScore: 0.3, iou: 0.5, maxDetections: 50 });
+    try {
+      const frame = frames[5] as Frame;
+      expect(worker.backend).toBe(detector.backend);
+      expect(await worker.detect(frame)).toEqual(await detector.detect(frame));
+    } finally {
+      await worker.close();
+    }
+    await expect(worker.detect(frames[0] as Frame)).rejects.toThrow(/detector is closed/);
+    await expect(startDetector({ backend: "auto", classes: ["pedestrian"], minScore: 0.3, iou: 0.5, maxDetections: 50 })).rejects.toThrow(/not COCO labels: pedestrian/);
   });
 });

@@ -2,35 +2,20 @@ import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import type * as tfjs from "@tensorflow/tfjs";
-import { loadTensorflow, type Tf, type TfjsBackend } from "../../tensorflow/load.js";
+import { loadTensorflow, type Tf } from "../../tensorflow/load.js";
 import type { Frame } from "../../types.js";
 import { COCO_LABELS } from "./coco.js";
-
-export interface Detection {
-  readonly label: string;
-  readonly score: number;
-  /** Pixels of the frame: left, top, width, height. */
-  readonly box: readonly [number, number, number, number];
-}
-
-export interface DetectorOptions {
-  readonly backend: TfjsBackend;
-  /** Keep only these COCO labels; empty: all 80. */
-  readonly classes: readonly string[];
-  readonly minScore: number;
-  /** Boxes overlapping a better one by more than this IoU are suppressed. */
-  readonly iou: number;
-  readonly maxDetections: number;
-}
+import type { Detection, Detector, DetectorOptions } from "./detector.js";
 
 const INPUT = 512;
 const require = createRequire(import.meta.url);
 
 /**
  * COCO object detector: CenterNet (MobileNetV3) as shipped inside @vladmandic/human (MIT),
- * run with TensorFlow.js on the same backend choice as the tfjs engine.
+ * run with TensorFlow.js on the same backend choice as the tfjs engine, in this thread
+ * (the pipeline runs it in a worker: `startDetector`).
  */
-export class CenternetDetector {
+export class CenternetDetector implements Detector {
   private constructor(
     private readonly tf: Tf,
     private readonly model: tfjs.GraphModel,
@@ -81,7 +66,7 @@ export class CenternetDetector {
     return suppress(candidates, this.options.iou).slice(0, this.options.maxDetections);
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.model.dispose();
   }
 }

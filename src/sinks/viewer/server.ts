@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import sharp from "sharp";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { Frame } from "../../types.js";
-import type { Detection } from "../detector/centernet.js";
+import type { Detection } from "../detector/detector.js";
 import { viewerPage } from "./page.js";
 
 /** A frame message: header length (4 bytes, little-endian), JSON header, image bytes. */

@@ -1,0 +1,36 @@
+import { parentPort, workerData } from "node:worker_threads";
+import type { Call, Reply, Startup } from "./protocol.js";
+
+/** What a worker module offers its WorkerClient: methods by name; `close` is called last. */
+export type Handlers = Record<string, (...args: never[]) => unknown> & { close(): unknown };
+
+/**
+ * The worker side of a WorkerClient: builds the handlers from the client's data, then answers
+ * calls one at a time, in the order they were sent (a stream's frames depend on each other).
+ */
+export function serveInWorker<Data>(setup: (data: Data) => Promise<Handlers>): void {
+  const port = parentPort;
+  if (!port) throw new Error("serveInWorker runs only inside a worker thread");
+  const started = setup(workerData as Data);
+  started.then(
+    () => port.postMessage({ ready: true } satisfies Startup),
+    (error: Error) => port.postMessage({ ready: false, message: error.message } satisfies Startup),
+  );
+
+  let queue: Promise<void> = Promise.resolve();
+  port.on("message", (call: Call) => {
+    queue = queue.then(async () => {
+      let reply: Reply;
+      try {
+        const handlers = await started;
+        const handler = handlers[call.method];
+        if (!handler) throw new Error(`no such method: ${call.method}`);
+        // The client's arguments are whatever it sent for this method: the one untyped seam.
+        reply = { id: call.id, ok: true, value: await (handler as (...args: readonly unknown[]) => unknown)(...call.args) };
+      } catch (error) {
+        reply = { id: call.id, ok: false, message: (error as Error).message };
+      }
+      port.postMessage(reply);
+    });
+  });
+}

@@ -1,0 +1,89 @@
+import { Worker, type TransferListItem } from "node:worker_threads";
+import type { Reply, Startup } from "./protocol.js";
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+}
+
+/**
+ * The calling side of a module that runs in a worker thread of its own (see `serveInWorker`).
+ * Native inference (onnxruntime-node, TensorFlow.js) blocks the thread it runs on for the
+ * whole call; in a worker it leaves this thread's event loop free to read cameras, write
+ * files and serve viewers meanwhile.
+ *
+ * A failure to start rejects `start`; a later death rejects every pending call with its
+ * cause. `close` is safe to call twice and rejects calls still pending.
+ */
+export class WorkerClient {
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 0;
+  private closing: Promise<void> | null = null;
+  private death: Error | null = null;
+
+  private constructor(
+    private readonly worker: Worker,
+    readonly label: string,
+  ) {
+    worker.on("message", (reply: Reply) => {
+      const call = this.pending.get(reply.id);
+      this.pending.delete(reply.id);
+      if (reply.ok) call?.resolve(reply.value);
+      else call?.reject(new Error(reply.message));
+    });
+    worker.on("error", (error) => this.fail(new Error(`${label} worker died: ${error.message}`)));
+    worker.on("exit", (code) => this.fail(new Error(`${label} worker exited (code ${code})`)));
+  }
+
+  /** Start `module` (a file that calls `serveInWorker`) with `data`; resolves once it is ready. */
+  static async start(module: URL, data: unknown, label: string): Promise<WorkerClient> {
+    const worker = module.pathname.endsWith(".ts")
+      ? // Running from source (tsx, vitest): the worker needs TypeScript support of its own.
+        new Worker(`import("tsx/esm/api").then(({ register }) => { register(); return import(${JSON.stringify(module.href)}); })`, {
+          eval: true,
+          workerData: data,
+        })
+      : new Worker(module, { workerData: data });
+    const startup = await new Promise<Startup>((resolve) => {
+      const settle = (result: Startup) => {
+        worker.off("message", settle).off("error", failed).off("exit", exited);
+        resolve(result);
+      };
+      const failed = (error: Error) => settle({ ready: false, message: error.message });
+      const exited = (code: number) => settle({ ready: false, message: `exited (code ${code}) while starting` });
+      worker.on("message", settle).on("error", failed).on("exit", exited);
+    });
+    if (!startup.ready) {
+      await worker.terminate();
+      throw new Error(startup.message);
+    }
+    return new WorkerClient(worker, label);
+  }
+
+  /** Call `method` in the worker. Values are copied; buffers in `transfer` are moved instead. */
+  call<T>(method: string, args: readonly unknown[], transfer: readonly TransferListItem[] = []): Promise<T> {
+    if (this.death) return Promise.reject(this.death);
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: (value) => resolve(value as T), reject });
+      this.worker.postMessage({ id, method, args }, transfer);
+    });
+  }
+
+  /** Let the worker finish what it was asked (its `close` handler included), then stop it. */
+  close(): Promise<void> {
+    this.closing ??= this.call<unknown>("close", [])
+      .catch(() => undefined)
+      .then(async () => {
+        this.fail(new Error(`${this.label} is closed`));
+        await this.worker.terminate();
+      });
+    return this.closing;
+  }
+
+  private fail(error: Error): void {
+    this.death ??= error;
+    for (const call of this.pending.values()) call.reject(this.death);
+    this.pending.clear();
+  }
+}

@@ -18,10 +18,10 @@ export async function freePort(): Promise<number> {
 export class RtspServer {
   private process: ChildProcess | null = null;
 
-  /** Serves `file` (played once per session) or, without one, a moving test pattern. */
+  /** Serves `source`: a file (played once per session) or a moving test pattern, "WIDTHxHEIGHT@FPS". */
   constructor(
     readonly port: number,
-    private readonly file: string | null = null,
+    private readonly source = "160x96@10",
   ) {}
 
   get url(): string {
@@ -29,7 +29,7 @@ export class RtspServer {
   }
 
   async start(): Promise<void> {
-    const args = [join(REPO, "test/helpers/rtsp_server.py"), String(this.port), ...(this.file ? [this.file] : [])];
+    const args = [join(REPO, "test/helpers/rtsp_server.py"), String(this.port), this.source];
     const child = spawn("/usr/bin/python3", args, { stdio: ["ignore", "pipe", "inherit"] });
     this.process = child;
     await new Promise<void>((resolve, reject) => {

@@ -1,10 +1,12 @@
 """A real RTSP server for tests (GStreamer's RTSP server from Debian), on loopback only.
 
-    python3 test/helpers/rtsp_server.py PORT [FILE]
+    python3 test/helpers/rtsp_server.py PORT [FILE | WIDTHxHEIGHT@FPS]
 
-Serves rtsp://127.0.0.1:PORT/live: FILE looped (H.264 re-encoded), or a moving test pattern
-of 160x96 at 10 fps. Prints "ready" once listening; stops on SIGTERM.
+Serves rtsp://127.0.0.1:PORT/live: FILE (H.264 re-encoded, played once per session), or a
+moving test pattern, 160x96 at 10 fps unless given. Prints "ready" once listening; stops on
+SIGTERM.
 """
+import re
 import signal
 import sys
 
@@ -15,10 +17,12 @@ gi.require_version("GstRtspServer", "1.0")
 from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
 
 port = sys.argv[1]
+what = sys.argv[2] if len(sys.argv) > 2 else "160x96@10"
+pattern = re.fullmatch(r"(\d+)x(\d+)@(\d+)", what)
 source = (
-    f'filesrc location="{sys.argv[2]}" ! decodebin ! videoconvert'
-    if len(sys.argv) > 2
-    else "videotestsrc is-live=true pattern=ball ! video/x-raw,width=160,height=96,framerate=10/1"
+    f"videotestsrc is-live=true pattern=ball ! video/x-raw,width={pattern[1]},height={pattern[2]},framerate={pattern[3]}/1"
+    if pattern
+    else f'filesrc location="{what}" ! decodebin ! videoconvert'
 )
 Gst.init(None)
 server = GstRtspServer.RTSPServer()

@@ -1,0 +1,31 @@
+/**
+ * dsanet-stream as a library: the same pieces the `dsanet` command is built from.
+ *
+ *   const engine = await createEngine((await loadConfig(null)).engine);
+ *   const summary = await deblurFile({ input, output, engine, carryState: true, ... });
+ *   await engine.close();
+ */
+export type { Frame, VideoInfo } from "./types.js";
+export { loadConfig, parseConfig, ConfigError } from "./config/load.js";
+export type { Config } from "./config/schema.js";
+export { probe } from "./ffmpeg/probe.js";
+
+export { createEngine, loadEngine, defaultModel } from "./model/create-engine.js";
+export type { Engine, EngineOutput, EngineState } from "./model/engine.js";
+export { DeblurStream, type DeblurStreamOptions } from "./model/deblur-stream.js";
+
+export { fileSource } from "./sources/file.js";
+export { rtspSource, type LiveEvent, type RtspSourceOptions } from "./sources/rtsp.js";
+
+export { deblur, type Deblurred } from "./pipeline/deblur.js";
+export { deblurFile, type DeblurFileOptions, type DeblurSummary, type Progress } from "./pipeline/deblur-file.js";
+export { deblurLive, type LiveFrame } from "./pipeline/live.js";
+export { dropOldest } from "./pipeline/drop-oldest.js";
+export { detect, type FrameDetections } from "./pipeline/detect.js";
+export { detectCompare, type Comparison } from "./pipeline/detect-compare.js";
+export { serve, type ServeOptions, type Serving } from "./pipeline/serve.js";
+
+export { startDetector } from "./sinks/detector/start-detector.js";
+export type { Detection, Detector, DetectorOptions } from "./sinks/detector/detector.js";
+export { FileSink, type EncodeOptions } from "./sinks/file.js";
+export { JsonLinesSink } from "./sinks/jsonl.js";

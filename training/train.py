@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from common import RUNS, device, load_experiment, load_model, model_config, save_model
+from common import RUNS, bf16_is_native, device, load_experiment, load_model, model_config, save_model
 from data import BlurConfig, ClipStream
 from dsanet import DSANet
 from losses import multiscale_loss
@@ -74,7 +74,7 @@ def main() -> None:
     data = experiment["data"]
     stream = ClipStream(TRAIN, data["batch"], data["frames"], data["crop"], blur_config(data.get("blur", {})), args.seed + iteration)
     fft_weight = experiment["loss"]["fft_weight"]
-    use_bf16 = dev.type == "cuda"
+    use_bf16 = bf16_is_native(dev)
     log_path = run_dir / "log.csv"
     rows = []
     if args.resume and log_path.exists():
@@ -90,7 +90,7 @@ def main() -> None:
     start = time.time() - elapsed
     frames_per_iteration = data["batch"] * data["frames"]
     running = None
-    print(f"training {experiment['name']} on {dev} from iteration {iteration}", flush=True)
+    print(f"training {experiment['name']} on {dev}{' in bf16' if use_bf16 else ''} from iteration {iteration}", flush=True)
     for blurred, sharp in stream:
         elapsed = time.time() - start
         progress = elapsed / budget if budget else iteration / total_iterations

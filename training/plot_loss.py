@@ -1,6 +1,8 @@
 """Draw the training-loss curve of a run's log.csv as a small PNG (no plotting library needed).
 
-    python3 training/plot_loss.py training/runs/dsanet/log.csv models/training-loss.png
+    python3 training/plot_loss.py models/training-loss.png training/runs/dsanet/log.csv [training/runs/dsanet-clips/log.csv]
+
+Several logs are drawn one after the other: phases of one model, each run counting from 0.
 """
 from __future__ import annotations
 
@@ -21,11 +23,17 @@ def smooth(values: list[float], weight: float = 0.98) -> list[float]:
     return out
 
 
-def main(log_path: str, png_path: str) -> None:
-    with open(log_path) as f:
+def read_log(path: str, start: int) -> list[tuple[int, float]]:
+    with open(path) as f:
         # A run resumed mid-way logs some iterations twice; the later row is the one that counts.
-        by_iteration = {int(r["iteration"]): float(r["loss"]) for r in csv.DictReader(f)}
-    rows = sorted(by_iteration.items())
+        by_iteration = {start + int(r["iteration"]): float(r["loss"]) for r in csv.DictReader(f)}
+    return sorted(by_iteration.items())
+
+
+def main(png_path: str, log_paths: list[str]) -> None:
+    rows: list[tuple[int, float]] = []
+    for path in log_paths:
+        rows += read_log(path, rows[-1][0] if rows else 0)
     iterations = [i for i, _ in rows]
     losses = smooth([math.log10(loss) for _, loss in rows])
     lo, hi = min(losses), max(losses)
@@ -48,4 +56,4 @@ def main(log_path: str, png_path: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    main(sys.argv[1], sys.argv[2:])

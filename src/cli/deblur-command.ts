@@ -1,5 +1,6 @@
 import { Command } from "commander";
 import { fileURLToPath } from "node:url";
+import { probe } from "../ffmpeg/probe.js";
 import { log, setLogLevel } from "../log.js";
 import { createEngine } from "../model/create-engine.js";
 import { deblurFile } from "../pipeline/deblur-file.js";
@@ -39,6 +40,7 @@ export function deblurCommand(): Command {
     const config = await resolveConfig(flags);
     const source = input ?? SAMPLE;
     const output = flags.output ?? (input ? input.replace(/(\.[^./]+)?$/, "-deblurred.mp4") : SAMPLE_OUTPUT);
+    await probe(source); // a bad input fails here, before seconds are spent loading the model
     const engine = await createEngine(config.engine);
     log.info(`engine: ${engine.name}, ${engine.scales} scales, state ${config.deblur.state ? "carried" : "reset every frame"}`);
     const detector = flags.detect ? await startDetector(config.detector) : null;

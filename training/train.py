@@ -90,8 +90,9 @@ def main() -> None:
     # The mean |input| of the ConvLSTM, shown with each checkpoint: healthy values are ~0.01-1. At
     # lr 1e-3 it grew to 1e5, saturating every gate (the state stopped mattering) and killing
     # the decoder's ReLUs below it, which no later step could revive.
-    bottleneck = [0.0]
-    model.net.lstm.register_forward_hook(lambda _m, inputs, _out: bottleneck.__setitem__(0, inputs[0].abs().mean().item()))
+    # Kept as a tensor (no device sync each step) and read only when printed.
+    bottleneck = [torch.zeros(())]
+    model.net.lstm.register_forward_hook(lambda _m, inputs, _out: bottleneck.__setitem__(0, inputs[0].detach().abs().mean()))
 
     start = time.time() - elapsed
     frames_per_iteration = data["batch"] * data["frames"]
@@ -117,7 +118,7 @@ def main() -> None:
         if iteration % experiment["checkpoint_every"] == 0:
             log.flush()
             save_checkpoint(model, optimizer, iteration, time.time() - start, run_dir)
-            print(f"it {iteration} {elapsed / 60:.1f} min lr {lr:.2e} loss {running:.5f} bottleneck {bottleneck[0]:.3g}", flush=True)
+            print(f"it {iteration} {elapsed / 60:.1f} min lr {lr:.2e} loss {running:.5f} bottleneck {bottleneck[0].item():.3g}", flush=True)
     save_checkpoint(model, optimizer, iteration, time.time() - start, run_dir)
     log.close()
     print(f"done: {iteration} iterations, {iteration * frames_per_iteration} crops, {(time.time() - start) / 60:.1f} min")

@@ -40,7 +40,7 @@ export function deblurCommand(): Command {
     const config = await resolveConfig(flags);
     const source = input ?? SAMPLE;
     const output = flags.output ?? (input ? input.replace(/(\.[^./]+)?$/, "-deblurred.mp4") : SAMPLE_OUTPUT);
-    await probe(source); // a bad input fails here, before seconds are spent loading the model
+    const info = await probe(source); // a bad input fails here, before seconds are spent loading the model
     const engine = await createEngine(config.engine);
     log.info(`engine: ${engine.name}, ${engine.scales} scales, state ${config.deblur.state ? "carried" : "reset every frame"}`);
     const detector = flags.detect ? await startDetector(config.detector) : null;
@@ -49,6 +49,7 @@ export function deblurCommand(): Command {
     try {
       const summary = await deblurFile({
         input: source,
+        info,
         output,
         engine,
         carryState: config.deblur.state,

@@ -5,12 +5,15 @@ import type { Detector } from "../sinks/detector/detector.js";
 import { FileSink, type EncodeOptions } from "../sinks/file.js";
 import type { JsonLinesSink } from "../sinks/jsonl.js";
 import { fileSource } from "../sources/file.js";
+import type { VideoInfo } from "../types.js";
 import { Credits } from "./credits.js";
 import { deblur } from "./deblur.js";
 import { detect } from "./detect.js";
 
 export interface DeblurFileOptions {
   readonly input: string;
+  /** The input's probe, when the caller already has it (else it is probed here). */
+  readonly info?: VideoInfo;
   readonly output: string;
   readonly engine: Engine;
   readonly carryState: boolean;
@@ -55,7 +58,7 @@ export interface DeblurSummary {
  * flat however long the video; a slow encoder slows the decoder rather than filling memory.
  */
 export async function deblurFile(options: DeblurFileOptions): Promise<DeblurSummary> {
-  const info = await probe(options.input);
+  const info = options.info ?? (await probe(options.input));
   const sink = await FileSink.open({
     output: options.output,
     width: info.width,

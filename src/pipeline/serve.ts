@@ -5,11 +5,11 @@ import type { Detection, Detector } from "../sinks/detector/detector.js";
 import { drawBoxes } from "../sinks/draw-boxes.js";
 import { FileSink, type EncodeOptions } from "../sinks/file.js";
 import type { JsonLinesSink } from "../sinks/jsonl.js";
-import { ViewerServer, type StreamStatus } from "../sinks/viewer/server.js";
+import { ViewerServer, type StreamStatus, type ViewerServerOptions } from "../sinks/viewer/server.js";
 import { rtspSource, type LiveEvent } from "../sources/rtsp.js";
 import { detect } from "./detect.js";
 import { deblurLive } from "./live.js";
-import { skipWhileBusy } from "./skip-while-busy.js";
+import { dropOldest } from "./drop-oldest.js";
 import { LiveMetrics, type StreamMetrics } from "./metrics.js";
 import { log } from "../log.js";
 import { redact } from "../ffmpeg/errors.js";
@@ -28,7 +28,7 @@ export interface ServeOptions {
   /** Frames per stream that may wait for the model before the oldest is dropped. */
   readonly queue: number;
   readonly rtsp: { readonly transport: "tcp" | "udp"; readonly stallTimeoutMs: number; readonly backoffMs: number; readonly maxBackoffMs: number };
-  readonly viewer: { readonly host: string; readonly port: number; readonly token: string | null; readonly width: number; readonly quality: number };
+  readonly viewer: Omit<ViewerServerOptions, "metrics" | "onViewers">;
   /** Record each stream's deblurred frames here (`name` is inserted when there are several). */
   readonly record: string | null;
   readonly encode: EncodeOptions;
@@ -41,7 +41,7 @@ export interface Serving {
   readonly url: string;
   readonly metrics: LiveMetrics;
   /** Stop the sources, finish the recordings (playable files) and close the server. */
-  stop(): Promise<void>;
+  close(): Promise<void>;
 }
 
 function status(name: string, m: StreamMetrics): StreamStatus {
@@ -88,7 +88,8 @@ export async function serve(options: ServeOptions): Promise<Serving> {
     const deblurred = deblurLive(frames, options.engine, { ...options, metrics: m }).pipe(share());
     // The newest boxes; the detector runs beside the stream and may lag it by a frame or two.
     let found: readonly Detection[] = [];
-    const toViewers = deblurred.pipe(skipWhileBusy((f) => server.publish(f.original, f.sharp, status(source.name, m), found)));
+    // Latest-only: while the server sends one frame, a newer one replaces the frame waiting.
+    const toViewers = deblurred.pipe(dropOldest(1, (f) => server.publish(f.original, f.sharp, status(source.name, m), found)));
     const outputs: Observable<unknown>[] = [toViewers];
     const detection = options.detect;
     if (detection) {
@@ -119,7 +120,7 @@ export async function serve(options: ServeOptions): Promise<Serving> {
   return {
     url: server.url,
     metrics,
-    async stop() {
+    async close() {
       subscription.unsubscribe();
       await Promise.all(recorders.map((r) => r.close()));
       await server.close();

@@ -7,6 +7,7 @@ export type Handlers = Record<string, (...args: never[]) => unknown> & { close()
 /**
  * The worker side of a WorkerClient: builds the handlers from the client's data, then answers
  * calls one at a time, in the order they were sent (a stream's frames depend on each other).
+ * `close` runs after every call sent before it, and refuses every call sent after it.
  */
 export function serveInWorker<Data>(setup: (data: Data) => Promise<Handlers>): void {
   const port = parentPort;
@@ -18,10 +19,15 @@ export function serveInWorker<Data>(setup: (data: Data) => Promise<Handlers>): v
   );
 
   let queue: Promise<void> = Promise.resolve();
+  // After `close` no handler runs again: a native session used after its release aborts the
+  // whole process (onnxruntime-node throws a Napi::Error that nothing can catch).
+  let closed = false;
   port.on("message", (call: Call) => {
     queue = queue.then(async () => {
       let reply: Reply;
       try {
+        if (closed) throw new Error(`${call.method}: the worker is closed`);
+        if (call.method === "close") closed = true;
         const handlers = await started;
         const handler = handlers[call.method];
         if (!handler) throw new Error(`no such method: ${call.method}`);

@@ -13,7 +13,7 @@ interface Pending {
  * files and serve viewers meanwhile.
  *
  * A failure to start rejects `start`; a later death rejects every pending call with its
- * cause. `close` is safe to call twice and rejects calls still pending.
+ * cause. `close` is safe to call twice: calls already made finish first, later ones are refused.
  */
 export class WorkerClient {
   private readonly pending = new Map<number, Pending>();
@@ -63,6 +63,7 @@ export class WorkerClient {
   /** Call `method` in the worker. Values are copied; buffers in `transfer` are moved instead. */
   call<T>(method: string, args: readonly unknown[], transfer: readonly TransferListItem[] = []): Promise<T> {
     if (this.death) return Promise.reject(this.death);
+    if (this.closing) return Promise.reject(new Error(`${this.label} is closed`));
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: (value) => resolve(value as T), reject });
@@ -70,14 +71,19 @@ export class WorkerClient {
     });
   }
 
-  /** Let the worker finish what it was asked (its `close` handler included), then stop it. */
+  /**
+   * Let the worker finish what it was asked (its `close` handler included), then stop it.
+   * Calls made after this are refused at once. The worker is terminated only once it is
+   * idle: terminating it during a native call (an inference) aborts the process.
+   */
   close(): Promise<void> {
-    this.closing ??= this.call<unknown>("close", [])
-      .catch(() => undefined)
-      .then(async () => {
+    if (!this.closing) {
+      const closed = this.call<unknown>("close", []).catch(() => undefined);
+      this.closing = closed.then(async () => {
         this.fail(new Error(`${this.label} is closed`));
         await this.worker.terminate();
       });
+    }
     return this.closing;
   }
 

@@ -3,6 +3,7 @@ import { probe } from "../ffmpeg/probe.js";
 import type { Engine } from "../model/engine.js";
 import type { Detector } from "../sinks/detector/detector.js";
 import { FileSink, type EncodeOptions } from "../sinks/file.js";
+import { refuseOverwritingInput } from "../sinks/partial-file.js";
 import type { JsonLinesSink } from "../sinks/jsonl.js";
 import { fileSource } from "../sources/file.js";
 import type { VideoInfo } from "../types.js";
@@ -54,10 +55,12 @@ export interface DeblurSummary {
 
 /**
  * Deblur a video file to a video file, losslessly: every decoded frame is written, in order,
- * with the input's timing and audio. At most `slots` frames are in flight, so memory stays
+ * with the input's timing and audio. The output must not be the input, and appears only once
+ * complete. At most `slots` frames are in flight, so memory stays
  * flat however long the video; a slow encoder slows the decoder rather than filling memory.
  */
 export async function deblurFile(options: DeblurFileOptions): Promise<DeblurSummary> {
+  await refuseOverwritingInput(options.output, [options.input]);
   const info = options.info ?? (await probe(options.input));
   const sink = await FileSink.open({
     output: options.output,

@@ -4,6 +4,7 @@ import { dirname, extname } from "node:path";
 import { findFfmpeg } from "../ffmpeg/locate.js";
 import { FfmpegProcess } from "../ffmpeg/process.js";
 import type { Frame } from "../types.js";
+import { PartialFile } from "./partial-file.js";
 
 export interface EncodeOptions {
   /** Video codec for lossy output (default libx264). */
@@ -54,14 +55,19 @@ function videoArgs(output: string, width: number, height: number, encode: Encode
 /**
  * Encodes RGB24 frames to a video file with ffmpeg, keeping the input's frame rate, start time
  * and audio. `write` resolves once ffmpeg has taken the frame (so a slow encoder slows the
- * chain); `close` finalises the file, which stays playable whatever came before.
+ * chain); `close` finalises the file, which stays playable whatever came before. The file
+ * appears under its name only once finalised (see PartialFile).
  */
 export class FileSink {
-  private constructor(private readonly encoder: FfmpegProcess) {}
+  private constructor(
+    private readonly encoder: FfmpegProcess,
+    private readonly file: PartialFile,
+  ) {}
 
   static async open(options: FileSinkOptions): Promise<FileSink> {
     const ffmpeg = await findFfmpeg();
     await mkdir(dirname(options.output), { recursive: true });
+    const file = new PartialFile(options.output);
     const { width, height } = options;
     const offset = options.startMs > 0 ? ["-itsoffset", (options.startMs / 1000).toFixed(6)] : [];
     const withAudio = options.audioFrom !== null && options.audioCodec !== null;
@@ -73,9 +79,9 @@ export class FileSink {
       ...videoArgs(options.output, width, height, options.encode),
       ...(options.frameRate === "wallclock" ? ["-vsync", "vfr"] : []),
       ...([".mp4", ".mov", ".m4v"].includes(extname(options.output).toLowerCase()) ? ["-movflags", "+faststart"] : []),
-      options.output,
+      file.path,
     ];
-    return new FileSink(new FfmpegProcess(ffmpeg.path, args, { stdin: true }));
+    return new FileSink(new FfmpegProcess(ffmpeg.path, args, { stdin: true }), file);
   }
 
   async write(frame: Frame): Promise<void> {
@@ -86,14 +92,21 @@ export class FileSink {
     }
   }
 
-  /** Finish the file: no more frames; resolves when ffmpeg has written it. */
+  /** Finish the file: no more frames; resolves when ffmpeg has written it under its name. */
   async close(): Promise<void> {
     this.encoder.stdin?.end();
-    await this.encoder.done;
+    try {
+      await this.encoder.done;
+    } catch (error) {
+      await this.file.discard();
+      throw error;
+    }
+    await this.file.commit();
   }
 
-  /** Stop without finishing (the file may be incomplete). Safe to call twice. */
+  /** Stop without finishing: the output does not appear. Safe to call twice. */
   async abort(): Promise<void> {
     await this.encoder.close();
+    await this.file.discard();
   }
 }

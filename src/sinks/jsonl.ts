@@ -2,17 +2,25 @@ import { once } from "node:events";
 import { createWriteStream, type WriteStream } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
+import { PartialFile } from "./partial-file.js";
 
-/** One JSON object per line to a file, or to stdout for "-"; writes wait when the disk does. */
+/**
+ * One JSON object per line to a file, or to stdout for "-"; writes wait when the disk does.
+ * A file appears under its name when closed (see PartialFile).
+ */
 export class JsonLinesSink {
-  private constructor(private readonly out: WriteStream | NodeJS.WriteStream) {}
+  private constructor(
+    private readonly out: WriteStream | NodeJS.WriteStream,
+    private readonly file: PartialFile | null,
+  ) {}
 
   static async open(path: string): Promise<JsonLinesSink> {
-    if (path === "-") return new JsonLinesSink(process.stdout);
+    if (path === "-") return new JsonLinesSink(process.stdout, null);
     await mkdir(dirname(path), { recursive: true });
-    const out = createWriteStream(path);
+    const file = new PartialFile(path);
+    const out = createWriteStream(file.path);
     await once(out, "open");
-    return new JsonLinesSink(out);
+    return new JsonLinesSink(out, file);
   }
 
   async write(value: unknown): Promise<void> {
@@ -20,7 +28,8 @@ export class JsonLinesSink {
   }
 
   async close(): Promise<void> {
-    if (this.out === process.stdout) return;
+    if (!this.file) return;
     await new Promise<void>((resolve, reject) => (this.out as WriteStream).end((error?: Error | null) => (error ? reject(error) : resolve())));
+    await this.file.commit();
   }
 }

@@ -1,5 +1,5 @@
-import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { PEDESTRIANS, REPO, WORK, clip, streamInfo } from "../helpers/clips.js";
@@ -29,6 +29,41 @@ describe("dsanet CLI", () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/readme\.mp4: not a readable video/);
     expect(existsSync(join(WORK, "never.mp4"))).toBe(false);
+  });
+
+  it("refuses to write over its input, by the same path or through a link, and leaves the input whole", () => {
+    const input = join(WORK, "precious.mp4");
+    copyFileSync(clip("cli-in.mp4", "-f", "lavfi", "-i", "testsrc2=size=64x64:rate=10:duration=0.6", "-c:v", "libx264", "-pix_fmt", "yuv420p"), input);
+    const before = readFileSync(input);
+    const link = join(WORK, "precious-link.mp4");
+    if (!existsSync(link)) symlinkSync(input, link);
+    for (const output of [input, link, join(WORK, ".", "precious.mp4")]) {
+      const run = dsanet("deblur", input, "-o", output);
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(/the output is the input .*precious\.mp4; choose another output file \(-o\)/);
+      expect(run.stderr.trim().split("\n")).toHaveLength(1);
+    }
+    expect(readFileSync(input).equals(before)).toBe(true);
+  });
+
+  it("writes the output under a temporary name and renames it when complete", async () => {
+    const input = clip("cli-long.mp4", "-f", "lavfi", "-i", "testsrc2=size=128x96:rate=20:duration=3", "-c:v", "libx264", "-pix_fmt", "yuv420p");
+    const folder = join(WORK, "atomic");
+    mkdirSync(folder, { recursive: true });
+    const output = join(folder, "out.mp4");
+    const run = spawn(process.execPath, ["--import", "tsx", join(REPO, "src/cli/main.ts"), "deblur", input, "-o", output, "--threads", "1", "-q"], { cwd: REPO });
+    const exited = new Promise<number | null>((resolve) => run.once("exit", resolve));
+    // While frames are being written, only the temporary file exists.
+    let seenPartial = false;
+    while (!seenPartial && run.exitCode === null) {
+      const names = readdirSync(folder);
+      seenPartial = names.some((n) => /^\.out\.\d+\.partial\.mp4$/.test(n)) && !names.includes("out.mp4");
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(await exited).toBe(0);
+    expect(seenPartial).toBe(true);
+    expect(readdirSync(folder)).toEqual(["out.mp4"]);
+    expect(streamInfo(output, "v:0").pts).toHaveLength(60);
   });
 
   it("names the field of a bad config or flag", () => {

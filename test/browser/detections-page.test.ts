@@ -31,7 +31,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  await serving?.stop();
+  await serving?.close();
   await detector?.close();
   await engine?.close();
   await camera?.kill();

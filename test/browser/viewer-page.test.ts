@@ -23,7 +23,7 @@ beforeAll(async () => {
         { name: "cam", url: camera.url },
         { name: "cam2", url: camera.url },
       ],
-      viewer: { host: "127.0.0.1", port: 0, token: TOKEN, width: 320, quality: 70 },
+      viewer: { host: "127.0.0.1", port: 0, token: TOKEN, allowedHosts: [], allowedOrigins: [], width: 320, quality: 70 },
     }),
   );
   browser = await launchChromium();
@@ -31,7 +31,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  await serving?.stop();
+  await serving?.close();
   await engine?.close();
   await camera?.kill();
 });

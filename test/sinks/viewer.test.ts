@@ -1,3 +1,4 @@
+import { request } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { ViewerServer, type StreamStatus } from "../../src/sinks/viewer/server.js";
@@ -15,13 +16,26 @@ let server: ViewerServer | null = null;
 afterEach(async () => server?.close());
 
 const start = (token: string | null) =>
-  ViewerServer.start({ host: "127.0.0.1", port: 0, token, width: 320, quality: 90, metrics: () => "dsanet_viewers 0\n" });
+  ViewerServer.start({ host: "127.0.0.1", port: 0, token, allowedHosts: [], allowedOrigins: [], width: 320, quality: 90, metrics: () => "dsanet_viewers 0\n" });
 
-function open(url: string): Promise<WebSocket> {
-  const ws = new WebSocket(url);
+function open(url: string, headers: Record<string, string> = {}): Promise<WebSocket> {
+  const ws = new WebSocket(url, { headers });
   return new Promise((resolve, reject) => {
     ws.once("open", () => resolve(ws));
     ws.once("error", reject);
+  });
+}
+
+/** A GET with any headers (fetch will not send a Host of our choosing). */
+function get(url: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    request(url, { headers }, (res) => {
+      let body = "";
+      res.on("data", (chunk: Buffer) => (body += chunk.toString()));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    })
+      .on("error", reject)
+      .end();
   });
 }
 
@@ -88,5 +102,33 @@ describe("viewer server", () => {
     expect(await (await fetch(`${base}metrics?token=s3cret-token`)).text()).toContain("dsanet_viewers");
     await expect(open(base.replace("http", "ws") + "socket")).rejects.toThrow(/401/);
     (await open(base.replace("http", "ws") + "socket?token=s3cret-token")).close();
+  });
+
+  it("refuses pages from other sites and names it does not serve (DNS rebinding), with no token set", async () => {
+    server = await start(null);
+    const socket = server.url.replace("http", "ws") + "socket";
+    // A page on evil.example opening a socket to a camera server on the victim's loopback.
+    await expect(open(socket, { Origin: "http://evil.example" })).rejects.toThrow(/403/);
+    // evil.example re-pointed at 127.0.0.1: the browser thinks it is the same origin.
+    await expect(open(socket, { Host: "evil.example", Origin: "http://evil.example" })).rejects.toThrow(/403/);
+    const rebound = await get(server.url, { Host: "evil.example" });
+    expect(rebound.status).toBe(403);
+    expect(rebound.body).toMatch(/host evil\.example is not served here/);
+    // The page's own socket, localhost by name, and programs that send no Origin still work.
+    const { port } = new URL(server.url);
+    (await open(socket, { Origin: server.url.replace(/\/$/, "") })).close();
+    (await open(`ws://localhost:${port}/socket`, { Origin: `http://localhost:${port}` })).close();
+    (await open(socket)).close();
+    expect((await fetch(`http://localhost:${port}/`)).status).toBe(200);
+  });
+
+  it("serves the host names and origins it is told to allow", async () => {
+    server = await ViewerServer.start({
+      host: "127.0.0.1", port: 0, token: null, allowedHosts: ["cams.example.org"], allowedOrigins: ["https://ops.example.org"], width: 320, quality: 90, metrics: () => "",
+    });
+    const socket = server.url.replace("http", "ws") + "socket";
+    expect((await get(server.url, { Host: "cams.example.org" })).status).toBe(200);
+    (await open(socket, { Origin: "https://ops.example.org" })).close();
+    await expect(open(socket, { Origin: "https://other.example.org" })).rejects.toThrow(/403/);
   });
 });

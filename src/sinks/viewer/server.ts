@@ -4,6 +4,7 @@ import sharp from "sharp";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { Frame } from "../../types.js";
 import type { Detection } from "../detector/detector.js";
+import { checkAccess, type AccessOptions } from "./access.js";
 import { viewerPage } from "./page.js";
 
 /** A frame message: header length (4 bytes, little-endian), JSON header, image bytes. */
@@ -14,11 +15,9 @@ function framed(header: object, ...images: Buffer[]): Buffer {
   return Buffer.concat([length, json, ...images]);
 }
 
-export interface ViewerServerOptions {
+export interface ViewerServerOptions extends AccessOptions {
   readonly host: string;
   readonly port: number;
-  /** When set, the page, the socket and /metrics all require `?token=<token>`. */
-  readonly token: string | null;
   /** Width of the JPEGs sent to viewers (height follows the aspect ratio). */
   readonly width: number;
   readonly quality: number;
@@ -75,7 +74,7 @@ class Viewer {
  * stream's original and deblurred frame as JPEGs with their stats and detections, `/frames`
  * hands deblurred frames to other programs (`?format=rgb` raw RGB24, or `jpeg`) with their
  * metadata, `/metrics` is Prometheus text, `/healthz` answers ok. Binds to 127.0.0.1 unless
- * told otherwise. Every socket message that carries a frame is: a 4-byte little-endian
+ * told otherwise; who may connect is `checkAccess`'s to say. Every socket message that carries a frame is: a 4-byte little-endian
  * header length, the JSON header, then the image bytes.
  */
 export class ViewerServer {
@@ -94,8 +93,9 @@ export class ViewerServer {
     const server = new ViewerServer(options, http, sockets);
     http.on("request", (req, res) => server.handle(req, res));
     http.on("upgrade", (req, socket, head) => {
-      if (!server.authorised(req)) {
-        socket.end("HTTP/1.1 401 Unauthorized\r\n\r\n");
+      const access = checkAccess(req, options);
+      if (!access.ok) {
+        socket.end(`HTTP/1.1 ${access.status} ${access.status === 401 ? "Unauthorized" : "Forbidden"}\r\n\r\n`);
         return;
       }
       const url = new URL(req.url ?? "/", "http://x");
@@ -107,7 +107,9 @@ export class ViewerServer {
       sockets.handleUpgrade(req, socket, head, (ws) => server.connect(ws, wants));
     });
     await new Promise<void>((resolve, reject) => {
-      http.once("error", reject);
+      http.once("error", (error: NodeJS.ErrnoException) =>
+        reject(error.code === "EADDRINUSE" ? new Error(`${options.host}:${options.port} is already in use: choose another port (--port, viewer.port)`) : error),
+      );
       http.listen(options.port, options.host, resolve);
     });
     return server;
@@ -173,15 +175,11 @@ export class ViewerServer {
     socket.on("error", () => socket.terminate());
   }
 
-  private authorised(req: IncomingMessage): boolean {
-    if (this.options.token === null) return true;
-    return new URL(req.url ?? "/", "http://x").searchParams.get("token") === this.options.token;
-  }
-
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const path = new URL(req.url ?? "/", "http://x").pathname;
     if (path === "/healthz") return void res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
-    if (!this.authorised(req)) return void res.writeHead(401, { "content-type": "text/plain" }).end("a valid ?token= is required\n");
+    const access = checkAccess(req, this.options);
+    if (!access.ok) return void res.writeHead(access.status, { "content-type": "text/plain" }).end(`${access.reason}\n`);
     if (path === "/") return void res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(viewerPage);
     if (path === "/metrics") return void res.writeHead(200, { "content-type": "text/plain; version=0.0.4" }).end(this.options.metrics());
     res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");

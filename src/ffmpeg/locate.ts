@@ -64,16 +64,35 @@ async function locate(tool: "ffmpeg" | "ffprobe", candidates: readonly Candidate
   throw new Error(`${tool} not found: install it (apt install ffmpeg), or set ${env}, or npm install the optional @${tool}-installer/${tool}`);
 }
 
-const filterLists = new Map<string, Promise<string>>();
+const answers = new Map<string, Promise<string>>();
+
+/** What `binary args` prints (a help or a list), asked once per binary and question. */
+function ask(binary: Binary, args: readonly string[]): Promise<string> {
+  const key = [binary.path, ...args].join(" ");
+  let answer = answers.get(key);
+  if (!answer) {
+    answer = promisify(execFile)(binary.path, args).then((r) => r.stdout);
+    answers.set(key, answer);
+  }
+  return answer;
+}
+
+/**
+ * The input options that make an ffmpeg or ffprobe read RTSP over `transport`, giving up on a
+ * socket silent for `timeoutMs`. Builds from before ffmpeg 5 call that timeout `-stimeout`,
+ * and there `-timeout` means listen mode: the bundled 4.1 (@ffmpeg-installer) then waits for
+ * a camera to connect to it and never reads one. Builds from git have no version number to
+ * go by, so ask the binary which options its RTSP demuxer has.
+ */
+export async function rtspInputArgs(binary: Binary, transport: "tcp" | "udp", timeoutMs: number): Promise<string[]> {
+  const help = await ask(binary, ["-hide_banner", "-h", "demuxer=rtsp"]);
+  const timeout = /^\s*-stimeout\s/m.test(help) ? "-stimeout" : "-timeout";
+  return ["-rtsp_transport", transport, timeout, String(timeoutMs * 1000)];
+}
 
 /** Whether this ffmpeg build has a filter (old static builds lack e.g. scdet). */
 export async function hasFilter(binary: Binary, name: string): Promise<boolean> {
-  let list = filterLists.get(binary.path);
-  if (!list) {
-    list = promisify(execFile)(binary.path, ["-hide_banner", "-filters"]).then((r) => r.stdout);
-    filterLists.set(binary.path, list);
-  }
-  return new RegExp(`^\\s*\\S+\\s+${name}\\s`, "m").test(await list);
+  return new RegExp(`^\\s*\\S+\\s+${name}\\s`, "m").test(await ask(binary, ["-hide_banner", "-filters"]));
 }
 
 let ffmpeg: Promise<Binary> | null = null;

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import type { VideoInfo } from "../types.js";
-import { InputError, redact } from "./errors.js";
+import { redact } from "../redact.js";
+import { InputError } from "./errors.js";
 import { findFfprobe } from "./locate.js";
 import { FfmpegProcess } from "./process.js";
 
@@ -39,19 +40,25 @@ function seconds(text: string | undefined): number | null {
 
 /**
  * Describe the first video stream of `input` (a path or URL); clear errors when there is none.
- * `inputArgs` go before `-i` (an RTSP transport, a timeout).
+ * `inputArgs` go before `-i` (an RTSP transport, a timeout). A live source that answers but
+ * never sends what ffprobe waits for (a hung camera) fails after `timeoutMs`.
  */
-export async function probe(input: string, inputArgs: readonly string[] = []): Promise<VideoInfo> {
+export async function probe(input: string, inputArgs: readonly string[] = [], timeoutMs: number | null = null): Promise<VideoInfo> {
   if (!isUrl(input) && !existsSync(input)) throw new InputError(`${input}: no such file`);
   const ffprobe = await findFfprobe();
   const proc = new FfmpegProcess(ffprobe.path, ["-v", "error", "-print_format", "json", "-show_streams", "-show_format", ...inputArgs, "-i", input]);
   const chunks: Buffer[] = [];
   proc.stdout.on("data", (chunk: Buffer) => chunks.push(chunk));
+  let timedOut = false;
+  const timer = timeoutMs === null ? null : setTimeout(() => ((timedOut = true), void proc.close()), timeoutMs);
   try {
     await proc.done;
   } catch {
     throw new InputError(`${redact(input)}: not a readable video (ffprobe: ${proc.stderr().split("\n").pop() || "no details"})`);
+  } finally {
+    if (timer) clearTimeout(timer);
   }
+  if (timedOut) throw new InputError(`${redact(input)}: no answer from ffprobe within ${timeoutMs} ms`);
   const result = JSON.parse(Buffer.concat(chunks).toString("utf8")) as ProbeResult;
   const streams = result.streams ?? [];
   const video = streams.find((s) => s.codec_type === "video" && s.width && s.height);
@@ -75,5 +82,6 @@ export async function probe(input: string, inputArgs: readonly string[] = []): P
     durationMs: duration === null ? null : duration * 1000,
     frameCount: counted > 0 ? counted : null,
     audioCodec: audio?.codec_name ?? null,
+    videoStreams: streams.filter((s) => s.codec_type === "video").length,
   };
 }

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import type { Readable, Writable } from "node:stream";
-import { FfmpegError, redact } from "./errors.js";
+import { redact } from "../redact.js";
+import { FfmpegError } from "./errors.js";
 
 const STDERR_TAIL_BYTES = 8192;
 const KILL_AFTER_MS = 3000;
@@ -80,10 +81,16 @@ export class FfmpegProcess {
     return redact(this.stderrTail.trim());
   }
 
-  /** Stop the process: SIGTERM, then SIGKILL if it lingers. Safe to call more than once. */
+  /**
+   * Stop the process: SIGTERM, then SIGKILL if it lingers. Its unread output is discarded:
+   * 'close' waits for stdout to end, and a paused stdout holding unread frames never ends
+   * (a reader that gave up on a hung camera would otherwise wait here forever). Safe to call
+   * more than once.
+   */
   async close(): Promise<void> {
     if (!this.exited && !this.closing) {
       this.closing = true;
+      this.stdout.destroy();
       this.child.kill("SIGTERM");
       const timer = setTimeout(() => this.child.kill("SIGKILL"), KILL_AFTER_MS);
       await this.done.catch(() => undefined);

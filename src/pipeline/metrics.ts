@@ -24,6 +24,10 @@ export class StreamMetrics {
   framesOut = 0;
   framesDropped = 0;
   reconnects = 0;
+  /** The last outage, from the lost stream to its first frame back. */
+  lastRecoveryMs = 0;
+  /** Deblurred frames the recording could not take in time (its encoder fell behind). */
+  recordingDropped = 0;
   live = false;
   lastLatencyMs = 0;
   readonly inference = new Histogram();
@@ -80,6 +84,8 @@ export class LiveMetrics {
     counter("dsanet_frames_dropped_total", "Frames dropped because inference fell behind.", (m) => m.framesDropped);
     counter("dsanet_reconnects_total", "Outages of the source followed by a reconnection attempt.", (m) => m.reconnects);
     counter("dsanet_stream_up", "1 while the source delivers frames.", (m) => (m.live ? 1 : 0), "gauge");
+    counter("dsanet_last_recovery_seconds", "The last outage: from the lost stream to its first frame back.", (m) => m.lastRecoveryMs / 1000, "gauge");
+    counter("dsanet_recording_dropped_total", "Deblurred frames dropped because the recording's encoder fell behind.", (m) => m.recordingDropped);
     histogram(lines, this.streams, "dsanet_inference_seconds", "Time in the model per frame.", (m) => m.inference);
     histogram(lines, this.streams, "dsanet_latency_seconds", "From frame arrival to deblurred frame.", (m) => m.latency);
     lines.push("# HELP dsanet_viewers Connected WebSocket viewers.", "# TYPE dsanet_viewers gauge", `dsanet_viewers ${this.viewers}`);

@@ -1,6 +1,6 @@
 import { Observable } from "rxjs";
-import { redact } from "../ffmpeg/errors.js";
-import { findFfmpeg } from "../ffmpeg/locate.js";
+import { redact } from "../redact.js";
+import { findFfmpeg, findFfprobe, rtspInputArgs } from "../ffmpeg/locate.js";
 import { probe } from "../ffmpeg/probe.js";
 import { FfmpegProcess } from "../ffmpeg/process.js";
 import type { Frame, VideoInfo } from "../types.js";
@@ -14,7 +14,7 @@ export interface RtspSourceOptions {
   readonly transport: "tcp" | "udp";
   /** No frame for this long counts as a lost stream. */
   readonly stallTimeoutMs: number;
-  /** Reconnection delay: doubles from `initialMs` up to `maxMs`. */
+  /** Reconnection delay: doubles from `initialMs` up to `maxMs` (see `reconnectDelay`). */
   readonly backoff: { readonly initialMs: number; readonly maxMs: number };
   /** Give up after this many failed attempts in a row; null: retry forever. */
   readonly maxAttempts: number | null;
@@ -22,20 +22,19 @@ export interface RtspSourceOptions {
 }
 
 export type LiveEvent =
-  | { readonly type: "connected"; readonly stream: string; readonly width: number; readonly height: number; readonly fps: number }
+  | { readonly type: "connected"; readonly stream: string; readonly width: number; readonly height: number; readonly fps: number; readonly videoStreams: number }
   | { readonly type: "outage-start"; readonly stream: string; readonly atMs: number; readonly reason: string }
   | { readonly type: "outage-end"; readonly stream: string; readonly atMs: number; readonly durationMs: number; readonly framesMissed: number };
 
 /**
  * Frames of a live camera (rtsp:// or rtsps://), read through ffmpeg. When the stream stops
- * (server down, network cut, no frame for `stallTimeoutMs`) it reconnects with capped
- * exponential backoff, reports each outage once (start, end, frames missed at the camera's
+ * (server down, network cut, no frame for `stallTimeoutMs`) it reconnects, quickly at first
+ * and then with capped, jittered exponential backoff, reports each outage once (start, end, frames missed at the camera's
  * rate), and marks the first frame after it as a discontinuity so the model state resets.
  * Frame times are arrival times on this machine's clock (`receivedAtMs`), where
  * capture-to-display latency starts. Credentials in the URL never reach a log, an event or an error.
  */
 export function rtspSource(url: string, options: RtspSourceOptions): Observable<Frame> {
-  const inputArgs = ["-rtsp_transport", options.transport, "-timeout", String(options.stallTimeoutMs * 1000)];
 
   return new Observable<Frame>((subscriber) => {
     let stopped = false;
@@ -44,6 +43,8 @@ export function rtspSource(url: string, options: RtspSourceOptions): Observable<
     const started = Date.now();
     let index = 0;
     let outage: { since: number; fps: number } | null = null;
+    /** Failed attempts in a row: they lengthen the wait before the next one. */
+    let failures = 0;
 
     const emit = (event: LiveEvent) => options.onEvent?.(event);
     const beginOutage = (reason: string, fps: number) => {
@@ -60,12 +61,15 @@ export function rtspSource(url: string, options: RtspSourceOptions): Observable<
         };
       });
 
-    const stream = async (info: VideoInfo): Promise<void> => {
+    const stream = async (info: VideoInfo, announce: boolean): Promise<void> => {
       const ffmpeg = await findFfmpeg();
-      // nobuffer and a short analysis keep capture-to-frame latency low on a live stream.
+      // nobuffer and a short analysis keep capture-to-frame latency low on a live stream. The
+      // scale pins every frame to the first connection's size, so a camera whose resolution
+      // changes between reconnections never misaligns the frames read from the pipe.
       decoder = new FfmpegProcess(ffmpeg.path, [
-        "-nostdin", "-hide_banner", "-v", "error", "-fflags", "nobuffer", "-analyzeduration", "1000000", ...inputArgs,
-        "-i", url, "-map", "0:v:0", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1",
+        "-nostdin", "-hide_banner", "-v", "error", "-fflags", "nobuffer", "-analyzeduration", "1000000",
+        ...(await rtspInputArgs(ffmpeg, options.transport, options.stallTimeoutMs)),
+        "-i", url, "-map", "0:v:0", "-vf", `scale=${info.width}:${info.height}`, "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1",
       ]);
       const reader = new FrameReader(decoder.stdout, info.width * info.height * 3);
       let first = true;
@@ -74,6 +78,8 @@ export function rtspSource(url: string, options: RtspSourceOptions): Observable<
         const rgb = await withTimeout(reader.next(), first ? FIRST_FRAME_GRACE_MS + options.stallTimeoutMs : options.stallTimeoutMs);
         if (rgb === "timeout") throw new Error(`no frame for ${options.stallTimeoutMs} ms`);
         if (rgb === null) throw new Error(`stream ended (${decoder.stderr().split("\n").pop() || "no details"})`);
+        if (first) failures = 0;
+        if (first && announce) emitConnected(info);
         if (first && outage) {
           const now = Date.now();
           const durationMs = now - outage.since;
@@ -89,20 +95,27 @@ export function rtspSource(url: string, options: RtspSourceOptions): Observable<
       }
     };
 
+    const emitConnected = (info: VideoInfo) =>
+      emit({ type: "connected", stream: options.name, width: info.width, height: info.height, fps: info.fps, videoStreams: info.videoStreams });
+
     const run = async (): Promise<void> => {
-      let failures = 0;
-      let lastFps = 25;
+      // The camera as first probed. Reconnections skip ffprobe, whose analysis would add a
+      // second or more to every recovery: ffmpeg's own analysis is enough to read frames.
+      let known: VideoInfo | null = null;
       while (!stopped) {
         try {
-          const info = await probe(url, inputArgs);
-          if (stopped) return;
-          lastFps = info.fps;
-          emit({ type: "connected", stream: options.name, width: info.width, height: info.height, fps: info.fps });
-          failures = 0;
-          await stream(info);
+          if (known === null) {
+            const args = await rtspInputArgs(await findFfprobe(), options.transport, options.stallTimeoutMs);
+            known = await probe(url, args, FIRST_FRAME_GRACE_MS + options.stallTimeoutMs);
+            if (stopped) return;
+            emitConnected(known);
+            await stream(known, false);
+          } else {
+            await stream(known, true);
+          }
         } catch (error) {
           if (stopped) return;
-          beginOutage((error as Error).message, lastFps);
+          beginOutage((error as Error).message, known?.fps ?? 25);
           failures++;
           if (options.maxAttempts !== null && failures >= options.maxAttempts) {
             throw new Error(`${options.name}: gave up after ${failures} failed attempts: ${redact((error as Error).message)}`);
@@ -111,7 +124,7 @@ export function rtspSource(url: string, options: RtspSourceOptions): Observable<
           await decoder?.close();
           decoder = null;
         }
-        await sleep(Math.min(options.backoff.initialMs * 2 ** Math.max(failures - 1, 0), options.backoff.maxMs));
+        await sleep(reconnectDelay(failures, Date.now() - (outage?.since ?? Date.now()), options.backoff));
       }
     };
     run().then(
@@ -125,6 +138,18 @@ export function rtspSource(url: string, options: RtspSourceOptions): Observable<
       void decoder?.close();
     };
   });
+}
+
+/**
+ * How long to wait before reconnection attempt `failures` + 1: doubling from `initialMs` up to
+ * `maxMs`, but never more than a quarter of the outage so far, so that a camera back after 5 s
+ * is read again within about a second, while one down for an hour is asked every `maxMs`.
+ * Jittered (50-100%), so that cameras lost together do not all retry in step.
+ */
+export function reconnectDelay(failures: number, outageMs: number, backoff: RtspSourceOptions["backoff"]): number {
+  const doubling = Math.min(backoff.maxMs, backoff.initialMs * 2 ** Math.max(failures - 1, 0));
+  const proportional = Math.max(backoff.initialMs, outageMs / 4);
+  return Math.min(doubling, proportional) * (0.5 + 0.5 * Math.random());
 }
 
 async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | "timeout"> {

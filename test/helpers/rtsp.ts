@@ -38,6 +38,15 @@ export class RtspServer {
     });
   }
 
+  /** Freeze it: the connection stays open and no frame comes (a hung camera). */
+  pause(): void {
+    this.process?.kill("SIGSTOP");
+  }
+
+  resume(): void {
+    this.process?.kill("SIGCONT");
+  }
+
   /** Kill it hard, as a crashed camera or a cut cable would. */
   async kill(): Promise<void> {
     const child = this.process;

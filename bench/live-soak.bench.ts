@@ -51,6 +51,6 @@ while (Date.now() - started < minutes * 60_000) {
   );
 }
 viewer.close();
-await serving.stop();
+await serving.close();
 await engine.close();
 await camera.kill();

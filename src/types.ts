@@ -30,6 +30,8 @@ export interface VideoInfo {
   /** Frame count the container announces (MP4 does, Matroska does not), or null. */
   readonly frameCount: number | null;
   readonly audioCodec: string | null;
+  /** Video streams in the input; only the first is read. */
+  readonly videoStreams: number;
 }
 
 /**

@@ -6,7 +6,9 @@ import { createEngine } from "../model/create-engine.js";
 import { deblurFile } from "../pipeline/deblur-file.js";
 import { startDetector } from "../sinks/detector/start-detector.js";
 import { JsonLinesSink } from "../sinks/jsonl.js";
+import { refuseOverwritingInput } from "../sinks/partial-file.js";
 import { integer, resolveConfig, withEngineOptions, type ConfigFlags } from "./flags.js";
+import { Resources } from "./resources.js";
 import { ProgressBar } from "./progress.js";
 import { printSummary } from "./summary.js";
 
@@ -40,13 +42,17 @@ export function deblurCommand(): Command {
     const config = await resolveConfig(flags);
     const source = input ?? SAMPLE;
     const output = flags.output ?? (input ? input.replace(/(\.[^./]+)?$/, "-deblurred.mp4") : SAMPLE_OUTPUT);
-    const info = await probe(source); // a bad input fails here, before seconds are spent loading the model
-    const engine = await createEngine(config.engine);
-    log.info(`engine: ${engine.name}, ${engine.scales} scales, state ${config.deblur.state ? "carried" : "reset every frame"}`);
-    const detector = flags.detect ? await startDetector(config.detector) : null;
-    const detections = flags.detect ? await JsonLinesSink.open(flags.detect) : null;
-    const bar = flags.quiet ? null : new ProgressBar(source);
+    // A bad input or output fails here, before seconds are spent loading the model.
+    await refuseOverwritingInput(output, [source]);
+    const info = await probe(source);
+    if (info.videoStreams > 1) log.warn(`${source}: ${info.videoStreams} video streams; only the first is deblurred and written`);
+    const resources = new Resources();
     try {
+      const engine = resources.add(await createEngine(config.engine));
+      log.info(`engine: ${engine.name}, ${engine.scales} scales, state ${config.deblur.state ? "carried" : "reset every frame"}`);
+      const detector = flags.detect ? resources.add(await startDetector(config.detector)) : null;
+      const detections = flags.detect ? resources.add(await JsonLinesSink.open(flags.detect)) : null;
+      const bar = flags.quiet ? null : resources.add(new ProgressBar(source));
       const summary = await deblurFile({
         input: source,
         info,
@@ -60,17 +66,14 @@ export function deblurCommand(): Command {
         onProgress: (p) => bar?.update(p),
         ...(detector && detections ? { detect: { detector, every: config.detector.every, output: detections } } : {}),
       });
-      bar?.stop();
+      bar?.close();
       printSummary(summary);
       if (summary.inputError) {
         log.error(`${summary.inputError.message}\nthe ${summary.frames} frames decoded were written to ${output}`);
         process.exitCode = 1;
       }
     } finally {
-      bar?.stop();
-      await detections?.close();
-      await detector?.close();
-      await engine.close();
+      await resources.close();
     }
   });
 }

@@ -5,6 +5,7 @@ import { detectCompare, type Comparison } from "../pipeline/detect-compare.js";
 import { startDetector } from "../sinks/detector/start-detector.js";
 import { writeReport } from "../sinks/report.js";
 import { integer, resolveConfig, withEngineOptions, type ConfigFlags } from "./flags.js";
+import { Resources } from "./resources.js";
 
 interface CompareFlags extends ConfigFlags {
   reference?: string;
@@ -37,9 +38,10 @@ export function detectCompareCommand(): Command {
       .option("--detect-classes <list>", "comma-separated COCO labels to keep"),
   ).action(async (input: string, flags: CompareFlags) => {
     const config = await resolveConfig(flags);
-    const engine = await createEngine(config.engine);
-    const detector = await startDetector(config.detector);
+    const resources = new Resources();
     try {
+      const engine = resources.add(await createEngine(config.engine));
+      const detector = resources.add(await startDetector(config.detector));
       const result = await detectCompare({
         input, reference: flags.reference ?? null, engine, detector, carryState: config.deblur.state, every: flags.every, samples: 4,
       });
@@ -65,8 +67,7 @@ export function detectCompareCommand(): Command {
       });
       log.info(`report: ${flags.output}`);
     } finally {
-      await detector.close();
-      await engine.close();
+      await resources.close();
     }
   });
 }

@@ -25,6 +25,8 @@ export interface ConfigFlags {
   detectEvery?: number;
   detectClasses?: string;
   udp?: boolean;
+  /** Cameras named on the command line, validated like live.sources. */
+  sources?: { name: string; url: string }[];
   port?: number;
   host?: string;
   token?: string;
@@ -46,7 +48,7 @@ export async function resolveConfig(flags: ConfigFlags): Promise<Config> {
       deblur: { ...base.deblur, ...defined({ state: flags.state === false ? false : undefined, tile: flags.tile }) },
       output: { ...base.output, ...defined({ lossless: flags.lossless, crf: flags.crf, preset: flags.preset }) },
       detector: { ...base.detector, ...defined({ every: flags.detectEvery, classes: flags.detectClasses?.split(",").map((c) => c.trim()) }) },
-      live: { ...base.live, ...defined({ transport: flags.udp ? "udp" : undefined }) },
+      live: { ...base.live, ...defined({ transport: flags.udp ? "udp" : undefined, sources: flags.sources }) },
       viewer: { ...base.viewer, ...defined({ port: flags.port, host: flags.host, token: flags.token }) },
     },
     flags.config ? `${flags.config} with command-line flags` : "command-line flags",

@@ -6,6 +6,7 @@ import { log } from "../log.js";
 import { deblurCommand } from "./deblur-command.js";
 import { detectCompareCommand } from "./detect-compare-command.js";
 import { infoCommand } from "./info-command.js";
+import { StartupError } from "./resources.js";
 import { serveCommand } from "./serve-command.js";
 
 const program = new Command("dsanet")
@@ -17,8 +18,10 @@ const program = new Command("dsanet")
   .addCommand(infoCommand());
 
 program.parseAsync().catch((error: unknown) => {
-  // Bad input and bad config are the user's to fix: their message is the whole story.
-  const known = error instanceof InputError || error instanceof ConfigError;
+  // Bad input, bad config and a failed start-up are the user's to fix: their message is the
+  // whole story. Anything else is a bug: show where.
+  const known = error instanceof InputError || error instanceof ConfigError || error instanceof StartupError;
   log.error(known ? (error as Error).message : ((error as Error).stack ?? String(error)));
-  process.exitCode = known ? 2 : 1;
+  // Exit now: a worker thread or socket left open by the failure must not keep us hanging.
+  process.exit(known ? 2 : 1);
 });

@@ -30,7 +30,7 @@ export class ProgressBar {
   }
 
   /** Safe to call more than once. */
-  stop(): void {
+  close(): void {
     if (this.started) this.bar?.stop();
     this.started = false;
   }

@@ -2,10 +2,11 @@ import { Command } from "commander";
 import { ConfigError } from "../config/load.js";
 import { log } from "../log.js";
 import { createEngine } from "../model/create-engine.js";
-import { serve } from "../pipeline/serve.js";
+import { serve, type Serving } from "../pipeline/serve.js";
 import { startDetector } from "../sinks/detector/start-detector.js";
 import { JsonLinesSink } from "../sinks/jsonl.js";
 import { integer, resolveConfig, withEngineOptions, type ConfigFlags } from "./flags.js";
+import { Resources, StartupError } from "./resources.js";
 
 interface ServeFlags extends ConfigFlags {
   record?: string;
@@ -34,32 +35,38 @@ export function serveCommand(): Command {
       .option("--burn-in", "with --detect and --record: draw the boxes into the recording")
       .option("--no-state", "deblur every frame alone"),
   ).action(async (sources: string[], flags: ServeFlags) => {
-    const config = await resolveConfig(flags);
-    const cameras = sources.length ? sources.map(camera) : config.live.sources;
+    const config = await resolveConfig({ ...flags, ...(sources.length ? { sources: sources.map(camera) } : {}) });
+    const cameras = config.live.sources;
     if (cameras.length === 0) throw new ConfigError("no camera: name rtsp:// URLs as arguments or list them in live.sources of a --config file");
-    const engine = await createEngine(config.engine);
-    const detector = flags.detect ? await startDetector(config.detector) : null;
-    const detections = typeof flags.detect === "string" ? await JsonLinesSink.open(flags.detect) : null;
-    const serving = await serve({
-      sources: cameras,
-      engine,
-      carryState: config.deblur.state,
-      tile: config.deblur.tile,
-      overlap: config.deblur.overlap,
-      queue: config.live.queue,
-      rtsp: { transport: config.live.transport, stallTimeoutMs: config.live.stallTimeoutMs, backoffMs: config.live.backoffMs, maxBackoffMs: config.live.maxBackoffMs },
-      viewer: config.viewer,
-      record: flags.record ?? null,
-      encode: config.output,
-      ...(detector ? { detect: { detector, every: config.detector.every, output: detections, burnIn: flags.burnIn ?? false } } : {}),
-    });
-    log.info(`serving ${cameras.length} stream(s) at ${serving.url}${config.viewer.token ? "?token=..." : ""} (engine ${engine.name})`);
+    const resources = new Resources();
+    let serving: Serving;
+    try {
+      const engine = resources.add(await createEngine(config.engine));
+      const detector = flags.detect ? resources.add(await startDetector(config.detector)) : null;
+      const detections = typeof flags.detect === "string" ? resources.add(await JsonLinesSink.open(flags.detect)) : null;
+      serving = resources.add(
+        await serve({
+          sources: cameras,
+          engine,
+          carryState: config.deblur.state,
+          tile: config.deblur.tile,
+          overlap: config.deblur.overlap,
+          queue: config.live.queue,
+          rtsp: { transport: config.live.transport, stallTimeoutMs: config.live.stallTimeoutMs, backoffMs: config.live.backoffMs, maxBackoffMs: config.live.maxBackoffMs },
+          viewer: config.viewer,
+          record: flags.record ?? null,
+          encode: config.output,
+          ...(detector ? { detect: { detector, every: config.detector.every, output: detections, burnIn: flags.burnIn ?? false } } : {}),
+        }),
+      );
+      log.info(`serving ${cameras.length} stream(s) at ${serving.url}${config.viewer.token ? "?token=..." : ""} (engine ${engine.name})`);
+    } catch (error) {
+      await resources.close().catch(() => undefined);
+      throw new StartupError(error);
+    }
     const stop = async () => {
       log.info("stopping: finishing recordings");
-      await serving.stop();
-      await detections?.close();
-      await detector?.close();
-      await engine.close();
+      await resources.close();
       process.exit(0);
     };
     process.once("SIGINT", () => void stop());

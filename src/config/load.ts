@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { parse } from "yaml";
+import { redact } from "../redact.js";
 import { configSchema, type Config } from "./schema.js";
 
 /** A config file that does not fit the schema; the message names each field and what it takes. */
@@ -13,7 +14,7 @@ export function parseConfig(value: unknown, source: string): Config {
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
     const field = issue.path.join(".") || "(top level)";
-    const got = "input" in issue && issue.input !== undefined ? ` (got ${JSON.stringify(issue.input)})` : "";
+    const got = "input" in issue && issue.input !== undefined ? ` (got ${redact(JSON.stringify(issue.input))})` : "";
     return `  ${field}: ${issue.message}${got}`;
   });
   throw new ConfigError(`${source}: invalid config\n${problems.join("\n")}`);

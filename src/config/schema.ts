@@ -34,10 +34,20 @@ const output = z
   })
   .strict();
 
+/** An rtsp:// or rtsps:// URL with a host, as the URL parser reads it (http://, rtsp:/x are not). */
+function isCameraUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.protocol === "rtsp:" || url.protocol === "rtsps:") && url.hostname !== "";
+  } catch {
+    return false;
+  }
+}
+
 const camera = z
   .object({
     name: z.string().regex(/^[\w-]+$/, "letters, digits, _ and - only"),
-    url: z.string().regex(/^rtsps?:\/\//, "an rtsp:// or rtsps:// URL"),
+    url: z.string().refine(isCameraUrl, "an rtsp:// or rtsps:// URL with a host, e.g. rtsp://192.0.2.10:554/stream1"),
   })
   .strict();
 
@@ -50,7 +60,8 @@ const live = z
     transport: z.enum(["tcp", "udp"]).default("tcp"),
     /** No frame for this long counts as a lost stream. */
     stallTimeoutMs: z.number().int().min(500).default(5000),
-    backoffMs: z.number().int().min(50).default(500),
+    /** First reconnection delay; it doubles up to maxBackoffMs, never beyond a quarter of the outage. */
+    backoffMs: z.number().int().min(50).default(200),
     maxBackoffMs: z.number().int().min(100).default(30000),
   })
   .strict();
@@ -61,6 +72,10 @@ const viewer = z
     port: z.number().int().min(0).max(65535).default(8080),
     /** Required as ?token= by the page, the socket and /metrics when set. */
     token: z.string().min(8).nullable().default(null),
+    /** Host names the server answers to besides IP addresses and localhost (DNS rebinding guard). */
+    allowedHosts: z.array(z.string().min(1)).default([]),
+    /** Origins besides the server's own whose pages may open the sockets, e.g. https://ops.example. */
+    allowedOrigins: z.array(z.string().url()).default([]),
     /** JPEG width sent to viewers. */
     width: z.number().int().min(64).max(3840).default(640),
     quality: z.number().int().min(10).max(100).default(75),

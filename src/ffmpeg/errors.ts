@@ -14,8 +14,3 @@ export class FfmpegError extends Error {
     super(message);
   }
 }
-
-/** Hide credentials in URLs (rtsp://user:secret@host) before text reaches a log or an error. */
-export function redact(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/\s:@]+(?::[^/\s@]*)?@/gi, "$1***@");
-}

@@ -8,11 +8,14 @@ import type { JsonLinesSink } from "../sinks/jsonl.js";
 import { ViewerServer, type StreamStatus, type ViewerServerOptions } from "../sinks/viewer/server.js";
 import { rtspSource, type LiveEvent } from "../sources/rtsp.js";
 import { detect } from "./detect.js";
-import { deblurLive } from "./live.js";
+import { deblurLive, type LiveFrame } from "./live.js";
 import { dropOldest } from "./drop-oldest.js";
 import { LiveMetrics, type StreamMetrics } from "./metrics.js";
 import { log } from "../log.js";
-import { redact } from "../ffmpeg/errors.js";
+import { redact } from "../redact.js";
+
+/** Deblurred frames that may wait for a live recording's encoder: a few seconds of video. */
+const RECORDING_QUEUE = 64;
 
 export interface LiveSourceSpec {
   readonly name: string;
@@ -71,7 +74,10 @@ export async function serve(options: ServeOptions): Promise<Serving> {
       if (event.type === "outage-start") {
         m.reconnects++;
         log.warn(`${source.name}: stream lost (${event.reason}); reconnecting`);
+      } else if (event.type === "connected" && event.videoStreams > 1) {
+        log.warn(`${source.name}: the camera sends ${event.videoStreams} video streams; only the first is deblurred`);
       } else if (event.type === "outage-end") {
+        m.lastRecoveryMs = event.durationMs;
         log.info(`${source.name}: back after ${(event.durationMs / 1000).toFixed(1)} s, about ${event.framesMissed} frames missed`);
       }
       server.status(status(source.name, m));
@@ -108,7 +114,10 @@ export async function serve(options: ServeOptions): Promise<Serving> {
       const path = options.sources.length > 1 ? options.record.replace(/(\.[^./]+)$/, `-${source.name}$1`) : options.record;
       const recorder = new Recorder(path, options.encode);
       recorders.push(recorder);
-      outputs.push(deblurred.pipe(concatMap(({ sharp }) => recorder.write(detection?.burnIn ? drawBoxes(sharp, found) : sharp))));
+      // Bounded like every live queue: an encoder slower than inference (likely beside a GPU)
+      // drops the oldest waiting frames, counted, instead of queueing without end.
+      const record = ({ sharp }: LiveFrame) => recorder.write(detection?.burnIn ? drawBoxes(sharp, found) : sharp);
+      outputs.push(deblurred.pipe(dropOldest(RECORDING_QUEUE, record, () => m.recordingDropped++)));
     }
     subscription.add(
       merge(...outputs).subscribe({

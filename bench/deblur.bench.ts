@@ -55,7 +55,7 @@ async function measure(c: Case): Promise<Result> {
   const frame = { stream: "bench", index: 0, ptsMs: 0, width: c.width, height: c.height, rgb: new Uint8Array(c.width * c.height * 3).fill(128) };
 
   // Engine only: the same frame again and again, conversions included, no decode or encode.
-  const stream = new DeblurStream(engine, { carryState: c.carryState, tile: null, overlap: 32 });
+  const stream = new DeblurStream(engine, { carryState: c.carryState, tile: null, overlap: 32, memoryLimitMB: null });
   await stream.deblur(frame); // warm-up: session initialisation and first-run allocations
   const started = performance.now();
   for (let i = 0; i < c.frames; i++) await stream.deblur({ ...frame, index: i });
@@ -63,7 +63,7 @@ async function measure(c: Case): Promise<Result> {
   stream.close();
 
   const summary = await deblurFile({
-    input, output: join(WORK, `out-${c.engine}-${c.width}.mp4`), engine, carryState: c.carryState, tile: null, overlap: 32, slots: 4,
+    input, output: join(WORK, `out-${c.engine}-${c.width}.mp4`), engine, carryState: c.carryState, tile: null, overlap: 32, memoryLimitMB: null, slots: 4,
     encode: { ...config.output, preset: "veryfast" },
   });
   await engine.close();

@@ -27,6 +27,7 @@ const serving = await serve({
   carryState: true,
   tile: null,
   overlap: 32,
+  memoryLimitMB: null,
   queue: config.live.queue,
   rtsp: { transport: "tcp", stallTimeoutMs: 5000, backoffMs: 500, maxBackoffMs: 5000 },
   viewer: { ...config.viewer, port: 0 },

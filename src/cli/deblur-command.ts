@@ -61,6 +61,7 @@ export function deblurCommand(): Command {
         carryState: config.deblur.state,
         tile: config.deblur.tile,
         overlap: config.deblur.overlap,
+        memoryLimitMB: config.deblur.memoryLimitMB,
         encode: config.output,
         slots: config.deblur.slots,
         onProgress: (p) => bar?.update(p),

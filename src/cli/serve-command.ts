@@ -51,6 +51,7 @@ export function serveCommand(): Command {
           carryState: config.deblur.state,
           tile: config.deblur.tile,
           overlap: config.deblur.overlap,
+          memoryLimitMB: config.deblur.memoryLimitMB,
           queue: config.live.queue,
           rtsp: { transport: config.live.transport, stallTimeoutMs: config.live.stallTimeoutMs, backoffMs: config.live.backoffMs, maxBackoffMs: config.live.maxBackoffMs },
           viewer: config.viewer,

@@ -20,6 +20,8 @@ const deblur = z
     /** Process frames in overlapping tiles of this many pixels (a multiple of 32); null: whole frames. */
     tile: z.number().int().positive().nullable().default(null),
     overlap: z.number().int().min(0).default(32),
+    /** Frames whose inference would need more memory than this run in tiles; null: half the machine's. */
+    memoryLimitMB: z.number().int().min(64).nullable().default(null),
     /** Frames in flight in file mode. */
     slots: z.number().int().min(1).max(64).default(4),
   })

@@ -1,6 +1,8 @@
 import type { Frame } from "../types.js";
 import type { Engine, EngineState } from "./engine.js";
 import { sample, toByte, toFloat } from "./pixels.js";
+import { log } from "../log.js";
+import { defaultMemoryLimitMB, tileFor } from "./memory.js";
 import { planTiles, type Tile } from "./tiles.js";
 
 export interface DeblurStreamOptions {
@@ -10,6 +12,8 @@ export interface DeblurStreamOptions {
   readonly tile: number | null;
   /** Overlap between neighbouring tiles, in pixels. */
   readonly overlap: number;
+  /** Frames whose inference would need more than this run in tiles (`tile` unset); null: half the machine's memory. */
+  readonly memoryLimitMB: number | null;
 }
 
 /**
@@ -19,6 +23,8 @@ export interface DeblurStreamOptions {
 export class DeblurStream {
   private readonly states = new Map<number, EngineState>();
   private size = "";
+  private tile: number | null = null;
+  private readonly memoryLimitMB: number;
 
   constructor(
     private readonly engine: Engine,
@@ -27,13 +33,15 @@ export class DeblurStream {
     if (options.tile !== null && options.tile % engine.stride !== 0) {
       throw new Error(`tile size ${options.tile} must be a multiple of ${engine.stride} (the network's stride with ${engine.scales} scales)`);
     }
+    this.memoryLimitMB = options.memoryLimitMB ?? defaultMemoryLimitMB();
   }
 
   async deblur(frame: Frame): Promise<Frame> {
     const size = `${frame.width}x${frame.height}`;
     if (frame.discontinuity || size !== this.size) this.reset();
+    if (size !== this.size) this.tile = this.planTile(frame.width, frame.height);
     this.size = size;
-    const tiles = planTiles(frame.width, frame.height, this.options.tile, this.options.overlap);
+    const tiles = planTiles(frame.width, frame.height, this.tile, this.options.overlap);
     const single = tiles.length === 1;
     const rgb = new Uint8Array(frame.rgb.length);
     const sum = single ? null : new Float32Array(frame.rgb.length);
@@ -57,6 +65,17 @@ export class DeblurStream {
       }
     }
     return { ...frame, rgb };
+  }
+
+  /** The user's tile size, or one that keeps inference within the memory limit. */
+  private planTile(width: number, height: number): number | null {
+    const { stride, bytesPerPixel } = this.engine;
+    const tile = tileFor(width, height, stride, bytesPerPixel, this.memoryLimitMB, this.options.tile);
+    if (tile !== null && this.options.tile === null) {
+      const needMB = Math.round((width * height * bytesPerPixel) / 2 ** 20);
+      log.info(`${width}x${height} frames need about ${needMB} MiB whole, over deblur.memoryLimitMB (${this.memoryLimitMB}): deblurring them in ${tile}-pixel tiles (--tile sets the size)`);
+    }
+    return tile;
   }
 
   /** Forget the carried state: the next frame starts afresh (a cut, a seek, a reconnect). */

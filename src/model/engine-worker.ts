@@ -11,7 +11,7 @@ serveInWorker(async (options: Config["engine"]) => {
   const states = new Map<number, EngineState>();
   let nextState = 0;
   return {
-    describe: (): EngineDescription => ({ name: engine.name, layout: engine.layout, stride: engine.stride, scales: engine.scales }),
+    describe: (): EngineDescription => ({ name: engine.name, layout: engine.layout, stride: engine.stride, scales: engine.scales, bytesPerPixel: engine.bytesPerPixel }),
     run: async (image: Float32Array, height: number, width: number, state: number | null): Promise<WorkerOutput> => {
       const out = await engine.run(image, height, width, state === null ? null : (states.get(state) ?? null));
       states.set(nextState, out.state);

@@ -20,6 +20,8 @@ export interface Engine {
   /** Input height and width must be multiples of this (32 with 3 scales). */
   readonly stride: number;
   readonly scales: number;
+  /** Peak memory of an inference per input pixel, measured (see memory.ts). */
+  readonly bytesPerPixel: number;
   /**
    * Deblur one image of height x width (multiples of `stride`), float32 in [0, 1].
    * `state` is what the previous frame of the same stream returned, or null to start afresh.

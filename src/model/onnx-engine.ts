@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import ort from "onnxruntime-node";
+import { BYTES_PER_PIXEL } from "./memory.js";
 import { STATE_CHANNELS, strideFor, type Engine, type EngineOutput, type EngineState } from "./engine.js";
 
 export type OnnxProvider = "cpu" | "cuda" | "tensorrt";
@@ -53,6 +54,7 @@ export async function createOnnxEngine(options: OnnxEngineOptions): Promise<Engi
     name: `onnx (${options.provider})`,
     layout: "nchw",
     stride,
+    bytesPerPixel: BYTES_PER_PIXEL.onnx,
     scales: options.scales,
     async run(image: Float32Array, height: number, width: number, state: EngineState | null): Promise<EngineOutput> {
       const stateDims = [1, STATE_CHANNELS, height / 8, width / 8];

@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type * as tfjs from "@tensorflow/tfjs";
 import { loadTensorflow, type Tf, type TfjsBackend } from "../tensorflow/load.js";
+import { BYTES_PER_PIXEL } from "./memory.js";
 import { STATE_CHANNELS, strideFor, type Engine, type EngineOutput, type EngineState } from "./engine.js";
 
 type T4 = tfjs.Tensor4D;
@@ -52,6 +53,7 @@ export async function createTfjsEngine(options: TfjsEngineOptions): Promise<Engi
   return {
     name: `tfjs (${backendName})`,
     layout: "nhwc",
+    bytesPerPixel: BYTES_PER_PIXEL.tfjs,
     stride: strideFor(scales),
     scales,
     async run(image: Float32Array, height: number, width: number, state: EngineState | null): Promise<EngineOutput> {

@@ -2,7 +2,7 @@ import type { Config } from "../config/schema.js";
 import { WorkerClient } from "../threads/worker-client.js";
 import type { Engine, EngineOutput, EngineState } from "./engine.js";
 
-export type EngineDescription = Pick<Engine, "name" | "layout" | "stride" | "scales">;
+export type EngineDescription = Pick<Engine, "name" | "layout" | "stride" | "scales" | "bytesPerPixel">;
 
 /** What the engine worker returns for one frame: the image, and the number of its new state. */
 export interface WorkerOutput {

@@ -1,5 +1,6 @@
 import { EMPTY, catchError, concatMap, lastValueFrom, map, merge, share } from "rxjs";
 import { probe } from "../ffmpeg/probe.js";
+import type { DeblurStreamOptions } from "../model/deblur-stream.js";
 import type { Engine } from "../model/engine.js";
 import type { Detector } from "../sinks/detector/detector.js";
 import { FileSink, type EncodeOptions } from "../sinks/file.js";
@@ -11,15 +12,12 @@ import { Credits } from "./credits.js";
 import { deblur } from "./deblur.js";
 import { detect } from "./detect.js";
 
-export interface DeblurFileOptions {
+export interface DeblurFileOptions extends DeblurStreamOptions {
   readonly input: string;
   /** The input's probe, when the caller already has it (else it is probed here). */
   readonly info?: VideoInfo;
   readonly output: string;
   readonly engine: Engine;
-  readonly carryState: boolean;
-  readonly tile: number | null;
-  readonly overlap: number;
   readonly encode: EncodeOptions;
   /** Frames in flight between decoder and encoder; the decoder waits when all are taken. */
   readonly slots: number;
@@ -91,7 +89,7 @@ export async function deblurFile(options: DeblurFileOptions): Promise<DeblurSumm
       inputError = error;
       return EMPTY;
     }),
-    deblur(options.engine, { carryState: options.carryState, tile: options.tile, overlap: options.overlap }),
+    deblur(options.engine, options),
     share(),
   );
   const written = deblurred.pipe(

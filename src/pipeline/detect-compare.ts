@@ -50,7 +50,7 @@ export async function detectCompare(options: CompareOptions): Promise<Comparison
   const info = await probe(options.input);
   const credits = new Credits(4);
   const deblurred = fileSource(options.input, info, { gate: credits }).pipe(
-    deblur(options.engine, { carryState: options.carryState, tile: null, overlap: 32 }),
+    deblur(options.engine, { carryState: options.carryState, tile: null, overlap: 32, memoryLimitMB: null }),
   );
   let pairs: Observable<{ original: Frame; sharp: Frame; reference: Frame | null }> = deblurred.pipe(
     map(({ original, sharp }) => ({ original, sharp, reference: null })),

@@ -1,4 +1,5 @@
 import { concatMap, map, merge, share, Subscription, type Observable } from "rxjs";
+import type { DeblurStreamOptions } from "../model/deblur-stream.js";
 import type { Engine } from "../model/engine.js";
 import type { Frame } from "../types.js";
 import type { Detection, Detector } from "../sinks/detector/detector.js";
@@ -22,12 +23,9 @@ export interface LiveSourceSpec {
   readonly url: string;
 }
 
-export interface ServeOptions {
+export interface ServeOptions extends DeblurStreamOptions {
   readonly sources: readonly LiveSourceSpec[];
   readonly engine: Engine;
-  readonly carryState: boolean;
-  readonly tile: number | null;
-  readonly overlap: number;
   /** Frames per stream that may wait for the model before the oldest is dropped. */
   readonly queue: number;
   readonly rtsp: { readonly transport: "tcp" | "udp"; readonly stallTimeoutMs: number; readonly backoffMs: number; readonly maxBackoffMs: number };

@@ -20,6 +20,7 @@ const options = (input: string, output: string): DeblurFileOptions => ({
   carryState: true,
   tile: null,
   overlap: 32,
+  memoryLimitMB: null,
   slots: 3,
   encode: { codec: "libx264", crf: 12, preset: "veryfast", lossless: false },
 });

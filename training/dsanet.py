@@ -25,7 +25,7 @@ def conv(cin: int, cout: int, stride: int = 1) -> nn.Conv2d:
 
 
 class ResBlock(nn.Module):
-    """conv-ReLU-conv plus identity; no normalisation (it hurts restoration, see EDSR)."""
+    """The paper's block: conv-ReLU-conv plus identity, no normalisation."""
 
     def __init__(self, channels: int):
         super().__init__()
@@ -35,8 +35,78 @@ class ResBlock(nn.Module):
         return x + self.body(x)
 
 
-def res_blocks(channels: int, count: int) -> nn.Sequential:
-    return nn.Sequential(*(ResBlock(channels) for _ in range(count)))
+class ScaledResBlock(ResBlock):
+    """The paper's block with a learnable per-channel scale on its branch, initialised at 0
+    (NAFNet's beta, ReZero): every block starts as the identity, and a block's contribution
+    grows only as fast as training finds it useful, which keeps deep stacks stable at high
+    learning rates. The same FLOPs as the paper's block, plus one multiply."""
+
+    def __init__(self, channels: int):
+        super().__init__(channels)
+        self.scale = nn.Parameter(torch.zeros(1, channels, 1, 1))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x + self.scale * self.body(x)
+
+
+class LayerNorm2d(nn.Module):
+    """LayerNorm over the channels of each pixel (NAFNet's): local, so tiles and crops see
+    the same statistics as whole frames."""
+
+    def __init__(self, channels: int, eps: float = 1e-6):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(1, channels, 1, 1))
+        self.bias = nn.Parameter(torch.zeros(1, channels, 1, 1))
+        self.eps = eps
+
+    def forward(self, x: Tensor) -> Tensor:
+        mean = x.mean(1, keepdim=True)
+        var = (x - mean).pow(2).mean(1, keepdim=True)
+        return (x - mean) / (var + self.eps).sqrt() * self.weight + self.bias
+
+
+def simple_gate(x: Tensor) -> Tensor:
+    """NAFNet's SimpleGate: split the channels in two halves and multiply them."""
+    a, b = x.chunk(2, 1)
+    return a * b
+
+
+class NAFBlock(nn.Module):
+    """NAFNet's block without its global channel attention (a frame-wide mean would make tiles
+    disagree with whole frames): LayerNorm, 1x1 expand, 3x3 depthwise, SimpleGate, 1x1, then
+    a gated 1x1 feed-forward; each branch enters the identity through a learnable per-channel
+    scale initialised at 0, so every block starts as the identity and the network as a whole
+    starts as `restored = blurred`. LayerNorm keeps activations bounded at high learning rates,
+    where the paper's block let the ConvLSTM's input grow until its gates saturated.
+
+    Three times fewer FLOPs than the paper's block at the same width (12 c^2 + 36 c against
+    36 c^2 per pixel)."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        c = channels
+        self.norm1 = LayerNorm2d(c)
+        self.expand = nn.Conv2d(c, 2 * c, 1)
+        self.depthwise = nn.Conv2d(2 * c, 2 * c, 3, padding=1, groups=2 * c)
+        self.project = nn.Conv2d(c, c, 1)
+        self.beta = nn.Parameter(torch.zeros(1, c, 1, 1))
+        self.norm2 = LayerNorm2d(c)
+        self.ffn_expand = nn.Conv2d(c, 2 * c, 1)
+        self.ffn_project = nn.Conv2d(c, c, 1)
+        self.gamma = nn.Parameter(torch.zeros(1, c, 1, 1))
+
+    def forward(self, x: Tensor) -> Tensor:
+        y = self.project(simple_gate(self.depthwise(self.expand(self.norm1(x)))))
+        x = x + self.beta * y
+        y = self.ffn_project(simple_gate(self.ffn_expand(self.norm2(x))))
+        return x + self.gamma * y
+
+
+BLOCKS = {"plain": ResBlock, "scaled": ScaledResBlock, "nafnet": NAFBlock}
+
+
+def res_blocks(channels: int, count: int, block: str) -> nn.Sequential:
+    return nn.Sequential(*(BLOCKS[block](channels) for _ in range(count)))
 
 
 class Down(nn.Sequential):
@@ -47,10 +117,30 @@ class Down(nn.Sequential):
 
 
 class Up(nn.Sequential):
-    """Transposed conv, doubling the resolution."""
+    """Transposed conv (4x4, stride 2), doubling the resolution, then ReLU.
+
+    Computed as its exact equivalent, a 3x3 conv to 4 x cout channels and a pixel shuffle: the
+    same weights and outputs, and half the CPU time of PyTorch 1.13's transposed conv, which
+    has no oneDNN kernel (forward and backward at batch 8: 62 against 36 ms at 16x16x128,
+    207 against 104 ms at 64x64x32). The weights stay a ConvTranspose2d's, as exported.
+    """
 
     def __init__(self, cin: int, cout: int):
-        super().__init__(nn.ConvTranspose2d(cin, cout, 4, stride=2, padding=1), nn.ReLU(inplace=True))
+        super().__init__(nn.ConvTranspose2d(cin, cout, 4, stride=2, padding=1))
+
+    def forward(self, x: Tensor) -> Tensor:
+        weight, bias = self[0].weight, self[0].bias
+        cin, cout = weight.shape[:2]
+        # Output row 2m + r takes input rows m + d through kernel row r + 1 - 2d (d = -1, 0, 1):
+        # _PHASE[r, d + 1, k] is 1 where k = r + 1 - 2d lies inside the 4-tap kernel.
+        phase = _PHASE.to(weight)
+        sub_pixel = torch.einsum("iokl,rak,sbl->orsiab", weight, phase, phase).reshape(4 * cout, cin, 3, 3)
+        y = F.conv2d(x, sub_pixel, bias.repeat_interleave(4) if bias is not None else None, padding=1)
+        return F.relu(F.pixel_shuffle(y, 2))
+
+
+_PHASE = torch.zeros(2, 3, 4)
+_PHASE[0, 0, 3] = _PHASE[0, 1, 1] = _PHASE[1, 1, 2] = _PHASE[1, 2, 0] = 1
 
 
 class ConvLSTM(nn.Module):
@@ -100,18 +190,21 @@ class PlainOutput(nn.Module):
 class ScaleNet(nn.Module):
     """One scale: encoder-decoder with skip connections, ConvLSTM at H/8, SAM at the end."""
 
-    def __init__(self, channels: tuple[int, int, int], blocks: int, attention: bool):
+    def __init__(self, channels: tuple[int, int, int], blocks: int, attention: bool, block: str, bottleneck_norm: bool):
         super().__init__()
         c1, c2, c3 = channels
         # The blurred input and the coarser scale's up-sampled restoration, as in SRN.
         self.enc1 = Down(6, c1)
-        self.enc1_blocks = res_blocks(c1, blocks)
-        self.enc2 = nn.Sequential(Down(c1, c2), res_blocks(c2, blocks))
-        self.enc3 = nn.Sequential(Down(c2, c3), res_blocks(c3, blocks))
+        self.enc1_blocks = res_blocks(c1, blocks, block)
+        self.enc2 = nn.Sequential(Down(c1, c2), res_blocks(c2, blocks, block))
+        self.enc3 = nn.Sequential(Down(c2, c3), res_blocks(c3, blocks, block))
+        # LayerNorm in front of the ConvLSTM bounds its input, whatever the encoder's growth: an
+        # unnormalised input of ~1e5 once saturated every gate and cut the state off.
+        self.lstm_norm = LayerNorm2d(c3) if bottleneck_norm else nn.Identity()
         self.lstm = ConvLSTM(c3)
-        self.dec1 = nn.Sequential(res_blocks(c3, blocks), Up(c3, c2))
-        self.dec2 = nn.Sequential(res_blocks(c2, blocks), Up(c2, c1))
-        self.dec3 = nn.Sequential(res_blocks(c1, blocks), Up(c1, c1))
+        self.dec1 = nn.Sequential(res_blocks(c3, blocks, block), Up(c3, c2))
+        self.dec2 = nn.Sequential(res_blocks(c2, blocks, block), Up(c2, c1))
+        self.dec3 = nn.Sequential(res_blocks(c1, blocks, block), Up(c1, c1))
         self.output = SupervisedAttention(c1) if attention else PlainOutput(c1)
 
     def forward(
@@ -123,7 +216,7 @@ class ScaleNet(nn.Module):
             e1 = e1 + coarse_features
         e1 = self.enc1_blocks(e1)
         e2 = self.enc2(e1)
-        state = self.lstm(self.enc3(e2), state)
+        state = self.lstm(self.lstm_norm(self.enc3(e2)), state)
         d1 = self.dec1(state[0]) + e2
         d2 = self.dec2(d1) + e1
         restored, features = self.output(self.dec3(d2), blurred)
@@ -136,6 +229,8 @@ class DSANetConfig:
     channels: tuple[int, int, int] = (32, 64, 128)
     blocks: int = 4
     attention: bool = True
+    block: str = "plain"  # the residual block inside each stage: "plain" (the paper's), "scaled" or "nafnet"
+    bottleneck_norm: bool = False  # LayerNorm in front of the ConvLSTM
 
 
 class DSANet(nn.Module):
@@ -143,9 +238,11 @@ class DSANet(nn.Module):
         super().__init__()
         if config.scales not in (1, 2, 3):
             raise ValueError(f"scales must be 1, 2 or 3, got {config.scales}")
+        if config.block not in BLOCKS:
+            raise ValueError(f"block must be one of {', '.join(BLOCKS)}, got {config.block!r}")
         self.config = config
         self.scales = config.scales
-        self.net = ScaleNet(config.channels, config.blocks, config.attention)
+        self.net = ScaleNet(config.channels, config.blocks, config.attention, config.block, config.bottleneck_norm)
         self.reset_parameters()
 
     @property

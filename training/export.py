@@ -55,13 +55,18 @@ def export_onnx(model: DSANet, path: Path, opset: int = 17) -> None:
 
 def export_tfjs(model: DSANet, directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
+    kernels = {f"{name}.weight" for name, m in model.named_modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))}
     entries, blobs = [], []
     for name, tensor in model.state_dict().items():
         array = tensor.detach().float().numpy()
-        if array.ndim == 4:
+        if name in kernels:
             # One permutation serves both: conv OIHW -> HWIO (tf.conv2d's filter), and transposed
             # conv IOHW -> HWOI (tf.conv2dTranspose's filter).
             array = array.transpose(2, 3, 1, 0)
+        else:
+            # Per-channel parameters (biases, residual scales, LayerNorm's (1, C, 1, 1)) become
+            # (C,), which broadcasts over NHWC's last axis.
+            array = array.reshape(-1)
         array = np.ascontiguousarray(array, dtype="<f4")
         entries.append({"name": name, "shape": list(array.shape), "dtype": "float32"})
         blobs.append(array.tobytes())

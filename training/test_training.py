@@ -122,6 +122,60 @@ def test_real_high_frame_rate_video_is_averaged_in_linear_light(tmp_path) -> Non
     assert torch.equal(sharp[1], video[10])  # the centre frame of the second exposure
 
 
+@pytest.mark.parametrize("block", ["scaled", "nafnet"])
+def test_blocks_with_zero_scales_start_as_the_identity(block: str) -> None:
+    from dsanet import BLOCKS
+
+    x = torch.rand(2, 8, 16, 16)
+    assert torch.equal(BLOCKS[block](8)(x), x)
+
+
+def test_up_sampler_is_exactly_its_transposed_conv() -> None:
+    from dsanet import Up
+
+    torch.manual_seed(1)
+    up = Up(8, 5)
+    x = torch.rand(2, 8, 7, 9)
+    assert torch.allclose(up(x), torch.relu(up[0](x)), atol=1e-5)
+
+
+def test_psnr_loss_is_the_log_of_the_paper_term_per_image() -> None:
+    sharp = torch.rand(2, 3, 16, 16)
+    noisy = [(sharp + 0.1 * torch.randn(2, 3, 16, 16)).clamp(0, 1)]
+    per_image = ((noisy[0] - sharp) ** 2).flatten(1).mean(1) * 1.1  # MSE + 0.1 x FFT-MSE (Parseval)
+    assert multiscale_loss(noisy, sharp, 0.1, "psnr").item() == pytest.approx((10 * torch.log10(per_image)).mean().item(), rel=1e-4)
+
+
+def test_heavy_blur_features_change_the_frames_and_defaults_do_not() -> None:
+    import dataclasses
+
+    from data import HEAVY, BlurConfig, synthesize_clip
+
+    photo = srgb_texture(600)
+    make = lambda blur: synthesize_clip([photo], 2, 64, blur, torch.Generator().manual_seed(5))  # noqa: E731
+    plain = dataclasses.replace(HEAVY, shake=0, highlights=0, shot_noise=0, read_noise=0, min_detail=0)
+    for feature in ({"shake": 0.05}, {"highlights": 1.0}, {"shot_noise": 0.01, "read_noise": 0.01}):
+        assert not torch.equal(make(dataclasses.replace(plain, **feature))[0], make(plain)[0]), feature
+    # Features at 0 draw no random numbers: the mild split's clips stay what they were.
+    assert torch.equal(make(BlurConfig(min_detail=0))[0], make(dataclasses.replace(BlurConfig(min_detail=0), shake=0.0))[0])
+
+
+def test_cache_shards_are_deterministic_and_compress_only_the_input() -> None:
+    from cache import make_shard
+    from data import blur_config
+
+    photos = [srgb_texture(400)]
+    data = {"crop": 32, "frames": 1, "cache_frames": 2, "compress": {"fraction": 1.0, "crf": [30, 30]}}
+    blur = blur_config({"exposures": [5], "min_detail": 0})
+    blurred, sharp = make_shard(photos, data, blur, seed=3)
+    again, _ = make_shard(photos, data, blur, seed=3)
+    uncompressed, sharp_too = make_shard(photos, {**data, "compress": None}, blur, seed=3)
+    assert blurred.shape == sharp.shape == (64, 2, 3, 32, 32) and blurred.dtype.name == "uint8"
+    assert (blurred == again).all()
+    assert (sharp == sharp_too).all()  # the truth is never compressed
+    assert not (blurred == uncompressed).all()  # the input went through H.264
+
+
 def srgb_texture(size: int) -> torch.Tensor:
     """A deterministic textured 'photo' in linear light (3, size, size)."""
     g = torch.Generator().manual_seed(0)

@@ -1,54 +1,87 @@
 """Train DSANet on synthesized clips, carrying the ConvLSTM state through each clip.
 
     python3 training/train.py --config training/experiments/dsanet.yaml --minutes 90
-    python3 training/train.py ... --resume            # continue runs/<name>/last.pt (optimizer too)
+    python3 training/train.py ... --resume                  # continue runs/<name>/last.pt (optimizer too)
+    python3 training/train.py ... --resume --anneal 30      # end a run: lr down to min_lr over 30 minutes
     python3 training/train.py ... --init models/dsanet.pt   # start from shipped weights
 
-The cosine schedule runs over `schedule.iterations`, or over the wall-clock budget given by
---minutes, so a CPU run anneals properly however fast the machine is.
+Schedules (`schedule.type`): "cosine" spans `schedule.iterations`, or the budget given by
+--minutes (wall clock) or --cpu-minutes (this process's CPU time, fair when runs share the
+machine); "constant" holds the lr after warm-up for as long as the run goes (a run that
+resumes across sessions does not know its end), and --anneal ends it.
+
+Every checkpoint line prints throughput in 128x128 crops a second and the GFLOP/s achieved
+(forward and backward counted as 3x the forward's FLOPs).
 """
 from __future__ import annotations
 
 import argparse
 import csv
 import math
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import torch
 
+from cache import CachedClips, cache_dir
 from common import RUNS, bf16_is_native, device, load_experiment, load_model, model_config, save_model
-from data import BlurConfig, ClipStream
-from dsanet import DSANet
+from data import ClipStream, blur_config
+from dsanet import DSANet, count_flops
 from losses import multiscale_loss
 from photos import TRAIN
-
-
-def blur_config(options: dict) -> BlurConfig:
-    return BlurConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in options.items()})
 
 
 def cosine(progress: float, lr: float, min_lr: float) -> float:
     return min_lr + 0.5 * (lr - min_lr) * (1 + math.cos(math.pi * min(progress, 1.0)))
 
 
-def train_step(model: DSANet, blurred: torch.Tensor, sharp: torch.Tensor, fft_weight: float) -> torch.Tensor:
+def train_step(model: DSANet, blurred: torch.Tensor, sharp: torch.Tensor, fft_weight: float, pixel: str = "mse") -> torch.Tensor:
     """Loss of one batch of clips (B, T, 3, S, S), the state carried from frame to frame."""
     state = None
     loss = blurred.new_zeros(())
     for t in range(blurred.shape[1]):
         restored, state = model(blurred[:, t], state)
-        loss = loss + multiscale_loss(restored, sharp[:, t], fft_weight)
+        loss = loss + multiscale_loss(restored, sharp[:, t], fft_weight, pixel)
     return loss / blurred.shape[1]
+
+
+def make_optimizer(model: DSANet, optim: dict) -> torch.optim.Optimizer:
+    betas = tuple(optim.get("betas", (0.9, 0.999)))
+    if optim["type"] == "AdamW":
+        return torch.optim.AdamW(model.parameters(), lr=optim["lr"], betas=betas, weight_decay=optim.get("weight_decay", 0.0))
+    return torch.optim.Adam(model.parameters(), lr=optim["lr"], betas=betas)
+
+
+def batches(experiment: dict, config_path: str, seed: int) -> tuple[object, subprocess.Popen | None]:
+    """The training batches: from the disk cache (built beside training by cache.py) or made
+    on this thread. Returns the iterable and the cache builder, if one was started."""
+    data = experiment["data"]
+    if not data.get("cache_clips"):
+        return ClipStream(TRAIN, data["batch"], data["frames"], data["crop"], blur_config(data.get("blur", {})), seed), None
+    folder = cache_dir(data, 0)
+    builder = subprocess.Popen(
+        ["nice", "-n", "19", sys.executable, str(Path(__file__).parent / "cache.py"), "--config", config_path, "--clips", str(data["cache_clips"])],
+        stdout=subprocess.DEVNULL,
+    )
+    while not any(folder.glob("shard-?????.npz")):
+        if builder.poll() not in (None, 0):
+            raise RuntimeError(f"cache.py exited with {builder.returncode}")
+        time.sleep(2)
+    return CachedClips(folder, data["batch"], data["frames"], seed), builder
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", default=str(Path(__file__).parent / "experiments" / "dsanet.yaml"))
-    parser.add_argument("--minutes", type=float, help="wall-clock budget; the cosine schedule spans it")
+    parser.add_argument("--minutes", type=float, help="wall-clock budget; a cosine schedule spans it")
+    parser.add_argument("--cpu-minutes", type=float, help="budget in this process's CPU time; a cosine schedule spans it")
+    parser.add_argument("--anneal", type=float, help="with --resume: take the lr down to min_lr over this many minutes, then stop")
     parser.add_argument("--iterations", type=int, help="stop after this many iterations (overrides the config)")
     parser.add_argument("--resume", action="store_true", help="continue from runs/<name>/last.pt")
     parser.add_argument("--init", help="start from these weights (a models/*.pt state dict)")
+    parser.add_argument("--threads", type=int, help="CPU threads (default: all cores)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
@@ -56,24 +89,26 @@ def main() -> None:
     run_dir = RUNS / experiment["name"]
     run_dir.mkdir(parents=True, exist_ok=True)
     dev = device()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
 
     model = load_model(args.init).train() if args.init else DSANet(model_config(experiment["model"]))
     model.to(dev)
-    optim = experiment["optim"]
-    optimizer = torch.optim.Adam(model.parameters(), lr=optim["lr"])
-    iteration, elapsed = 0, 0.0
+    optim, schedule = experiment["optim"], experiment["schedule"]
+    optimizer = make_optimizer(model, optim)
+    iteration, elapsed, cpu_elapsed = 0, 0.0, 0.0
     if args.resume:
         saved = torch.load(run_dir / "last.pt", map_location=dev)
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
-        iteration, elapsed = saved["iteration"], saved["elapsed"]
-    total_iterations = args.iterations or experiment["schedule"]["iterations"]
-    budget = args.minutes * 60 if args.minutes else None
+        iteration, elapsed, cpu_elapsed = saved["iteration"], saved["elapsed"], saved.get("cpu_elapsed", 0.0)
+    total_iterations = args.iterations or schedule.get("iterations", 10**9)
+    warmup = schedule.get("warmup", 0)
 
     data = experiment["data"]
-    stream = ClipStream(TRAIN, data["batch"], data["frames"], data["crop"], blur_config(data.get("blur", {})), args.seed + iteration)
-    fft_weight = experiment["loss"]["fft_weight"]
+    stream, builder = batches(experiment, args.config, args.seed + iteration)
+    fft_weight, pixel = experiment["loss"]["fft_weight"], experiment["loss"].get("pixel", "mse")
     use_bf16 = bf16_is_native(dev)
     log_path = run_dir / "log.csv"
     rows = []
@@ -84,51 +119,86 @@ def main() -> None:
         rows = [r for r in rows if int(r[0]) <= iteration]
     log = open(log_path, "w", newline="")
     writer = csv.writer(log)
-    writer.writerow(["iteration", "seconds", "crops", "lr", "loss"])
+    writer.writerow(["iteration", "seconds", "cpu_seconds", "crops", "lr", "loss"])
     writer.writerows(rows)
 
     # The mean |input| of the ConvLSTM, shown with each checkpoint: healthy values are ~0.01-1. At
-    # lr 1e-3 it grew to 1e5, saturating every gate (the state stopped mattering) and killing
-    # the decoder's ReLUs below it, which no later step could revive.
+    # lr 1e-3 the paper's blocks grew it to 1e5, saturating every gate (the state stopped
+    # mattering) and killing the decoder's ReLUs below it, which no later step could revive.
     # Kept as a tensor (no device sync each step) and read only when printed.
     bottleneck = [torch.zeros(())]
     model.net.lstm.register_forward_hook(lambda _m, inputs, _out: bottleneck.__setitem__(0, inputs[0].detach().abs().mean()))
 
-    start = time.time() - elapsed
     frames_per_iteration = data["batch"] * data["frames"]
+    crops_per_iteration = frames_per_iteration * (data["crop"] / 128) ** 2
+    flops_per_iteration = 3 * count_flops(model, data["crop"], data["crop"]) * frames_per_iteration
+    start, cpu_start = time.time() - elapsed, time.process_time() - cpu_elapsed
+    anneal_from = (iteration, time.time(), optimizer.param_groups[0]["lr"]) if args.anneal else None
+    interval = (iteration, time.time())
     running = None
-    print(f"training {experiment['name']} on {dev}{' in bf16' if use_bf16 else ''} from iteration {iteration}", flush=True)
-    for blurred, sharp in stream:
-        elapsed = time.time() - start
-        progress = elapsed / budget if budget else iteration / total_iterations
-        if progress >= 1 or iteration >= total_iterations:
-            break
-        lr = cosine(progress, optim["lr"], optim["min_lr"])
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=use_bf16):
-            loss = train_step(model, blurred.to(dev), sharp.to(dev), fft_weight)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        iteration += 1
-        running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
-        writer.writerow([iteration, round(elapsed, 1), iteration * frames_per_iteration, f"{lr:.3g}", f"{loss.item():.6f}"])
-        if iteration % experiment["checkpoint_every"] == 0:
-            log.flush()
-            save_checkpoint(model, optimizer, iteration, time.time() - start, run_dir)
-            print(f"it {iteration} {elapsed / 60:.1f} min lr {lr:.2e} loss {running:.5f} bottleneck {bottleneck[0].item():.3g}", flush=True)
-    save_checkpoint(model, optimizer, iteration, time.time() - start, run_dir)
+    print(f"training {experiment['name']} on {dev} ({torch.get_num_threads()} threads){' in bf16' if use_bf16 else ''} from iteration {iteration}", flush=True)
+    try:
+        for blurred, sharp in stream:
+            elapsed, cpu_elapsed = time.time() - start, time.process_time() - cpu_start
+            lr = learning_rate(args, schedule, optim, iteration, elapsed, cpu_elapsed, warmup, total_iterations, anneal_from)
+            if lr is None:
+                break
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=use_bf16):
+                loss = train_step(model, blurred.to(dev), sharp.to(dev), fft_weight, pixel)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            iteration += 1
+            running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
+            writer.writerow([iteration, round(elapsed, 1), round(cpu_elapsed, 1), iteration * frames_per_iteration, f"{lr:.3g}", f"{loss.item():.6f}"])
+            if iteration % experiment["checkpoint_every"] == 0:
+                log.flush()
+                save_checkpoint(model, optimizer, iteration, time.time() - start, time.process_time() - cpu_start, run_dir)
+                seconds = time.time() - interval[1]
+                steps = iteration - interval[0]
+                interval = (iteration, time.time())
+                print(
+                    f"it {iteration} {elapsed / 60:.1f} min (cpu {cpu_elapsed / 60:.1f}) lr {lr:.2e} loss {running:.5f} "
+                    f"bottleneck {bottleneck[0].item():.3g} | {steps * crops_per_iteration / seconds:.2f} crops/s "
+                    f"{steps * flops_per_iteration / seconds / 1e9:.0f} GFLOP/s",
+                    flush=True,
+                )
+    finally:
+        if builder:
+            builder.terminate()
+    save_checkpoint(model, optimizer, iteration, time.time() - start, time.process_time() - cpu_start, run_dir)
     log.close()
     print(f"done: {iteration} iterations, {iteration * frames_per_iteration} crops, {(time.time() - start) / 60:.1f} min")
 
 
-def save_checkpoint(model: DSANet, optimizer: torch.optim.Optimizer, iteration: int, elapsed: float, run_dir: Path) -> None:
+def learning_rate(
+    args: argparse.Namespace, schedule: dict, optim: dict, iteration: int, elapsed: float, cpu_elapsed: float,
+    warmup: int, total_iterations: int, anneal_from: tuple[int, float, float] | None,
+) -> float | None:
+    """This iteration's lr, or None when the run is over."""
+    if iteration >= total_iterations:
+        return None
+    if anneal_from is not None:
+        progress = (time.time() - anneal_from[1]) / (args.anneal * 60)
+        return None if progress >= 1 else cosine(progress, anneal_from[2], optim["min_lr"])
+    if args.minutes and elapsed >= args.minutes * 60 or args.cpu_minutes and cpu_elapsed >= args.cpu_minutes * 60:
+        return None
+    lr = optim["lr"] * min(1.0, (iteration + 1) / warmup) if warmup else optim["lr"]
+    if schedule.get("type", "cosine") == "constant":
+        return lr
+    progress = elapsed / (args.minutes * 60) if args.minutes else cpu_elapsed / (args.cpu_minutes * 60) if args.cpu_minutes else iteration / total_iterations
+    return cosine(progress, lr, optim["min_lr"])
+
+
+def save_checkpoint(model: DSANet, optimizer: torch.optim.Optimizer, iteration: int, elapsed: float, cpu_elapsed: float, run_dir: Path) -> None:
     """last.pt resumes training exactly; model.pt is the weights alone, as shipped in models/."""
-    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "iteration": iteration, "elapsed": elapsed}, run_dir / "last.tmp")
+    state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "iteration": iteration, "elapsed": elapsed, "cpu_elapsed": cpu_elapsed}
+    torch.save(state, run_dir / "last.tmp")
     (run_dir / "last.tmp").replace(run_dir / "last.pt")
-    save_model(model, run_dir / "model.pt", iteration=iteration, seconds=round(elapsed))
+    save_model(model, run_dir / "model.pt", iteration=iteration, seconds=round(elapsed), cpu_seconds=round(cpu_elapsed))
 
 
 if __name__ == "__main__":

@@ -15,7 +15,8 @@ export interface TfjsEngineOptions {
 }
 
 interface WeightsFile {
-  config: { channels: [number, number, number]; blocks: number; attention: boolean };
+  /** training/dsanet.py's DSANetConfig; weights exported before `block` and `bottleneck_norm` existed lack them. */
+  config: { channels: [number, number, number]; blocks: number; attention: boolean; block?: "plain" | "scaled"; bottleneck_norm?: boolean };
   weightsManifest: { paths: string[]; weights: { name: string; shape: number[]; dtype: string }[] }[];
 }
 
@@ -47,7 +48,9 @@ export async function createTfjsEngine(options: TfjsEngineOptions): Promise<Engi
     }
     offset = 0;
   }
-  const net = new DsanetOps(tf, weights, manifest.config.blocks, manifest.config.attention);
+  const { block = "plain", bottleneck_norm: bottleneckNorm = false } = manifest.config;
+  if (block !== "plain" && block !== "scaled") throw new Error(`${options.model}: the tfjs engine has no '${String(block)}' block; use --engine onnx`);
+  const net = new DsanetOps(tf, weights, { blocks: manifest.config.blocks, attention: manifest.config.attention, block, bottleneckNorm });
   const scales = options.scales;
 
   return {
@@ -74,12 +77,20 @@ export async function createTfjsEngine(options: TfjsEngineOptions): Promise<Engi
 }
 
 /** The forward pass of training/dsanet.py, op for op; weight names are its state-dict keys. */
+interface Architecture {
+  readonly blocks: number;
+  readonly attention: boolean;
+  /** "scaled": each residual branch times a learnable per-channel scale. */
+  readonly block: "plain" | "scaled";
+  /** LayerNorm over the channels in front of the ConvLSTM. */
+  readonly bottleneckNorm: boolean;
+}
+
 class DsanetOps {
   constructor(
     private readonly tf: Tf,
     private readonly weights: Map<string, tfjs.Tensor>,
-    private readonly blocks: number,
-    private readonly attention: boolean,
+    private readonly architecture: Architecture,
   ) {}
 
   forward(blurred: T4, h: T4, c: T4, scales: number): [T4, T4, T4] {
@@ -107,12 +118,12 @@ class DsanetOps {
     e1 = this.resBlocks("net.enc1_blocks", e1);
     const e2 = this.resBlocks("net.enc2.1", this.relu(this.conv("net.enc2.0.0", e1, 2)));
     const e3 = this.resBlocks("net.enc3.1", this.relu(this.conv("net.enc3.0.0", e2, 2)));
-    [h, c] = this.convLstm(e3, h, c);
+    [h, c] = this.convLstm(this.architecture.bottleneckNorm ? this.layerNorm("net.lstm_norm", e3) : e3, h, c);
     const d1 = tf.add<T4>(this.up("net.dec1.1.0", this.resBlocks("net.dec1.0", h)), e2);
     const d2 = tf.add<T4>(this.up("net.dec2.1.0", this.resBlocks("net.dec2.0", d1)), e1);
     const f = this.up("net.dec3.1.0", this.resBlocks("net.dec3.0", d2));
     const restored = tf.add<T4>(this.conv("net.output.to_image", f), blurred);
-    if (!this.attention) return [restored, f, h, c];
+    if (!this.architecture.attention) return [restored, f, h, c];
     const mask = tf.sigmoid(this.conv("net.output.to_mask", restored));
     return [restored, tf.add<T4>(tf.mul<T4>(this.conv("net.output.features", f), mask), f), h, c];
   }
@@ -126,12 +137,24 @@ class DsanetOps {
 
   private resBlocks(prefix: string, x: T4): T4 {
     return this.tf.tidy(() => {
-      for (let b = 0; b < this.blocks; b++) {
+      for (let b = 0; b < this.architecture.blocks; b++) {
         const input = x;
-        x = this.tf.tidy(() => this.tf.add<T4>(input, this.conv(`${prefix}.${b}.body.2`, this.relu(this.conv(`${prefix}.${b}.body.0`, input)))));
+        x = this.tf.tidy(() => {
+          let branch = this.conv(`${prefix}.${b}.body.2`, this.relu(this.conv(`${prefix}.${b}.body.0`, input)));
+          if (this.architecture.block === "scaled") branch = this.tf.mul<T4>(branch, this.weight(`${prefix}.${b}.scale`));
+          return this.tf.add<T4>(input, branch);
+        });
       }
       return x;
     });
+  }
+
+  /** LayerNorm2d of training/dsanet.py: over each pixel's channels, eps 1e-6. */
+  private layerNorm(name: string, x: T4): T4 {
+    const { tf } = this;
+    const { mean, variance } = tf.moments(x, 3, true);
+    const normalised = tf.div<T4>(tf.sub<T4>(x, mean), tf.sqrt(tf.add(variance, 1e-6)));
+    return tf.add<T4>(tf.mul<T4>(normalised, this.weight(`${name}.weight`)), this.weight(`${name}.bias`));
   }
 
   /** 3x3 conv with PyTorch's symmetric padding of 1 (TensorFlow's 'same' pads stride 2 unevenly). */

@@ -62,7 +62,7 @@ export function withEngineOptions(command: Command): Command {
     .addOption(new Option("--engine <name>", "inference engine").choices(["onnx", "tfjs"]))
     .option("--model <path>", "weights: an .onnx file (onnx) or a model.json (tfjs)")
     .option("--scales <k>", "DSANet scales, 1-3", integer)
-    .option("--threads <n>", "onnx CPU threads (0: all cores)", integer)
+    .option("--threads <n>", "onnx CPU threads (0: one per available core)", integer)
     .addOption(new Option("--provider <name>", "onnx execution provider").choices(["cpu", "cuda", "tensorrt"]))
     .addOption(new Option("--backend <name>", "tfjs backend").choices(["auto", "tensorflow-gpu", "tensorflow", "wasm"]));
 }

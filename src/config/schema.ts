@@ -6,7 +6,7 @@ const engine = z
     /** null: the shipped weights (models/dsanet.onnx or models/tfjs/model.json). */
     model: z.string().nullable().default(null),
     scales: z.union([z.literal(1), z.literal(2), z.literal(3)]).default(3),
-    /** onnx: intra-op threads; 0 lets onnxruntime use every core. */
+    /** onnx: intra-op threads; 0: one per core available to the process (cgroup quota included). */
     threads: z.number().int().min(0).default(0),
     provider: z.enum(["cpu", "cuda", "tensorrt"]).default("cpu"),
     backend: z.enum(["auto", "tensorflow-gpu", "tensorflow", "wasm"]).default("auto"),

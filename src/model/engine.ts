@@ -14,7 +14,7 @@ export interface EngineOutput {
 
 /** One loaded DSANet that deblurs padded frames. */
 export interface Engine {
-  /** e.g. "onnx (cpu)" or "tfjs (wasm)". */
+  /** e.g. "onnx (cpu, 2 threads)" or "tfjs (wasm)". */
   readonly name: string;
   readonly layout: Layout;
   /** Input height and width must be multiples of this (32 with 3 scales). */

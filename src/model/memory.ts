@@ -1,4 +1,4 @@
-import { totalmem } from "node:os";
+import { availableMemory } from "../machine.js";
 
 /**
  * Peak memory the model needs per input pixel, measured on the shipped DSANet as the peak RSS
@@ -9,9 +9,7 @@ export const BYTES_PER_PIXEL = { onnx: 1_200, tfjs: 3_500 } as const;
 
 /** Half of this machine's memory, or of its container's where that is less. */
 export function defaultMemoryLimitMB(): number {
-  const machine = totalmem();
-  const container = process.constrainedMemory();
-  return Math.floor((0.5 * (container > 0 ? Math.min(container, machine) : machine)) / 2 ** 20);
+  return Math.floor((0.5 * availableMemory()) / 2 ** 20);
 }
 
 /**

@@ -25,7 +25,8 @@ export { detect, type FrameDetections } from "./pipeline/detect.js";
 export { detectCompare, type Comparison } from "./pipeline/detect-compare.js";
 export { serve, type ServeOptions, type Serving } from "./pipeline/serve.js";
 
-export { startDetector } from "./sinks/detector/start-detector.js";
-export type { Detection, Detector, DetectorOptions } from "./sinks/detector/detector.js";
+export { startDetector } from "./detector/start-detector.js";
+export type { Detector, DetectorOptions } from "./detector/detector.js";
+export type { Detection } from "./types.js";
 export { FileSink, type EncodeOptions } from "./sinks/file.js";
 export { JsonLinesSink } from "./sinks/jsonl.js";

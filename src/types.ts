@@ -41,3 +41,11 @@ export interface VideoInfo {
 export interface Gate {
   acquire(): Promise<void>;
 }
+
+/** One object a detector found in a frame. */
+export interface Detection {
+  readonly label: string;
+  readonly score: number;
+  /** Pixels of the frame: left, top, width, height. */
+  readonly box: readonly [number, number, number, number];
+}

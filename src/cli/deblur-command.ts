@@ -4,7 +4,7 @@ import { probe } from "../ffmpeg/probe.js";
 import { log, setLogLevel } from "../log.js";
 import { createEngine } from "../model/create-engine.js";
 import { deblurFile } from "../pipeline/deblur-file.js";
-import { startDetector } from "../sinks/detector/start-detector.js";
+import { startDetector } from "../detector/start-detector.js";
 import { JsonLinesSink } from "../sinks/jsonl.js";
 import { refuseOverwritingInput } from "../sinks/partial-file.js";
 import { integer, resolveConfig, withEngineOptions, type ConfigFlags } from "./flags.js";

@@ -2,7 +2,7 @@ import { Command } from "commander";
 import { log } from "../log.js";
 import { createEngine } from "../model/create-engine.js";
 import { detectCompare, type Comparison } from "../pipeline/detect-compare.js";
-import { startDetector } from "../sinks/detector/start-detector.js";
+import { startDetector } from "../detector/start-detector.js";
 import { writeReport } from "../sinks/report.js";
 import { integer, resolveConfig, withEngineOptions, type ConfigFlags } from "./flags.js";
 import { Resources } from "./resources.js";

@@ -3,7 +3,7 @@ import { ConfigError } from "../config/load.js";
 import { log } from "../log.js";
 import { createEngine } from "../model/create-engine.js";
 import { serve, type Serving } from "../pipeline/serve.js";
-import { startDetector } from "../sinks/detector/start-detector.js";
+import { startDetector } from "../detector/start-detector.js";
 import { JsonLinesSink } from "../sinks/jsonl.js";
 import { integer, resolveConfig, withEngineOptions, type ConfigFlags } from "./flags.js";
 import { Resources, StartupError } from "./resources.js";

@@ -2,7 +2,7 @@ import { EMPTY, catchError, concatMap, lastValueFrom, map, merge, share } from "
 import { probe } from "../ffmpeg/probe.js";
 import type { DeblurStreamOptions } from "../model/deblur-stream.js";
 import type { Engine } from "../model/engine.js";
-import type { Detector } from "../sinks/detector/detector.js";
+import type { Detector } from "../detector/detector.js";
 import { FileSink, type EncodeOptions } from "../sinks/file.js";
 import { refuseOverwritingInput } from "../sinks/partial-file.js";
 import type { JsonLinesSink } from "../sinks/jsonl.js";

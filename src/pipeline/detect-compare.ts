@@ -1,9 +1,9 @@
 import { concatMap, lastValueFrom, map, zip, type Observable } from "rxjs";
 import { probe } from "../ffmpeg/probe.js";
 import type { Engine } from "../model/engine.js";
-import type { Detection, Detector } from "../sinks/detector/detector.js";
+import type { Detector } from "../detector/detector.js";
 import { fileSource } from "../sources/file.js";
-import type { Frame } from "../types.js";
+import type { Detection, Frame } from "../types.js";
 import { Credits } from "./credits.js";
 import { deblur } from "./deblur.js";
 

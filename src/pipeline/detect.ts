@@ -1,6 +1,6 @@
 import { filter, type OperatorFunction } from "rxjs";
-import type { Detection, Detector } from "../sinks/detector/detector.js";
-import type { Frame } from "../types.js";
+import type { Detector } from "../detector/detector.js";
+import type { Detection, Frame } from "../types.js";
 import { dropOldest } from "./drop-oldest.js";
 
 /** What the detector found in one frame: a JSON line of the detections output. */

@@ -1,8 +1,8 @@
 import { concatMap, map, merge, share, Subscription, type Observable } from "rxjs";
 import type { DeblurStreamOptions } from "../model/deblur-stream.js";
 import type { Engine } from "../model/engine.js";
-import type { Frame } from "../types.js";
-import type { Detection, Detector } from "../sinks/detector/detector.js";
+import type { Detection, Frame } from "../types.js";
+import type { Detector } from "../detector/detector.js";
 import { drawBoxes } from "../sinks/draw-boxes.js";
 import { FileSink, type EncodeOptions } from "../sinks/file.js";
 import type { JsonLinesSink } from "../sinks/jsonl.js";

@@ -1,5 +1,5 @@
 import type { Frame } from "../types.js";
-import type { Detection } from "./detector/detector.js";
+import type { Detection } from "../types.js";
 
 const COLOUR = [255, 48, 48] as const;
 const THICKNESS = 2;

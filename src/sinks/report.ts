@@ -2,7 +2,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import sharp from "sharp";
 import type { Frame } from "../types.js";
-import type { Detection } from "./detector/detector.js";
+import type { Detection } from "../types.js";
 
 export interface ReportVariant {
   readonly name: string;

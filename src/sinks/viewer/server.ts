@@ -2,8 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import sharp from "sharp";
 import { WebSocketServer, type WebSocket } from "ws";
-import type { Frame } from "../../types.js";
-import type { Detection } from "../detector/detector.js";
+import type { Detection, Frame } from "../../types.js";
 import { checkAccess, type AccessOptions } from "./access.js";
 import { viewerPage } from "./page.js";
 

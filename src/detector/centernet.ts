@@ -2,10 +2,10 @@ import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import type * as tfjs from "@tensorflow/tfjs";
-import { loadTensorflow, type Tf } from "../../tensorflow/load.js";
-import type { Frame } from "../../types.js";
+import { loadTensorflow, type Tf } from "../tensorflow/load.js";
+import type { Detection, Frame } from "../types.js";
 import { COCO_LABELS } from "./coco.js";
-import type { Detection, Detector, DetectorOptions } from "./detector.js";
+import type { Detector, DetectorOptions } from "./detector.js";
 
 const INPUT = 512;
 const require = createRequire(import.meta.url);

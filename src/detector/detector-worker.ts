@@ -1,6 +1,6 @@
 /** The detector worker: CenterNet loaded and run in a worker thread (see start-detector.ts). */
-import { serveInWorker } from "../../threads/serve-in-worker.js";
-import type { Frame } from "../../types.js";
+import { serveInWorker } from "../threads/serve-in-worker.js";
+import type { Frame } from "../types.js";
 import { CenternetDetector } from "./centernet.js";
 import type { DetectorOptions } from "./detector.js";
 

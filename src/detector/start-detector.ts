@@ -1,6 +1,6 @@
-import { WorkerClient } from "../../threads/worker-client.js";
-import type { Frame } from "../../types.js";
-import type { Detection, Detector, DetectorOptions } from "./detector.js";
+import { WorkerClient } from "../threads/worker-client.js";
+import type { Detection, Frame } from "../types.js";
+import type { Detector, DetectorOptions } from "./detector.js";
 
 /**
  * The COCO detector in a worker thread of its own: TensorFlow.js blocks the thread it runs on,

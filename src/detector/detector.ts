@@ -1,12 +1,5 @@
-import type { TfjsBackend } from "../../tensorflow/load.js";
-import type { Frame } from "../../types.js";
-
-export interface Detection {
-  readonly label: string;
-  readonly score: number;
-  /** Pixels of the frame: left, top, width, height. */
-  readonly box: readonly [number, number, number, number];
-}
+import type { TfjsBackend } from "../tensorflow/load.js";
+import type { Detection, Frame } from "../types.js";
 
 export interface DetectorOptions {
   readonly backend: TfjsBackend;

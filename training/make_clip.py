@@ -1,10 +1,12 @@
 """Write a blurred video and its sharp ground truth from held-out photos, with the training
 data's synthesis (virtual camera, moving objects, N-frame averaging in linear light).
 
-    python3 training/make_clip.py out/heldout [--frames 6 --size 512]
+    python3 training/make_clip.py out/heldout [--frames 6 --size 512] [--blur heavy] [--lossless]
 
-writes out/heldout-blurred.mp4 and out/heldout-sharp.mp4 (10 fps, near-lossless x264): the
-input for `dsanet detect-compare`, or any test of the pipeline against known truth.
+writes out/heldout-blurred.mp4 and out/heldout-sharp.mp4 (10 fps, near-lossless x264), or
+.mkv files (FFV1, bit-exact) with --lossless: the input for `dsanet detect-compare`, or any
+measurement of the pipeline against known truth (see video_psnr.py). --blur picks the
+held-out split's blur: mild (the default) or heavy.
 """
 from __future__ import annotations
 
@@ -13,17 +15,17 @@ import subprocess
 
 import torch
 
-from data import BlurConfig, load_photo, synthesize_clip
+from data import HEAVY, BlurConfig, load_photo, synthesize_clip
 from photos import TEST
 
 
-def encode(frames: torch.Tensor, path: str) -> None:
-    """frames: (N, 3, H, W) in [0, 1] -> an H.264 file at 10 fps."""
+def encode(frames: torch.Tensor, path: str, lossless: bool) -> None:
+    """frames: (N, 3, H, W) in [0, 1] -> a 10 fps file: FFV1 (bit-exact RGB) or near-lossless H.264."""
     n, _, h, w = frames.shape
     raw = frames.permute(0, 2, 3, 1).mul(255).round().byte().contiguous().numpy().tobytes()
+    codec = ["-c:v", "ffv1", "-pix_fmt", "bgr0"] if lossless else ["-c:v", "libx264", "-crf", "10", "-pix_fmt", "yuv444p"]
     subprocess.run(
-        ["ffmpeg", "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-framerate", "10",
-         "-i", "pipe:0", "-c:v", "libx264", "-crf", "10", "-pix_fmt", "yuv444p", path],
+        ["ffmpeg", "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-framerate", "10", "-i", "pipe:0", *codec, path],
         input=raw, check=True,
     )
 
@@ -34,16 +36,20 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=6, help="frames per photo")
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--blur", choices=["mild", "heavy"], default="mild")
+    parser.add_argument("--lossless", action="store_true", help="FFV1 in .mkv instead of H.264 in .mp4")
     args = parser.parse_args()
+    blur = HEAVY if args.blur == "heavy" else BlurConfig()
+    extension = "mkv" if args.lossless else "mp4"
     g = torch.Generator().manual_seed(args.seed)
     blurred, sharp = [], []
     for path in TEST:
-        b, s = synthesize_clip([load_photo(path)], args.frames, args.size, BlurConfig(), g)
+        b, s = synthesize_clip([load_photo(path)], args.frames, args.size, blur, g)
         blurred.append(b)
         sharp.append(s)
-    encode(torch.cat(blurred), f"{args.prefix}-blurred.mp4")
-    encode(torch.cat(sharp), f"{args.prefix}-sharp.mp4")
-    print(f"wrote {args.prefix}-blurred.mp4 and {args.prefix}-sharp.mp4: {len(TEST)} held-out photos x {args.frames} frames")
+    encode(torch.cat(blurred), f"{args.prefix}-blurred.{extension}", args.lossless)
+    encode(torch.cat(sharp), f"{args.prefix}-sharp.{extension}", args.lossless)
+    print(f"wrote {args.prefix}-blurred.{extension} and {args.prefix}-sharp.{extension}: {len(TEST)} held-out photos x {args.frames} frames, {args.blur} blur")
 
 
 if __name__ == "__main__":

@@ -35,7 +35,10 @@ def main(png_path: str, log_paths: list[str]) -> None:
     for path in log_paths:
         rows += read_log(path, rows[-1][0] if rows else 0)
     iterations = [i for i, _ in rows]
-    losses = smooth([math.log10(loss) for _, loss in rows])
+    # The paper's MSE loss is drawn on a log scale; a PSNR loss is in dB already (and negative).
+    in_db = any(loss <= 0 for _, loss in rows)
+    losses = smooth([loss if in_db else math.log10(loss) for _, loss in rows])
+    label = (lambda v: f"{v:.2f} dB") if in_db else (lambda v: f"{10 ** v:.4f}")
     lo, hi = min(losses), max(losses)
     image = Image.new("RGB", (WIDTH, HEIGHT), "white")
     draw = ImageDraw.Draw(image)
@@ -49,9 +52,10 @@ def main(png_path: str, log_paths: list[str]) -> None:
     draw.line([point(i, v) for i, v in zip(iterations, losses)], fill=(200, 40, 40), width=2)
     draw.text((MARGIN, HEIGHT - MARGIN + 8), f"iteration {iterations[0]}", fill="black")
     draw.text((WIDTH - 130, HEIGHT - MARGIN + 8), f"iteration {iterations[-1]}", fill="black")
-    draw.text((4, 12), f"{10 ** hi:.4f}", fill="black")
-    draw.text((4, HEIGHT - MARGIN - 12), f"{10 ** lo:.4f}", fill="black")
-    draw.text((MARGIN + 8, 16), "training loss (sum over scales, log scale, smoothed)", fill="black")
+    draw.text((4, 12), label(hi), fill="black")
+    draw.text((4, HEIGHT - MARGIN - 12), label(lo), fill="black")
+    scale = "PSNR loss, dB" if in_db else "log scale"
+    draw.text((MARGIN + 8, 16), f"training loss (sum over scales, {scale}, smoothed)", fill="black")
     image.save(png_path)
 
 

@@ -122,12 +122,13 @@ def main() -> None:
     writer.writerow(["iteration", "seconds", "cpu_seconds", "crops", "lr", "loss"])
     writer.writerows(rows)
 
-    # The mean |input| of the ConvLSTM, shown with each checkpoint: healthy values are ~0.01-1. At
-    # lr 1e-3 the paper's blocks grew it to 1e5, saturating every gate (the state stopped
-    # mattering) and killing the decoder's ReLUs below it, which no later step could revive.
-    # Kept as a tensor (no device sync each step) and read only when printed.
+    # The mean |encoder output| at the bottleneck, before any LayerNorm, shown with each
+    # checkpoint: healthy values are ~0.01-1. At lr 1e-3 the paper's blocks grew it to 1e5,
+    # saturating every gate of the ConvLSTM (the state stopped mattering) and killing the
+    # decoder's ReLUs below it, which no later step could revive. Kept as a tensor (no device
+    # sync each step) and read only when printed.
     bottleneck = [torch.zeros(())]
-    model.net.lstm.register_forward_hook(lambda _m, inputs, _out: bottleneck.__setitem__(0, inputs[0].detach().abs().mean()))
+    model.net.lstm_norm.register_forward_hook(lambda _m, inputs, _out: bottleneck.__setitem__(0, inputs[0].detach().abs().mean()))
 
     frames_per_iteration = data["batch"] * data["frames"]
     crops_per_iteration = frames_per_iteration * (data["crop"] / 128) ** 2

@@ -8,6 +8,12 @@ export function integer(value: string): number {
   return n;
 }
 
+export function number(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw new InvalidArgumentError("not a number");
+  return n;
+}
+
 /** Every flag that overrides a config field; each command defines the ones it offers. */
 export interface ConfigFlags {
   config?: string;
@@ -27,6 +33,10 @@ export interface ConfigFlags {
   udp?: boolean;
   /** Cameras named on the command line, validated like live.sources. */
   sources?: { name: string; url: string }[];
+  redis?: string;
+  concurrency?: number;
+  chunkSeconds?: number;
+  warmup?: number;
   port?: number;
   host?: string;
   token?: string;
@@ -50,6 +60,7 @@ export async function resolveConfig(flags: ConfigFlags): Promise<Config> {
       detector: { ...base.detector, ...defined({ every: flags.detectEvery, classes: flags.detectClasses?.split(",").map((c) => c.trim()) }) },
       live: { ...base.live, ...defined({ transport: flags.udp ? "udp" : undefined, sources: flags.sources }) },
       viewer: { ...base.viewer, ...defined({ port: flags.port, host: flags.host, token: flags.token }) },
+      queue: { ...base.queue, ...defined({ redis: flags.redis, concurrency: flags.concurrency, chunkSeconds: flags.chunkSeconds, warmupFrames: flags.warmup }) },
     },
     flags.config ? `${flags.config} with command-line flags` : "command-line flags",
   );

@@ -6,7 +6,10 @@ import { log } from "../log.js";
 import { deblurCommand } from "./deblur-command.js";
 import { detectCompareCommand } from "./detect-compare-command.js";
 import { infoCommand } from "./info-command.js";
+import { jobsCommand } from "./jobs-command.js";
 import { StartupError } from "./resources.js";
+import { submitCommand } from "./submit-command.js";
+import { workerCommand } from "./worker-command.js";
 import { serveCommand } from "./serve-command.js";
 
 const program = new Command("dsanet")
@@ -15,7 +18,10 @@ const program = new Command("dsanet")
   .addCommand(deblurCommand())
   .addCommand(serveCommand())
   .addCommand(detectCompareCommand())
-  .addCommand(infoCommand());
+  .addCommand(infoCommand())
+  .addCommand(submitCommand())
+  .addCommand(workerCommand())
+  .addCommand(jobsCommand());
 
 program.parseAsync().catch((error: unknown) => {
   // Bad input, bad config and a failed start-up are the user's to fix: their message is the

@@ -98,6 +98,21 @@ const detector = z
   })
   .strict();
 
+const queue = z
+  .object({
+    /** The Redis that holds the job queue (BullMQ); every worker and submitter names the same one. */
+    redis: z.string().regex(/^rediss?:\/\//, "a redis:// or rediss:// URL").default("redis://127.0.0.1:6379"),
+    /** Long videos are cut into chunks of about this many seconds, deblurred in parallel. */
+    chunkSeconds: z.number().positive().default(20),
+    /** Frames before each chunk run through the model first (unwritten), to rebuild the carried state. */
+    warmupFrames: z.number().int().min(0).default(8),
+    /** Jobs one worker process runs at once (they share its engine). */
+    concurrency: z.number().int().min(1).default(1),
+    /** A worker that has not renewed its job's lock for this long is taken for dead; its job is redone. */
+    lockMs: z.number().int().min(1000).default(30000),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     engine: engine.default(engine.parse({})),
@@ -106,6 +121,7 @@ export const configSchema = z
     live: live.default(live.parse({})),
     viewer: viewer.default(viewer.parse({})),
     detector: detector.default(detector.parse({})),
+    queue: queue.default(queue.parse({})),
   })
   .strict();
 

@@ -24,6 +24,12 @@ export interface DeblurFileOptions extends DeblurStreamOptions {
   readonly onProgress?: (progress: Progress) => void;
   /** Also detect objects on the deblurred frames (latest-only: never slows the file). */
   readonly detect?: { readonly detector: Detector; readonly every: number; readonly output: JsonLinesSink };
+  /**
+   * Only `count` frames from `first` (a chunk of a long video, see src/queue), written without
+   * audio from time 0. The `warmup` frames before `first` go through the model first, unwritten,
+   * so the carried state at `first` is what a run over the whole video would have.
+   */
+  readonly range?: { readonly first: number; readonly count: number; readonly warmup: number };
 }
 
 export interface Progress {
@@ -60,19 +66,22 @@ export interface DeblurSummary {
 export async function deblurFile(options: DeblurFileOptions): Promise<DeblurSummary> {
   await refuseOverwritingInput(options.output, [options.input]);
   const info = options.info ?? (await probe(options.input));
+  const { range } = options;
   const sink = await FileSink.open({
     output: options.output,
     width: info.width,
     height: info.height,
     frameRate: info.frameRate,
-    startMs: info.startMs,
-    audioFrom: options.input,
+    startMs: range ? 0 : info.startMs,
+    audioFrom: range ? null : options.input,
     audioCodec: info.audioCodec,
     encode: options.encode,
   });
   const credits = new Credits(options.slots);
+  const warmup = range ? Math.min(range.warmup, range.first) : 0;
+  const decoded = range ? { first: range.first - warmup, count: range.count + warmup } : undefined;
   // Matroska and others announce no frame count; their duration gives a fair estimate.
-  const expected = info.frameCount ?? (info.durationMs === null ? null : Math.round((info.durationMs / 1000) * info.fps));
+  const expected = range ? range.count : (info.frameCount ?? (info.durationMs === null ? null : Math.round((info.durationMs / 1000) * info.fps)));
   const started = performance.now();
   let frames = 0;
   let inferenceMs = 0;
@@ -82,7 +91,7 @@ export async function deblurFile(options: DeblurFileOptions): Promise<DeblurSumm
   let detected = 0;
   let detectorSkipped = 0;
 
-  const deblurred = fileSource(options.input, info, { gate: credits }).pipe(
+  const deblurred = fileSource(options.input, info, { gate: credits, ...(decoded ? { range: decoded } : {}) }).pipe(
     // A damaged input ends the stream after its last good frame; the frames already decoded
     // are still deblurred and written, then the error is reported.
     catchError((error: Error) => {
@@ -96,6 +105,10 @@ export async function deblurFile(options: DeblurFileOptions): Promise<DeblurSumm
     concatMap(async ({ sharp, inferenceMs: busy, waitedMs }) => {
       inferenceMs += busy;
       waitingForDecoderMs += waitedMs;
+      if (range && sharp.index < range.first) {
+        credits.release(); // a warm-up frame: it built the state, and is not written
+        return;
+      }
       const encodeStart = performance.now();
       await sink.write(sharp);
       encodeMs += performance.now() - encodeStart;

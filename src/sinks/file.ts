@@ -35,7 +35,7 @@ export interface FileSinkOptions {
 /** Audio codecs the MP4 family can hold as they are; anything else is re-encoded to AAC. */
 const MP4_AUDIO = new Set(["aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"]);
 
-function audioArgs(output: string, codec: string | null): string[] {
+export function audioArgs(output: string, codec: string | null): string[] {
   const container = extname(output).toLowerCase();
   const copyable = container === ".mkv" || ([".mp4", ".mov", ".m4v"].includes(container) && codec !== null && MP4_AUDIO.has(codec));
   return ["-c:a", copyable ? "copy" : container === ".webm" ? "libopus" : "aac"];

@@ -10,6 +10,13 @@ export interface FileSourceOptions {
   readonly stream?: string;
   /** Lossless flow control: a slot is acquired before each frame is read. */
   readonly gate?: Gate;
+  /** Only these frames: `count` frames from index `first` (a chunk of a long video). */
+  readonly range?: FrameRange;
+}
+
+export interface FrameRange {
+  readonly first: number;
+  readonly count: number;
 }
 
 /** How many frame intervals short of the announced end we still call complete. */
@@ -38,19 +45,28 @@ export function fileSource(path: string, info: VideoInfo, options: FileSourceOpt
       const ffmpeg = await findFfmpeg();
       const filters = (await hasFilter(ffmpeg, "scdet")) ? "scdet,showinfo" : "showinfo";
       if (stopped) return;
+      const range = options.range;
+      // A range decodes from the start and drops the frames before it inside ffmpeg. Seeking
+      // would be faster, but a container's key frames are not always clean entry points
+      // (imageio's cockatoo.mp4 decodes to garbage after every seek), and decoding costs a
+      // thousandth of inference per frame.
+      const select = range ? `select=gte(n\\,${range.first}),` : "";
+      const limit = range ? ["-frames:v", String(range.count)] : [];
       decoder = new FfmpegProcess(
         ffmpeg.path,
-        ["-nostdin", "-hide_banner", "-nostats", "-i", path, "-map", "0:v:0", "-vf", filters, "-vsync", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"],
+        ["-nostdin", "-hide_banner", "-nostats", "-i", path, "-map", "0:v:0", "-vf", select + filters, "-vsync", "passthrough", ...limit, "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"],
         { onStderrLine: (line) => log.parse(line) },
       );
       void decoder.done.catch(() => undefined).then(() => log.end());
       const reader = new FrameReader(decoder.stdout, frameBytes);
       let lastPtsMs = -Infinity;
-      for (let index = 0; ; index++) {
+      const first = range?.first ?? 0;
+      for (let n = 0; ; n++) {
         await options.gate?.acquire();
         const rgb = await reader.next();
         if (rgb === null || stopped) break;
-        const logged = await log.at(index);
+        const logged = await log.at(n);
+        const index = first + n;
         const ptsMs = logged?.ptsMs ?? info.startMs + (index * 1000) / info.fps;
         lastPtsMs = ptsMs;
         subscriber.next({ stream, index, ptsMs, width, height, rgb, ...(logged?.cut ? { discontinuity: true } : {}) });
@@ -59,7 +75,7 @@ export function fileSource(path: string, info: VideoInfo, options: FileSourceOpt
       await decoder.done.catch((error: Error) => {
         throw new InputError(`${path}: decoding stopped after ${reader.frames} frames: ${error.message}`);
       });
-      const missing = shortfall(info, reader.frames, lastPtsMs);
+      const missing = range ? (reader.frames < range.count ? ` of the ${range.count} asked from frame ${range.first}` : null) : shortfall(info, reader.frames, lastPtsMs);
       if (reader.leftover > 0 || missing) {
         throw new InputError(`${path}: truncated or damaged: decoded ${reader.frames} frames${missing ?? ""}`);
       }

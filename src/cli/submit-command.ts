@@ -1,0 +1,63 @@
+import { Queue } from "bullmq";
+import { Command } from "commander";
+import { log } from "../log.js";
+import { connection, QUEUE, type JobData } from "../queue/jobs.js";
+import { reachRedis } from "../queue/ready.js";
+import { videoStatus, type VideoStatus } from "../queue/status.js";
+import { submitFiles } from "../queue/submit.js";
+import { integer, number, resolveConfig, type ConfigFlags } from "./flags.js";
+import { QueueProgress } from "./queue-progress.js";
+
+interface SubmitFlags extends ConfigFlags {
+  outDir: string;
+  wait?: boolean;
+}
+
+const FINISHED = new Set(["completed", "failed"]);
+
+/** `dsanet submit`: queue videos for the workers; with --wait, follow them to the end. */
+export function submitCommand(): Command {
+  return new Command("submit")
+    .description("queue videos for `dsanet worker`s (long ones in chunks deblurred in parallel)")
+    .argument("<input...>", "video files, at paths every worker can read")
+    .requiredOption("--out-dir <dir>", "where <name>-deblurred.mp4 goes (a folder every worker can write)")
+    .option("--redis <url>", "the queue's Redis (default: queue.redis, redis://127.0.0.1:6379)")
+    .option("--chunk-seconds <s>", "cut videos into chunks of about this many seconds", number)
+    .option("--warmup <frames>", "frames run before each chunk to rebuild the carried state", integer)
+    .option("--wait", "show each video's progress until all are done")
+    .option("-c, --config <file>", "YAML config (see config/default.yaml)")
+    .action(async (inputs: string[], flags: SubmitFlags) => {
+      const config = await resolveConfig(flags);
+      const { redis, chunkSeconds, warmupFrames } = config.queue;
+      const results = await submitFiles(inputs, { redis, outDir: flags.outDir, chunkSeconds, warmupFrames });
+      const queued = results.flatMap((r) => ("submitted" in r ? [r.submitted] : []));
+      for (const result of results) {
+        if ("error" in result) log.error(`${result.error.message} (not queued)`);
+        else process.stdout.write(`${result.submitted.id}\t${result.submitted.input} -> ${result.submitted.output} (${result.submitted.chunks} chunks)\n`);
+      }
+      let failed = queued.length < results.length;
+      if (flags.wait && queued.length > 0) failed = !(await follow(redis, queued.map((q) => q.id))) || failed;
+      process.exitCode = failed ? (queued.length < results.length ? 2 : 1) : 0;
+    });
+}
+
+/** Poll the videos until each has completed or failed; true when all completed. */
+async function follow(redis: string, ids: readonly string[]): Promise<boolean> {
+  const queue = new Queue<JobData>(QUEUE, { connection: connection(redis) });
+  const progress = new QueueProgress();
+  try {
+    await reachRedis(queue.waitUntilReady(), redis);
+    for (;;) {
+      const statuses = (await Promise.all(ids.map((id) => videoStatus(queue, id)))).filter((s): s is VideoStatus => s !== null);
+      progress.update(statuses);
+      if (statuses.every((s) => FINISHED.has(s.state))) {
+        for (const s of statuses.filter((s) => s.state === "failed")) log.error(`${s.input}: ${s.failedReason ?? "failed"}`);
+        return statuses.every((s) => s.state === "completed");
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  } finally {
+    progress.close();
+    await queue.close();
+  }
+}

@@ -1,0 +1,50 @@
+import { Command } from "commander";
+import { log } from "../log.js";
+import { createEngine } from "../model/create-engine.js";
+import { startQueueWorker } from "../queue/worker.js";
+import { redact } from "../redact.js";
+import { integer, resolveConfig, withEngineOptions, type ConfigFlags } from "./flags.js";
+import { Resources, StartupError } from "./resources.js";
+
+/** `dsanet worker`: take deblurring jobs from the shared queue, on any number of machines. */
+export function workerCommand(): Command {
+  return withEngineOptions(
+    new Command("worker")
+      .description("deblur jobs from the shared queue (BullMQ on Redis) until stopped")
+      .option("--redis <url>", "the queue's Redis (default: queue.redis, redis://127.0.0.1:6379)")
+      .option("--concurrency <n>", "jobs at once in this process", integer)
+      .option("--no-state", "deblur every frame alone"),
+  ).action(async (flags: ConfigFlags) => {
+    const config = await resolveConfig(flags);
+    const resources = new Resources();
+    try {
+      const engine = resources.add(await createEngine(config.engine));
+      const worker = await startQueueWorker({
+        redis: config.queue.redis,
+        engine,
+        carryState: config.deblur.state,
+        tile: config.deblur.tile,
+        overlap: config.deblur.overlap,
+        memoryLimitMB: config.deblur.memoryLimitMB,
+        encode: config.output,
+        slots: config.deblur.slots,
+        concurrency: config.queue.concurrency,
+        lockMs: config.queue.lockMs,
+        onEvent: (message) => log.info(message),
+      });
+      // Stopping does not wait for a long chunk: its lock lapses and another worker redoes it.
+      resources.add({ close: () => worker.close(true) });
+      log.info(`worker: taking jobs from ${redact(config.queue.redis)} (engine ${engine.name}, ${config.queue.concurrency} at once)`);
+    } catch (error) {
+      await resources.close().catch(() => undefined);
+      throw new StartupError(error);
+    }
+    const stop = async () => {
+      log.info("worker: stopping");
+      await resources.close();
+      process.exit(0);
+    };
+    process.once("SIGINT", () => void stop());
+    process.once("SIGTERM", () => void stop());
+  });
+}

@@ -1,0 +1,133 @@
+import { spawn, spawnSync, type ChildProcessByStdio } from "node:child_process";
+import { once } from "node:events";
+import { copyFileSync, existsSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Readable } from "node:stream";
+import { Queue } from "bullmq";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connection, QUEUE, type JobData } from "../../src/queue/jobs.js";
+import { allVideos } from "../../src/queue/status.js";
+import { REPO, WORK, clip, decodeAll, streamInfo } from "../helpers/clips.js";
+import { RedisServer } from "../helpers/redis.js";
+
+const DSANET = join(REPO, "bin/dsanet");
+const [W, H] = [256, 192];
+
+let redis: RedisServer;
+let queue: Queue<JobData>;
+const workers = new Set<ChildProcessByStdio<null, null, Readable>>();
+// Bit-exact output (so the only differences are the model's), short locks (a dead worker's
+// chunk is redone within seconds), 2-second chunks, 4 warm-up frames, one thread a worker.
+const CONFIG = join(WORK, "queue.yaml");
+
+beforeAll(async () => {
+  writeFileSync(CONFIG, "engine: {threads: 1}\noutput: {lossless: true}\nqueue: {lockMs: 3000, chunkSeconds: 2, warmupFrames: 4}\n");
+  redis = await RedisServer.start();
+  queue = new Queue<JobData>(QUEUE, { connection: connection(redis.url) });
+});
+afterAll(async () => {
+  for (const worker of workers) worker.kill("SIGKILL");
+  await queue?.close();
+  await redis?.stop();
+});
+
+function startWorker(): { child: ChildProcessByStdio<null, null, Readable>; log: () => string } {
+  const child = spawn(DSANET, ["worker", "--config", CONFIG, "--redis", redis.url], { cwd: REPO, stdio: ["ignore", "ignore", "pipe"] });
+  workers.add(child);
+  child.once("exit", () => workers.delete(child));
+  let log = "";
+  child.stderr.on("data", (chunk: Buffer) => (log += chunk.toString()));
+  return { child, log: () => log };
+}
+
+async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+function dsanet(...args: string[]) {
+  return spawnSync(DSANET, args, { cwd: REPO, encoding: "utf8" });
+}
+
+function psnr(a: Buffer, b: Buffer): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += ((a[i] as number) - (b[i] as number)) ** 2;
+  const mse = sum / a.length / 255 ** 2;
+  return mse === 0 ? Infinity : -10 * Math.log10(mse);
+}
+
+describe("the job queue (BullMQ on Redis)", () => {
+  it("deblurs a video in chunks on three workers, one killed mid-chunk, every frame once and in order", async () => {
+    const input = clip("queue-in.mp4",
+      "-f", "lavfi", "-i", `testsrc2=size=${W}x${H}:rate=10:duration=6`, "-f", "lavfi", "-i", "sine=frequency=440:duration=6",
+      "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest");
+    const outDir = join(WORK, "queue-out");
+    const pool = [startWorker(), startWorker(), startWorker()];
+    await until(() => pool.every((w) => w.log().includes("taking jobs")), 60_000, "three workers");
+
+    const submit = spawn(DSANET, ["submit", input, "--out-dir", outDir, "--redis", redis.url, "--config", CONFIG, "--wait"], { cwd: REPO, stdio: ["ignore", "pipe", "pipe"] });
+    let submitted = "";
+    submit.stdout.on("data", (chunk: Buffer) => (submitted += chunk.toString()));
+    // Kill the first worker that starts a chunk, a moment into it.
+    await until(() => pool.some((w) => /frames \d+-\d+ started/.test(w.log())), 60_000, "a chunk started");
+    const victim = pool.find((w) => /frames \d+-\d+ started/.test(w.log()));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    victim?.child.kill("SIGKILL");
+    const [code] = (await once(submit, "exit")) as [number | null];
+    expect(code).toBe(0);
+    expect(submitted).toMatch(/-> .*queue-in-deblurred\.mp4 \(3 chunks\)/);
+
+    const output = join(outDir, "queue-in-deblurred.mp4");
+    // Every frame, with the input's timing and audio; the chunks' folder is gone.
+    expect(streamInfo(output, "v:0").pts).toEqual(streamInfo(input, "v:0").pts);
+    expect(streamInfo(output, "a:0").codec).toBe("aac");
+    expect(readdirSync(outDir)).toEqual(["queue-in-deblurred.mp4"]);
+    // The killed worker's chunk was started again elsewhere.
+    const chunks = (await queue.getJobs(["completed"])).filter((j) => j.data.kind === "chunk");
+    expect(chunks).toHaveLength(3);
+    expect(Math.max(...chunks.map((j) => j.attemptsStarted))).toBeGreaterThanOrEqual(2);
+
+    // Against one sequential run: the same frames, in order, within 40 dB at every seam.
+    const reference = join(WORK, "queue-reference.mp4");
+    expect(dsanet("deblur", input, "-o", reference, "--config", CONFIG, "-q").status).toBe(0);
+    const [joined, sequential] = [decodeAll(output, W, H), decodeAll(reference, W, H)];
+    expect(joined).toHaveLength(60);
+    const scores = joined.map((frame, i) => psnr(frame, sequential[i] as Buffer));
+    expect(Math.min(...scores)).toBeGreaterThanOrEqual(40);
+  });
+
+  it("fails a bad input once, with the reason, and keeps queued jobs through a Redis restart", async () => {
+    // No worker runs: the jobs wait in Redis while it restarts.
+    for (const worker of workers) worker.kill("SIGKILL");
+    const good = clip("queue-good.mp4", "-f", "lavfi", "-i", "testsrc2=size=96x64:rate=10:duration=2", "-c:v", "libx264", "-pix_fmt", "yuv420p");
+    const spoilt = join(WORK, "queue-spoilt.mp4");
+    copyFileSync(good, spoilt);
+    const outDir = join(WORK, "queue-out-2");
+    const refused = dsanet("submit", join(WORK, "no-such.mp4"), "--out-dir", outDir, "--redis", redis.url);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toMatch(/no-such\.mp4: no such file \(not queued\)/);
+    expect(dsanet("submit", good, spoilt, "--out-dir", outDir, "--redis", redis.url, "--config", CONFIG).status).toBe(0);
+    writeFileSync(spoilt, "not a video any more"); // spoilt after it was queued
+
+    await redis.stop();
+    await redis.restart();
+    startWorker();
+    const settled = async () => (await allVideos(queue)).filter((v) => v.output.includes("queue-out-2"));
+    const deadline = Date.now() + 120_000;
+    let videos = await settled();
+    while (!videos.every((v) => v.state === "completed" || v.state === "failed") && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      videos = await settled();
+    }
+    const byInput = new Map(videos.map((v) => [v.input, v]));
+    expect(byInput.get(good)?.state).toBe("completed");
+    expect(existsSync(join(outDir, "queue-good-deblurred.mp4"))).toBe(true);
+    expect(byInput.get(spoilt)?.state).toBe("failed");
+    expect(byInput.get(spoilt)?.failedReason).toMatch(/queue-spoilt\.mp4: not a readable video/);
+    const failedChunk = (await queue.getJobs(["failed"])).find((j) => j.data.kind === "chunk" && j.data.input === spoilt);
+    expect(failedChunk?.attemptsMade).toBe(1); // not retried
+  });
+});

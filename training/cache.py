@@ -156,7 +156,7 @@ class CachedClips:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", default=str(Path(__file__).parent / "experiments" / "dsanet.yaml"))
-    parser.add_argument("--clips", type=int, default=8192)
+    parser.add_argument("--clips", type=int, default=3072)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     torch.set_num_threads(1)  # beside training, which has the other threads

@@ -28,7 +28,7 @@ export function deblurCommand(): Command {
       .description("deblur a video file into a new video file (every frame, with its audio)")
       .argument("[input]", "video file (anything ffmpeg reads); default: the bundled sample clip")
       .option("-o, --output <file>", `output video (default: ${SAMPLE_OUTPUT} for the sample, else <input>-deblurred.mp4)`)
-      .option("--no-state", "deblur every frame alone instead of carrying the ConvLSTM state")
+      .option("--no-carry-state", "deblur every frame alone instead of carrying the ConvLSTM state")
       .option("--tile <n>", "process frames in overlapping tiles of n pixels (multiple of 32)", integer)
       .option("--lossless", "bit-exact output (FFV1 in .mkv, x264 RGB otherwise)")
       .option("--crf <n>", "x264 quality, 0-51 (lower is better)", integer)
@@ -49,7 +49,7 @@ export function deblurCommand(): Command {
     const resources = new Resources();
     try {
       const engine = resources.add(await createEngine(config.engine));
-      log.info(`engine: ${engine.name}, ${engine.scales} scales, state ${config.deblur.state ? "carried" : "reset every frame"}`);
+      log.info(`engine: ${engine.name}, ${engine.scales} scales, state ${config.deblur.carryState ? "carried" : "reset every frame"}`);
       const detector = flags.detect ? resources.add(await startDetector(config.detector)) : null;
       const detections = flags.detect ? resources.add(await JsonLinesSink.open(flags.detect)) : null;
       const bar = flags.quiet ? null : resources.add(new ProgressBar(source));
@@ -58,12 +58,8 @@ export function deblurCommand(): Command {
         info,
         output,
         engine,
-        carryState: config.deblur.state,
-        tile: config.deblur.tile,
-        overlap: config.deblur.overlap,
-        memoryLimitMB: config.deblur.memoryLimitMB,
+        ...config.deblur,
         encode: config.output,
-        slots: config.deblur.slots,
         onProgress: (p) => bar?.update(p),
         ...(detector && detections ? { detect: { detector, every: config.detector.every, output: detections } } : {}),
       });

@@ -23,7 +23,7 @@ export interface ConfigFlags {
   threads?: number;
   provider?: string;
   backend?: string;
-  state?: boolean;
+  carryState?: boolean;
   tile?: number;
   lossless?: boolean;
   crf?: number;
@@ -54,8 +54,8 @@ export async function resolveConfig(flags: ConfigFlags): Promise<Config> {
     {
       ...base,
       engine: { ...base.engine, ...defined({ type: flags.engine, model: flags.model, scales: flags.scales, threads: flags.threads, provider: flags.provider, backend: flags.backend }) },
-      // commander's --no-state sets state: false, and leaves it true (not undefined) otherwise.
-      deblur: { ...base.deblur, ...defined({ state: flags.state === false ? false : undefined, tile: flags.tile }) },
+      // commander's --no-carry-state sets carryState: false, and leaves it true (not undefined) otherwise.
+      deblur: { ...base.deblur, ...defined({ carryState: flags.carryState === false ? false : undefined, tile: flags.tile }) },
       output: { ...base.output, ...defined({ lossless: flags.lossless, crf: flags.crf, preset: flags.preset }) },
       detector: { ...base.detector, ...defined({ every: flags.detectEvery, classes: flags.detectClasses?.split(",").map((c) => c.trim()) }) },
       live: { ...base.live, ...defined({ transport: flags.udp ? "udp" : undefined, sources: flags.sources }) },

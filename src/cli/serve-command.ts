@@ -33,7 +33,7 @@ export function serveCommand(): Command {
       .option("--udp", "RTSP over UDP instead of TCP")
       .option("--detect [file]", "detect COCO objects: boxes on the page, JSON lines to <file> if given")
       .option("--burn-in", "with --detect and --record: draw the boxes into the recording")
-      .option("--no-state", "deblur every frame alone"),
+      .option("--no-carry-state", "deblur every frame alone"),
   ).action(async (sources: string[], flags: ServeFlags) => {
     const config = await resolveConfig({ ...flags, ...(sources.length ? { sources: sources.map(camera) } : {}) });
     const cameras = config.live.sources;
@@ -48,10 +48,7 @@ export function serveCommand(): Command {
         await serve({
           sources: cameras,
           engine,
-          carryState: config.deblur.state,
-          tile: config.deblur.tile,
-          overlap: config.deblur.overlap,
-          memoryLimitMB: config.deblur.memoryLimitMB,
+          ...config.deblur,
           queue: config.live.queue,
           rtsp: { transport: config.live.transport, stallTimeoutMs: config.live.stallTimeoutMs, backoffMs: config.live.backoffMs, maxBackoffMs: config.live.maxBackoffMs },
           viewer: config.viewer,

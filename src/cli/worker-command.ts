@@ -13,7 +13,7 @@ export function workerCommand(): Command {
       .description("deblur jobs from the shared queue (BullMQ on Redis) until stopped")
       .option("--redis <url>", "the queue's Redis (default: queue.redis, redis://127.0.0.1:6379)")
       .option("--concurrency <n>", "jobs at once in this process", integer)
-      .option("--no-state", "deblur every frame alone"),
+      .option("--no-carry-state", "deblur every frame alone"),
   ).action(async (flags: ConfigFlags) => {
     const config = await resolveConfig(flags);
     const resources = new Resources();
@@ -22,12 +22,8 @@ export function workerCommand(): Command {
       const worker = await startQueueWorker({
         redis: config.queue.redis,
         engine,
-        carryState: config.deblur.state,
-        tile: config.deblur.tile,
-        overlap: config.deblur.overlap,
-        memoryLimitMB: config.deblur.memoryLimitMB,
+        ...config.deblur,
         encode: config.output,
-        slots: config.deblur.slots,
         concurrency: config.queue.concurrency,
         lockMs: config.queue.lockMs,
         onEvent: (message) => log.info(message),

@@ -15,10 +15,11 @@ const engine = z
 
 const deblur = z
   .object({
-    /** Carry the ConvLSTM state from frame to frame. */
-    state: z.boolean().default(true),
-    /** Process frames in overlapping tiles of this many pixels (a multiple of 32); null: whole frames. */
+    /** Carry the ConvLSTM state from frame to frame (the video mode); false: every frame alone. */
+    carryState: z.boolean().default(true),
+    /** Run frames in overlapping tiles of this many pixels (a multiple of the engine's stride); null: whole frames, tiled only where memoryLimitMB requires. */
     tile: z.number().int().positive().nullable().default(null),
+    /** Overlap between neighbouring tiles, in pixels. */
     overlap: z.number().int().min(0).default(32),
     /** Frames whose inference would need more memory than this run in tiles; null: half the machine's. */
     memoryLimitMB: z.number().int().min(64).nullable().default(null),

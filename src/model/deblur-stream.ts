@@ -1,20 +1,13 @@
 import type { Frame } from "../types.js";
 import type { Engine, EngineState } from "./engine.js";
 import { sample, toByte, toFloat } from "./pixels.js";
+import type { Config } from "../config/schema.js";
 import { log } from "../log.js";
 import { defaultMemoryLimitMB, tileFor } from "./memory.js";
 import { planTiles, type Tile } from "./tiles.js";
 
-export interface DeblurStreamOptions {
-  /** Carry the ConvLSTM state from frame to frame (the video mode); false: every frame alone. */
-  readonly carryState: boolean;
-  /** Run frames in overlapping tiles of this size (a multiple of the engine's stride). */
-  readonly tile: number | null;
-  /** Overlap between neighbouring tiles, in pixels. */
-  readonly overlap: number;
-  /** Frames whose inference would need more than this run in tiles (`tile` unset); null: half the machine's memory. */
-  readonly memoryLimitMB: number | null;
-}
+/** The config's `deblur` section, field for field (documented in config/schema.ts). */
+export type DeblurStreamOptions = Readonly<Pick<Config["deblur"], "carryState" | "tile" | "overlap" | "memoryLimitMB">>;
 
 /**
  * Deblurs the frames of one stream in order, keeping the model's state between them: one

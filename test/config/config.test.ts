@@ -14,7 +14,7 @@ describe("config", () => {
   it("the shipped configs are valid and default.yaml states the defaults", async () => {
     const defaults = await loadConfig(null);
     expect(await loadConfig(join(REPO, "config/default.yaml"))).toEqual(defaults);
-    expect((await loadConfig(join(REPO, "config/fast-preview.yaml"))).deblur.state).toBe(false);
+    expect((await loadConfig(join(REPO, "config/fast-preview.yaml"))).deblur.carryState).toBe(false);
     expect((await loadConfig(join(REPO, "config/cameras.example.yaml"))).live.sources.map((s) => s.name)).toEqual(["entrance", "yard"]);
   });
 
@@ -33,10 +33,10 @@ describe("config", () => {
   it("command-line flags override the file field by field and keep the rest", async () => {
     const { resolveConfig } = await import("../../src/cli/flags.js");
     const file = write("mine.yaml", "viewer:\n  port: 9999\n  width: 320\nlive:\n  queue: 3\n");
-    const fromFile = await resolveConfig({ config: file, state: true });
-    expect([fromFile.viewer.port, fromFile.viewer.width, fromFile.live.queue, fromFile.deblur.state]).toEqual([9999, 320, 3, true]);
-    const overridden = await resolveConfig({ config: file, port: 1234, state: false, udp: true });
-    expect([overridden.viewer.port, overridden.viewer.width, overridden.live.transport, overridden.deblur.state]).toEqual([1234, 320, "udp", false]);
+    const fromFile = await resolveConfig({ config: file, carryState: true });
+    expect([fromFile.viewer.port, fromFile.viewer.width, fromFile.live.queue, fromFile.deblur.carryState]).toEqual([9999, 320, 3, true]);
+    const overridden = await resolveConfig({ config: file, port: 1234, carryState: false, udp: true });
+    expect([overridden.viewer.port, overridden.viewer.width, overridden.live.transport, overridden.deblur.carryState]).toEqual([1234, 320, "udp", false]);
   });
 
   it("rejects unknown fields (typos) and broken YAML", async () => {

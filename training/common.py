@@ -8,7 +8,7 @@ from typing import Any
 import torch
 import yaml
 
-from dsanet import DSANet, DSANetConfig
+from dsanet import DSANet, DSANetConfig, ScaledResBlock
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "models"
@@ -57,6 +57,21 @@ def load_model(weights: str | Path, scales: int | None = None) -> DSANet:
     model = DSANet(config)
     model.load_state_dict(saved["model"])
     return model.eval()
+
+
+def init_from(model: DSANet, weights: str | Path) -> list[str]:
+    """Start `model` from trained weights of the same or an older block design: every tensor
+    whose name and shape match is copied; residual scales the weights lack start at 1, so
+    the paper's blocks compute exactly what they did; anything else new (a LayerNorm) keeps
+    its initial value. Returns the names left at their initial values."""
+    saved = torch.load(weights, map_location="cpu")["model"]
+    own = model.state_dict()
+    copied = {k: v for k, v in saved.items() if k in own and own[k].shape == v.shape}
+    model.load_state_dict({**own, **copied})
+    for name, module in model.named_modules():
+        if isinstance(module, ScaledResBlock) and f"{name}.scale" not in copied:
+            module.scale.data.fill_(1.0)
+    return [k for k in own if k not in copied and not k.endswith(".scale")]
 
 
 def save_model(model: DSANet, path: str | Path, **meta: Any) -> None:

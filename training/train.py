@@ -26,7 +26,7 @@ from pathlib import Path
 import torch
 
 from cache import CachedClips, cache_dir
-from common import RUNS, bf16_is_native, device, load_experiment, load_model, model_config, save_model
+from common import RUNS, bf16_is_native, device, init_from, load_experiment, model_config, save_model
 from data import ClipStream, blur_config
 from dsanet import DSANet, count_flops
 from losses import multiscale_loss
@@ -80,7 +80,7 @@ def main() -> None:
     parser.add_argument("--anneal", type=float, help="with --resume: take the lr down to min_lr over this many minutes, then stop")
     parser.add_argument("--iterations", type=int, help="stop after this many iterations (overrides the config)")
     parser.add_argument("--resume", action="store_true", help="continue from runs/<name>/last.pt")
-    parser.add_argument("--init", help="start from these weights (a models/*.pt state dict)")
+    parser.add_argument("--init", help="start from these weights (a models/*.pt state dict, an older block design too)")
     parser.add_argument("--threads", type=int, help="CPU threads (default: all cores)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
@@ -93,7 +93,10 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
 
-    model = load_model(args.init).train() if args.init else DSANet(model_config(experiment["model"]))
+    model = DSANet(model_config(experiment["model"]))
+    if args.init:
+        fresh = init_from(model, args.init)
+        print(f"from {args.init}{'; new: ' + ', '.join(fresh) if fresh else ''}", flush=True)
     model.to(dev)
     optim, schedule = experiment["optim"], experiment["schedule"]
     optimizer = make_optimizer(model, optim)

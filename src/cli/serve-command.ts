@@ -2,7 +2,7 @@ import { Command } from "commander";
 import { ConfigError } from "../config/load.js";
 import { log } from "../log.js";
 import { createEngine } from "../model/create-engine.js";
-import { serve, type Serving } from "../pipeline/serve.js";
+import { serve } from "../pipeline/serve.js";
 import { startDetector } from "../detector/start-detector.js";
 import { JsonLinesSink } from "../sinks/jsonl.js";
 import { integer, resolveConfig, withEngineOptions, type ConfigFlags } from "./flags.js";
@@ -39,12 +39,11 @@ export function serveCommand(): Command {
     const cameras = config.live.sources;
     if (cameras.length === 0) throw new ConfigError("no camera: name rtsp:// URLs as arguments or list them in live.sources of a --config file");
     const resources = new Resources();
-    let serving: Serving;
     try {
       const engine = resources.add(await createEngine(config.engine));
       const detector = flags.detect ? resources.add(await startDetector(config.detector)) : null;
       const detections = typeof flags.detect === "string" ? resources.add(await JsonLinesSink.open(flags.detect)) : null;
-      serving = resources.add(
+      const serving = resources.add(
         await serve({
           sources: cameras,
           engine,

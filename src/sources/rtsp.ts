@@ -29,13 +29,13 @@ export type LiveEvent =
 /**
  * Frames of a live camera (rtsp:// or rtsps://), read through ffmpeg. When the stream stops
  * (server down, network cut, no frame for `stallTimeoutMs`) it reconnects, quickly at first
- * and then with capped, jittered exponential backoff, reports each outage once (start, end, frames missed at the camera's
- * rate), and marks the first frame after it as a discontinuity so the model state resets.
+ * and then with capped, jittered exponential backoff (`reconnectDelay`), reports each outage
+ * once (start, end, frames missed at the camera's rate), and marks the first frame after it
+ * as a discontinuity so the model state resets.
  * Frame times are arrival times on this machine's clock (`receivedAtMs`), where
  * capture-to-display latency starts. Credentials in the URL never reach a log, an event or an error.
  */
 export function rtspSource(url: string, options: RtspSourceOptions): Observable<Frame> {
-
   return new Observable<Frame>((subscriber) => {
     let stopped = false;
     let decoder: FfmpegProcess | null = null;

@@ -180,17 +180,23 @@ def synthesize_clip(
     base_scale = 1 + 0.7 * float(torch.rand(1, generator=g))
     # A source window wide enough for the whole trajectory, rotation included.
     travel = blur.camera_speed[1] * len(k) * 0.8 + 8 + blur.shake * len(k) ** 1.5
-    window = int((size * math.sqrt(2) + travel) * base_scale)
+    span = size * math.sqrt(2) + travel
 
+    high_speed = None
     for _ in range(20):
         photo = photos[int(torch.randint(len(photos), (1,), generator=g))]
-        if min(photo.shape[1:]) <= window:
+        # Large views of long trajectories zoom out less than the drawn scale where the photo
+        # is too small for it (never below 1:1, which would blur the truth).
+        scale = min(base_scale, (min(photo.shape[1:]) - 1) / span)
+        if scale < 1:
             continue
-        background = _window(photo, window, g)
+        background = _window(photo, int(span * scale), g)
         camera = Motion.random(blur.camera_speed, blur.rotation_deg, blur.zoom, g, blur.shake)
-        high_speed = warp(background, camera, k, size, base_scale)
+        high_speed = warp(background, camera, k, size, scale)
         if detail(high_speed[len(k) // 2]) >= blur.min_detail:
             break
+    if high_speed is None:
+        raise ValueError(f"no photo is large enough for {size}x{size} views of {len(k)} high-speed frames at this blur")
 
     for _ in range(int(torch.randint(blur.objects + 1, (1,), generator=g))):
         high_speed = _add_object(high_speed, photos, k, size, blur, g)

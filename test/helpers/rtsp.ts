@@ -28,7 +28,9 @@ export class RtspServer {
     return `rtsp://127.0.0.1:${this.port}/live`;
   }
 
+  /** Start it, unless it is running already. */
   async start(): Promise<void> {
+    if (this.process && this.process.exitCode === null) return;
     const args = [join(REPO, "test/helpers/rtsp_server.py"), String(this.port), this.source];
     const child = spawn("/usr/bin/python3", args, { stdio: ["ignore", "pipe", "inherit"] });
     this.process = child;

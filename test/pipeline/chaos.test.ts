@@ -75,7 +75,7 @@ describe("chaos", () => {
 
   it("stops under load with exit 0 and a playable recording, every time", async () => {
     camera ??= new RtspServer(await freePort());
-    await camera.start().catch(() => undefined);
+    await camera.start();
     for (let run = 1; run <= 3; run++) {
       const output = join(WORK, `chaos-${run}.mp4`);
       const child = spawn(join(REPO, "bin/dsanet"), ["serve", camera.url, "--port", "0", "--record", output, "--threads", "1"], {

@@ -66,10 +66,14 @@ export function rtspSource(url: string, options: RtspSourceOptions): Observable<
       // nobuffer and a short analysis keep capture-to-frame latency low on a live stream. The
       // scale pins every frame to the first connection's size, so a camera whose resolution
       // changes between reconnections never misaligns the frames read from the pipe.
+      // Passthrough hands on every decoded frame as it comes: raw video otherwise gets a
+      // constant frame rate, which drops every frame after a camera's clock steps back (a
+      // shared stream restarts its timestamps when another client joins) until the clock
+      // catches up again, and duplicates frames after a step forward.
       decoder = new FfmpegProcess(ffmpeg.path, [
         "-nostdin", "-hide_banner", "-v", "error", "-fflags", "nobuffer", "-analyzeduration", "1000000",
         ...(await rtspInputArgs(ffmpeg, options.transport, options.stallTimeoutMs)),
-        "-i", url, "-map", "0:v:0", "-vf", `scale=${info.width}:${info.height}`, "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1",
+        "-i", url, "-map", "0:v:0", "-vf", `scale=${info.width}:${info.height}`, "-vsync", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1",
       ]);
       const reader = new FrameReader(decoder.stdout, info.width * info.height * 3);
       let first = true;

@@ -1,3 +1,5 @@
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { Subscription } from "rxjs";
 import { afterAll, describe, expect, it } from "vitest";
 import { rtspSource, type LiveEvent } from "../../src/sources/rtsp.js";
@@ -57,5 +59,37 @@ describe("rtsp source", () => {
     // Frame indices keep counting through the outages; credentials never reach an event.
     expect(frames.map((f) => f.index)).toEqual([...frames.keys()]);
     expect(JSON.stringify(events)).not.toContain("hunter2");
+  });
+
+  it("keeps every frame coming when the camera's clock steps back", async () => {
+    // GStreamer's shared stream restarts its timestamps for everyone when a client joins
+    // after a pause, as some cameras do: a constant-rate output then dropped every frame
+    // until the clock caught up, and the stall timeout took the camera down again and again.
+    const server = new RtspServer(await freePort());
+    await server.start();
+    const frames: Frame[] = [];
+    const events: LiveEvent[] = [];
+    subscriptions.add(
+      rtspSource(server.url, {
+        name: "cam",
+        transport: "tcp",
+        stallTimeoutMs: 30_000,
+        backoff: { initialMs: 200, maxMs: 1000 },
+        maxAttempts: null,
+        onEvent: (e) => events.push(e),
+      }).subscribe((f) => frames.push(f)),
+    );
+    await until(() => frames.length >= 30, 20_000, "first frames");
+    server.pause();
+    await new Promise((resolve) => setTimeout(resolve, 4000));
+    server.resume();
+    const otherClient = promisify(execFile)("ffmpeg", ["-nostdin", "-v", "error", "-rtsp_transport", "tcp", "-i", server.url, "-t", "2", "-f", "null", "-"]);
+    await otherClient;
+    const joined = frames.length;
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    await server.kill();
+    // 10 fps for 3 s, on one connection all along.
+    expect(frames.length - joined).toBeGreaterThanOrEqual(20);
+    expect(events.filter((e) => e.type === "outage-start")).toHaveLength(0);
   });
 });

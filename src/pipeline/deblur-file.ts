@@ -8,7 +8,7 @@ import { refuseOverwritingInput } from "../sinks/partial-file.js";
 import type { JsonLinesSink } from "../sinks/jsonl.js";
 import { fileSource } from "../sources/file.js";
 import type { VideoInfo } from "../types.js";
-import { Credits } from "./credits.js";
+import { Credits, boundedInOrder } from "./bounded-in-order.js";
 import { deblur } from "./deblur.js";
 import { detect } from "./detect.js";
 
@@ -102,17 +102,13 @@ export async function deblurFile(options: DeblurFileOptions): Promise<DeblurSumm
     share(),
   );
   const written = deblurred.pipe(
-    concatMap(async ({ sharp, inferenceMs: busy, waitedMs }) => {
+    boundedInOrder([credits], async ({ sharp, inferenceMs: busy, waitedMs }) => {
       inferenceMs += busy;
       waitingForDecoderMs += waitedMs;
-      if (range && sharp.index < range.first) {
-        credits.release(); // a warm-up frame: it built the state, and is not written
-        return;
-      }
+      if (range && sharp.index < range.first) return; // a warm-up frame: it built the state, and is not written
       const encodeStart = performance.now();
       await sink.write(sharp);
       encodeMs += performance.now() - encodeStart;
-      credits.release();
       frames++;
       options.onProgress?.({ frames, total: expected, fps: (frames * 1000) / (performance.now() - started) });
     }),

@@ -1,10 +1,10 @@
-import { concatMap, lastValueFrom, map, zip, type Observable } from "rxjs";
+import { lastValueFrom, map, zip, type Observable } from "rxjs";
 import { probe } from "../ffmpeg/probe.js";
 import type { Engine } from "../model/engine.js";
 import type { Detector } from "../detector/detector.js";
 import { fileSource } from "../sources/file.js";
 import type { Detection, Frame } from "../types.js";
-import { Credits } from "./credits.js";
+import { Credits, boundedInOrder } from "./bounded-in-order.js";
 import { deblur } from "./deblur.js";
 
 export interface CompareOptions {
@@ -48,22 +48,19 @@ export interface Comparison {
  */
 export async function detectCompare(options: CompareOptions): Promise<Comparison> {
   const info = await probe(options.input);
-  const credits = new Credits(4);
-  const deblurred = fileSource(options.input, info, { gate: credits }).pipe(
+  // Each decoder holds four frames at most; a pair's slots come back after the detector.
+  const slots = [new Credits(4)];
+  const deblurred = fileSource(options.input, info, { gate: slots[0] }).pipe(
     deblur(options.engine, { carryState: options.carryState, tile: null, overlap: 32, memoryLimitMB: null }),
   );
   let pairs: Observable<{ original: Frame; sharp: Frame; reference: Frame | null }> = deblurred.pipe(
     map(({ original, sharp }) => ({ original, sharp, reference: null })),
   );
   if (options.reference) {
-    const referenceCredits = new Credits(4);
-    const reference = fileSource(options.reference, await probe(options.reference), { gate: referenceCredits });
-    pairs = zip(deblurred, reference).pipe(
-      map(([{ original, sharp }, truth]) => {
-        referenceCredits.release();
-        return { original, sharp, reference: truth };
-      }),
-    );
+    const referenceSlots = new Credits(4);
+    slots.push(referenceSlots);
+    const reference = fileSource(options.reference, await probe(options.reference), { gate: referenceSlots });
+    pairs = zip(deblurred, reference).pipe(map(([{ original, sharp }, truth]) => ({ original, sharp, reference: truth })));
   }
 
   const variants: Variant[] = options.reference ? ["blurred", "deblurred", "reference"] : ["blurred", "deblurred"];
@@ -91,10 +88,8 @@ export async function detectCompare(options: CompareOptions): Promise<Comparison
 
   await lastValueFrom(
     pairs.pipe(
-      concatMap(async ({ original, sharp, reference }) => {
+      boundedInOrder(slots, async ({ original, sharp, reference }) => {
         if (original.index % options.every === 0) await look(original, sharp, reference);
-        // The slot comes back only now, so the decoder waits for the detector too.
-        credits.release();
       }),
     ),
     { defaultValue: undefined },

@@ -6,7 +6,7 @@ import { InputError } from "../../src/ffmpeg/errors.js";
 import { probe } from "../../src/ffmpeg/probe.js";
 import { fileSource } from "../../src/sources/file.js";
 import type { Frame } from "../../src/types.js";
-import { Credits } from "../../src/pipeline/credits.js";
+import { Credits } from "../../src/pipeline/bounded-in-order.js";
 import { COCKATOO, PEDESTRIANS, WORK, clip, decodeAll } from "../helpers/clips.js";
 
 async function decode(path: string): Promise<Frame[]> {

@@ -10,7 +10,8 @@ export { loadConfig, parseConfig, ConfigError } from "./config/load.js";
 export type { Config } from "./config/schema.js";
 export { probe } from "./ffmpeg/probe.js";
 
-export { createEngine, loadEngine, defaultModel } from "./model/create-engine.js";
+export { createEngine } from "./model/create-engine.js";
+export { loadEngine, defaultModel } from "./model/load-engine.js";
 export type { Engine, EngineOutput, EngineState } from "./model/engine.js";
 export { DeblurStream, type DeblurStreamOptions } from "./model/deblur-stream.js";
 

@@ -3,7 +3,8 @@ import { existsSync, statSync } from "node:fs";
 import ort from "onnxruntime-node";
 import type { Config } from "../config/schema.js";
 import { findFfmpeg, findFfprobe } from "../ffmpeg/locate.js";
-import { createEngine, defaultModel } from "../model/create-engine.js";
+import { createEngine } from "../model/create-engine.js";
+import { defaultModel } from "../model/load-engine.js";
 import { onnxModelPath } from "../model/onnx-engine.js";
 import { resolveConfig, withEngineOptions, type ConfigFlags } from "./flags.js";
 

@@ -1,29 +1,41 @@
-import { fileURLToPath } from "node:url";
 import type { Config } from "../config/schema.js";
-import type { Engine } from "./engine.js";
-import { createOnnxEngine } from "./onnx-engine.js";
-import { createTfjsEngine } from "./tfjs-engine.js";
-import { startEngineWorker } from "./worker-engine.js";
+import { WorkerClient } from "../threads/worker-client.js";
+import type { Engine, EngineOutput, EngineState } from "./engine.js";
+import type { EngineDescription, WorkerOutput } from "./engine-worker.js";
 
-/** The repository's models/ folder, from src/model or dist/model alike. */
-export const MODELS_DIR = fileURLToPath(new URL("../../models/", import.meta.url));
-
-export function defaultModel(type: Config["engine"]["type"]): string {
-  return type === "onnx" ? `${MODELS_DIR}dsanet.onnx` : `${MODELS_DIR}tfjs/model.json`;
+/** A carried state that lives in the worker, next to its engine. */
+class WorkerState implements EngineState {
+  constructor(
+    private readonly worker: WorkerClient,
+    readonly id: number,
+  ) {}
+  dispose(): void {
+    // Fire and forget: calls run in order, so a later frame never sees this state.
+    this.worker.call("dispose", [this.id]).catch(() => undefined);
+  }
 }
 
 /**
- * Load the engine a config asks for, with the shipped weights unless it names others, in a
- * worker thread of its own: inference never blocks the event loop that reads the cameras.
+ * The engine a config asks for (`loadEngine`), in a worker thread of its own: inference never
+ * blocks the event loop that reads the cameras. Its side of the thread is engine-worker.ts.
  */
-export function createEngine(options: Config["engine"]): Promise<Engine> {
-  return startEngineWorker(options);
+export async function createEngine(options: Config["engine"]): Promise<Engine> {
+  const worker = await WorkerClient.start(new URL(`./engine-worker${extension()}`, import.meta.url), options, "engine");
+  const description = await worker.call<EngineDescription>("describe", []);
+  return {
+    ...description,
+    async run(image: Float32Array, height: number, width: number, state: EngineState | null): Promise<EngineOutput> {
+      const previous = state instanceof WorkerState ? state.id : null;
+      // The input is the caller's scratch copy: move it rather than copy it, where it owns its buffer.
+      const owned = image.buffer instanceof ArrayBuffer && image.byteLength === image.buffer.byteLength;
+      const out = await worker.call<WorkerOutput>("run", [image, height, width, previous], owned ? [image.buffer] : []);
+      return { image: out.image, state: new WorkerState(worker, out.state) };
+    },
+    close: () => worker.close(),
+  };
 }
 
-/** Load the engine in this thread (the engine worker's side). */
-export function loadEngine(options: Config["engine"]): Promise<Engine> {
-  const model = options.model ?? defaultModel(options.type);
-  return options.type === "onnx"
-    ? createOnnxEngine({ model, scales: options.scales, threads: options.threads, provider: options.provider })
-    : createTfjsEngine({ model, scales: options.scales, backend: options.backend });
+/** ".ts" when running from source, ".js" once built. */
+function extension(): string {
+  return import.meta.url.slice(import.meta.url.lastIndexOf("."));
 }

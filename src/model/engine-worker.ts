@@ -1,9 +1,16 @@
-/** The engine worker: one Engine, loaded and run in a worker thread (see worker-engine.ts). */
+/** The engine's worker thread: one Engine, loaded and run here for `createEngine` (create-engine.ts). */
 import type { Config } from "../config/schema.js";
 import { serveInWorker } from "../threads/serve-in-worker.js";
-import { loadEngine } from "./create-engine.js";
-import type { EngineState } from "./engine.js";
-import type { EngineDescription, WorkerOutput } from "./worker-engine.js";
+import type { Engine, EngineState } from "./engine.js";
+import { loadEngine } from "./load-engine.js";
+
+export type EngineDescription = Pick<Engine, "name" | "layout" | "stride" | "scales" | "bytesPerPixel">;
+
+/** What the worker returns for one frame: the image, and the number of its new state. */
+export interface WorkerOutput {
+  readonly image: Float32Array;
+  readonly state: number;
+}
 
 serveInWorker(async (options: Config["engine"]) => {
   const engine = await loadEngine(options);

@@ -1,24 +1,11 @@
-/** Counters of the live pipeline, per stream, in Prometheus' text format for /metrics. */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
 /** Latencies kept for percentiles. */
 const RECENT = 500;
 
-const LATENCY_BUCKETS_MS = [50, 100, 250, 500, 1000, 2500, 5000, 10000];
+const SECONDS_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-class Histogram {
-  readonly counts = LATENCY_BUCKETS_MS.map(() => 0);
-  sum = 0;
-  count = 0;
-
-  observe(ms: number): void {
-    LATENCY_BUCKETS_MS.forEach((bound, i) => {
-      if (ms <= bound) this.counts[i] = (this.counts[i] as number) + 1;
-    });
-    this.sum += ms;
-    this.count++;
-  }
-}
-
+/** What the live pipeline counts of one stream, read by the page's stats and by /metrics. */
 export class StreamMetrics {
   framesIn = 0;
   framesOut = 0;
@@ -30,16 +17,15 @@ export class StreamMetrics {
   recordingDropped = 0;
   live = false;
   lastLatencyMs = 0;
-  readonly inference = new Histogram();
-  readonly latency = new Histogram();
   private outTimes: number[] = [];
   private recentLatencies: number[] = [];
+
+  constructor(private readonly observe: (inferenceMs: number, latencyMs: number) => void = () => undefined) {}
 
   /** A frame left the deblur stage `latencyMs` after it arrived. */
   delivered(inferenceMs: number, latencyMs: number): void {
     this.framesOut++;
-    this.inference.observe(inferenceMs);
-    this.latency.observe(latencyMs);
+    this.observe(inferenceMs, latencyMs);
     this.lastLatencyMs = latencyMs;
     this.recentLatencies.push(latencyMs);
     if (this.recentLatencies.length > RECENT) this.recentLatencies.shift();
@@ -60,49 +46,58 @@ export class StreamMetrics {
   }
 }
 
+/**
+ * Every stream's metrics, and the Prometheus registry that exposes them on /metrics beside
+ * the process's own (prom-client's defaults: memory, CPU, event-loop lag, GC).
+ */
 export class LiveMetrics {
   readonly streams = new Map<string, StreamMetrics>();
   viewers = 0;
+  private readonly registry = new Registry();
+  private readonly inference = new Histogram({ name: "dsanet_inference_seconds", help: "Time in the model per frame.", labelNames: ["stream"], buckets: SECONDS_BUCKETS, registers: [this.registry] });
+  private readonly latency = new Histogram({ name: "dsanet_latency_seconds", help: "From frame arrival to deblurred frame.", labelNames: ["stream"], buckets: SECONDS_BUCKETS, registers: [this.registry] });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+    const perStream = (kind: typeof Counter | typeof Gauge, name: string, help: string, value: (m: StreamMetrics) => number) => {
+      const streams = this.streams;
+      new kind({
+        name,
+        help,
+        labelNames: ["stream"],
+        registers: [this.registry],
+        // Read at each scrape from the counts the pipeline keeps anyway.
+        collect(this: Counter | Gauge) {
+          this.reset();
+          for (const [stream, m] of streams) this.inc({ stream }, value(m));
+        },
+      });
+    };
+    perStream(Counter, "dsanet_frames_in_total", "Frames received from the source.", (m) => m.framesIn);
+    perStream(Counter, "dsanet_frames_out_total", "Frames deblurred and delivered.", (m) => m.framesOut);
+    perStream(Counter, "dsanet_frames_dropped_total", "Frames dropped because inference fell behind.", (m) => m.framesDropped);
+    perStream(Counter, "dsanet_reconnects_total", "Outages of the source followed by a reconnection attempt.", (m) => m.reconnects);
+    perStream(Counter, "dsanet_recording_dropped_total", "Deblurred frames dropped because the recording's encoder fell behind.", (m) => m.recordingDropped);
+    perStream(Gauge, "dsanet_stream_up", "1 while the source delivers frames.", (m) => (m.live ? 1 : 0));
+    perStream(Gauge, "dsanet_last_recovery_seconds", "The last outage: from the lost stream to its first frame back.", (m) => m.lastRecoveryMs / 1000);
+    const viewers = () => this.viewers;
+    new Gauge({ name: "dsanet_viewers", help: "Connected WebSocket viewers.", registers: [this.registry], collect(this: Gauge) { this.set(viewers()); } });
+  }
 
   stream(name: string): StreamMetrics {
     let metrics = this.streams.get(name);
     if (!metrics) {
-      metrics = new StreamMetrics();
+      metrics = new StreamMetrics((inferenceMs, latencyMs) => {
+        this.inference.observe({ stream: name }, inferenceMs / 1000);
+        this.latency.observe({ stream: name }, latencyMs / 1000);
+      });
       this.streams.set(name, metrics);
     }
     return metrics;
   }
 
-  toPrometheus(): string {
-    const lines: string[] = [];
-    const counter = (name: string, help: string, value: (m: StreamMetrics) => number, type = "counter") => {
-      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-      for (const [stream, m] of this.streams) lines.push(`${name}{stream="${escape(stream)}"} ${value(m)}`);
-    };
-    counter("dsanet_frames_in_total", "Frames received from the source.", (m) => m.framesIn);
-    counter("dsanet_frames_out_total", "Frames deblurred and delivered.", (m) => m.framesOut);
-    counter("dsanet_frames_dropped_total", "Frames dropped because inference fell behind.", (m) => m.framesDropped);
-    counter("dsanet_reconnects_total", "Outages of the source followed by a reconnection attempt.", (m) => m.reconnects);
-    counter("dsanet_stream_up", "1 while the source delivers frames.", (m) => (m.live ? 1 : 0), "gauge");
-    counter("dsanet_last_recovery_seconds", "The last outage: from the lost stream to its first frame back.", (m) => m.lastRecoveryMs / 1000, "gauge");
-    counter("dsanet_recording_dropped_total", "Deblurred frames dropped because the recording's encoder fell behind.", (m) => m.recordingDropped);
-    histogram(lines, this.streams, "dsanet_inference_seconds", "Time in the model per frame.", (m) => m.inference);
-    histogram(lines, this.streams, "dsanet_latency_seconds", "From frame arrival to deblurred frame.", (m) => m.latency);
-    lines.push("# HELP dsanet_viewers Connected WebSocket viewers.", "# TYPE dsanet_viewers gauge", `dsanet_viewers ${this.viewers}`);
-    return lines.join("\n") + "\n";
-  }
-}
-
-function escape(label: string): string {
-  return label.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
-}
-
-function histogram(lines: string[], streams: Map<string, StreamMetrics>, name: string, help: string, pick: (m: StreamMetrics) => Histogram): void {
-  lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} histogram`);
-  for (const [stream, m] of streams) {
-    const h = pick(m);
-    const label = `stream="${escape(stream)}"`;
-    LATENCY_BUCKETS_MS.forEach((bound, i) => lines.push(`${name}_bucket{${label},le="${bound / 1000}"} ${h.counts[i]}`));
-    lines.push(`${name}_bucket{${label},le="+Inf"} ${h.count}`, `${name}_sum{${label}} ${h.sum / 1000}`, `${name}_count{${label}} ${h.count}`);
+  /** Prometheus' text format (version 0.0.4). */
+  toPrometheus(): Promise<string> {
+    return this.registry.metrics();
   }
 }

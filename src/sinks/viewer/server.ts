@@ -21,7 +21,7 @@ export interface ViewerServerOptions extends AccessOptions {
   readonly width: number;
   readonly quality: number;
   /** Prometheus text for /metrics. */
-  readonly metrics: () => string;
+  readonly metrics: () => string | Promise<string>;
   readonly onViewers?: (count: number) => void;
 }
 
@@ -180,7 +180,14 @@ export class ViewerServer {
     const access = checkAccess(req, this.options);
     if (!access.ok) return void res.writeHead(access.status, { "content-type": "text/plain" }).end(`${access.reason}\n`);
     if (path === "/") return void res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(viewerPage);
-    if (path === "/metrics") return void res.writeHead(200, { "content-type": "text/plain; version=0.0.4" }).end(this.options.metrics());
+    if (path === "/metrics") {
+      return void Promise.resolve()
+        .then(() => this.options.metrics())
+        .then(
+          (text) => res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }).end(text),
+          (error: Error) => res.writeHead(500, { "content-type": "text/plain" }).end(`${error.message}\n`),
+        );
+    }
     res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
   }
 

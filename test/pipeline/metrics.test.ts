@@ -1,0 +1,36 @@
+import { describe, expect, it } from "vitest";
+import { LiveMetrics } from "../../src/pipeline/metrics.js";
+
+describe("live metrics", () => {
+  it("exposes each stream's counts, latency histograms and the process's own metrics", async () => {
+    const metrics = new LiveMetrics();
+    const cam = metrics.stream('front "door"');
+    cam.framesIn += 5;
+    cam.delivered(300, 450);
+    cam.delivered(320, 2000);
+    cam.framesDropped += 3;
+    cam.reconnects++;
+    cam.lastRecoveryMs = 2700;
+    cam.live = true;
+    metrics.viewers = 2;
+
+    const text = await metrics.toPrometheus();
+    const label = 'stream="front \\"door\\""';
+    expect(text).toContain(`dsanet_frames_in_total{${label}} 5`);
+    expect(text).toContain(`dsanet_frames_out_total{${label}} 2`);
+    expect(text).toContain(`dsanet_frames_dropped_total{${label}} 3`);
+    expect(text).toContain(`dsanet_reconnects_total{${label}} 1`);
+    expect(text).toContain(`dsanet_stream_up{${label}} 1`);
+    expect(text).toContain(`dsanet_last_recovery_seconds{${label}} 2.7`);
+    expect(text).toContain(`dsanet_latency_seconds_bucket{le="0.5",${label}} 1`);
+    expect(text).toContain(`dsanet_latency_seconds_bucket{le="2.5",${label}} 2`);
+    expect(text).toContain(`dsanet_inference_seconds_count{${label}} 2`);
+    expect(text).toContain("dsanet_viewers 2");
+    expect(text).toMatch(/^process_resident_memory_bytes \d+/m);
+    expect(text).toMatch(/^nodejs_eventloop_lag_seconds [\d.e-]+/m);
+
+    // Counters read again at the next scrape, not added twice.
+    cam.framesIn++;
+    expect(await metrics.toPrometheus()).toContain(`dsanet_frames_in_total{${label}} 6`);
+  });
+});

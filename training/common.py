@@ -75,4 +75,7 @@ def init_from(model: DSANet, weights: str | Path) -> list[str]:
 
 
 def save_model(model: DSANet, path: str | Path, **meta: Any) -> None:
-    torch.save({"config": model.config.__dict__, "model": model.state_dict(), **meta}, path)
+    """Written under a temporary name, then renamed: a reader never sees half a file."""
+    partial = Path(path).with_suffix(".tmp")
+    torch.save({"config": model.config.__dict__, "model": model.state_dict(), **meta}, partial)
+    partial.replace(path)

@@ -12,6 +12,7 @@ Tensors: blurred and sharp clips are (T, 3, S, S) floats in [0, 1], quantised to
 """
 from __future__ import annotations
 
+import itertools
 import math
 import subprocess
 from dataclasses import dataclass
@@ -262,6 +263,31 @@ class ClipStream:
         while True:
             clips = [synthesize_clip(self.photos, self.frames, self.size, self.blur, self.generator) for _ in range(self.batch)]
             yield torch.stack([c[0] for c in clips]), torch.stack([c[1] for c in clips])
+
+
+class PhotoClips(torch.utils.data.IterableDataset):
+    """Endless single clips (T, 3, S, S) for DataLoader workers, where an accelerator trains
+    faster than the CPU synthesizes: each worker keeps a pool of clips, hands out a random one
+    under a random flip or rotation of the square, and replaces one every `reuse` clips, so
+    each synthesized clip is seen `reuse` times on average."""
+
+    def __init__(self, paths: list[str], frames: int, size: int, blur: BlurConfig, seed: int, reuse: int, pool: int = 64):
+        self.paths, self.frames, self.size, self.blur = paths, frames, size, blur
+        self.seed, self.reuse, self.pool = seed, reuse, pool
+
+    def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
+        worker = torch.utils.data.get_worker_info()
+        torch.set_num_threads(1)  # one core a worker: the workers are the parallelism
+        g = torch.Generator().manual_seed(self.seed * 1009 + (worker.id if worker else 0))
+        photos = [load_photo(p) for p in self.paths]
+        fresh = lambda: synthesize_clip(photos, self.frames, self.size, self.blur, g)  # noqa: E731
+        pool = [fresh() for _ in range(self.pool)]
+        for n in itertools.count(1):
+            blurred, sharp = pool[int(torch.randint(len(pool), (1,), generator=g))]
+            turn, flip = int(torch.randint(4, (1,), generator=g)), bool(torch.randint(2, (1,), generator=g))
+            yield tuple(torch.rot90(x, turn, (2, 3)).flip(3) if flip else torch.rot90(x, turn, (2, 3)) for x in (blurred, sharp))
+            if n % self.reuse == 0:
+                pool[int(torch.randint(len(pool), (1,), generator=g))] = fresh()
 
 
 def test_clips(paths: list[str], count: int, frames: int, size: int, blur: BlurConfig, seed: int = 2025) -> list[tuple[Tensor, Tensor]]:

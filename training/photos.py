@@ -57,3 +57,9 @@ TEST = [
     f"{_FS}/pic2/IMG_20200608_111614.jpg",
     f"{_FS}/pic1/IMG_1054.JPG",
 ]
+
+
+def copied(paths: list[str], folder: str) -> list[str]:
+    """The same photos copied flat into `folder` (for a machine without the Debian packages):
+    /usr/share/backgrounds/x.jpg is folder/usr_share_backgrounds_x.jpg."""
+    return [f"{folder}/{p.lstrip('/').replace('/', '_')}" for p in paths]

@@ -24,13 +24,14 @@ import time
 from pathlib import Path
 
 import torch
+from torch.utils.data import DataLoader
 
 from cache import CachedClips, cache_dir
 from common import RUNS, bf16_is_native, device, init_from, load_experiment, model_config, save_model
-from data import ClipStream, blur_config
+from data import ClipStream, PhotoClips, blur_config
 from dsanet import DSANet, count_flops
 from losses import multiscale_loss
-from photos import TRAIN
+from photos import TRAIN, copied
 
 
 def cosine(progress: float, lr: float, min_lr: float) -> float:
@@ -54,12 +55,18 @@ def make_optimizer(model: DSANet, optim: dict) -> torch.optim.Optimizer:
     return torch.optim.Adam(model.parameters(), lr=optim["lr"], betas=betas)
 
 
-def batches(experiment: dict, config_path: str, seed: int) -> tuple[object, subprocess.Popen | None]:
-    """The training batches: from the disk cache (built beside training by cache.py) or made
-    on this thread. Returns the iterable and the cache builder, if one was started."""
+def batches(experiment: dict, config_path: str, seed: int, args: argparse.Namespace) -> tuple[object, subprocess.Popen | None]:
+    """The training batches: made by DataLoader workers (--workers), from the disk cache (built
+    beside training by cache.py) or made on this thread. Returns the iterable and the cache
+    builder, if one was started."""
     data = experiment["data"]
+    photos = copied(TRAIN, args.photo_dir) if args.photo_dir else TRAIN
+    blur = blur_config(data.get("blur", {}))
+    if args.workers:
+        clips = PhotoClips(photos, data["frames"], data["crop"], blur, seed, args.reuse)
+        return DataLoader(clips, batch_size=data["batch"], num_workers=args.workers, pin_memory=True, prefetch_factor=4, persistent_workers=True), None
     if not data.get("cache_clips"):
-        return ClipStream(TRAIN, data["batch"], data["frames"], data["crop"], blur_config(data.get("blur", {})), seed), None
+        return ClipStream(photos, data["batch"], data["frames"], data["crop"], blur, seed), None
     folder = cache_dir(data, 0)
     builder = subprocess.Popen(
         ["nice", "-n", "19", sys.executable, str(Path(__file__).parent / "cache.py"), "--config", config_path, "--clips", str(data["cache_clips"])],
@@ -83,6 +90,9 @@ def main() -> None:
     parser.add_argument("--init", help="start from these weights (a models/*.pt state dict, an older block design too)")
     parser.add_argument("--threads", type=int, help="CPU threads (default: all cores)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--workers", type=int, help="synthesize clips in this many DataLoader workers (for a GPU), not the cache")
+    parser.add_argument("--reuse", type=int, default=4, help="with --workers: times each synthesized clip is used, on average")
+    parser.add_argument("--photo-dir", help="the training photos copied flat into this folder (photos.copied)")
     args = parser.parse_args()
 
     experiment = load_experiment(args.config)
@@ -98,6 +108,7 @@ def main() -> None:
         fresh = init_from(model, args.init)
         print(f"from {args.init}{'; new: ' + ', '.join(fresh) if fresh else ''}", flush=True)
     model.to(dev)
+    torch.backends.cudnn.benchmark = True  # fixed crop sizes: let cuDNN pick its fastest kernels
     optim, schedule = experiment["optim"], experiment["schedule"]
     optimizer = make_optimizer(model, optim)
     iteration, elapsed, cpu_elapsed = 0, 0.0, 0.0
@@ -110,7 +121,7 @@ def main() -> None:
     warmup = schedule.get("warmup", 0)
 
     data = experiment["data"]
-    stream, builder = batches(experiment, args.config, args.seed + iteration)
+    stream, builder = batches(experiment, args.config, args.seed + iteration, args)
     fft_weight, pixel = experiment["loss"]["fft_weight"], experiment["loss"].get("pixel", "mse")
     use_bf16 = bf16_is_native(dev)
     log_path = run_dir / "log.csv"
@@ -150,7 +161,7 @@ def main() -> None:
             for group in optimizer.param_groups:
                 group["lr"] = lr
             with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=use_bf16):
-                loss = train_step(model, blurred.to(dev), sharp.to(dev), fft_weight, pixel)
+                loss = train_step(model, blurred.to(dev, non_blocking=True), sharp.to(dev, non_blocking=True), fft_weight, pixel)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

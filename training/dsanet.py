@@ -326,7 +326,7 @@ def count_flops(model: DSANet, height: int, width: int) -> int:
     handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
     try:
         with torch.no_grad():
-            x, _ = pad_to_stride(torch.zeros(1, 3, height, width), model.stride)
+            x, _ = pad_to_stride(torch.zeros(1, 3, height, width, device=next(model.parameters()).device), model.stride)
             model(x)
     finally:
         for handle in handles:

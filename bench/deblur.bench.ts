@@ -1,7 +1,8 @@
 /**
- * Throughput and memory of the batch pipeline, measured side by side in one run:
- * engine-only fps against end-to-end fps (file in, file out; their ratio is what the pipeline
- * costs on top of inference), onnx against tfjs, per-frame against state-carried, and the
+ * Throughput and memory of the batch pipeline, measured side by side in one run: a bare
+ * onnxruntime session on the same model and threads against the project's engine (its worker
+ * thread and pixel conversions), engine-only fps against end-to-end fps (file in, file out;
+ * their ratio is what the pipeline costs on top of inference), onnx against tfjs, per-frame against state-carried, and the
  * peak memory of each, at 640x360 and 1280x720 on the same real clip (OpenCV's pedestrians).
  *
  *   npm run bench [-- --frames 6 --tfjs-frames 2 --sizes 640x360,1280x720 --engines onnx,tfjs]
@@ -16,9 +17,13 @@ import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import ort from "onnxruntime-node";
 import { loadConfig } from "../src/config/load.js";
+import { availableCores } from "../src/machine.js";
 import { createEngine } from "../src/model/create-engine.js";
 import { DeblurStream } from "../src/model/deblur-stream.js";
+import { STATE_CHANNELS, strideFor } from "../src/model/engine.js";
+import { defaultModel } from "../src/model/load-engine.js";
 import { deblurFile } from "../src/pipeline/deblur-file.js";
 
 const REPO = fileURLToPath(new URL("../", import.meta.url));
@@ -34,6 +39,8 @@ interface Case {
 
 interface Result extends Case {
   backend: string;
+  /** A bare onnxruntime session, the same model, threads and (padded) size; null for tfjs. */
+  bareFps: number | null;
   engineFps: number;
   endToEndFps: number;
   peakRssMiB: number;
@@ -47,9 +54,30 @@ function clipAt(width: number, height: number, frames: number): string {
   return path;
 }
 
+/** Frames a second of a bare onnxruntime session: what the engine could reach at most. */
+async function bareSessionFps(c: Case, threads: number): Promise<number> {
+  const session = await ort.InferenceSession.create(defaultModel("onnx"), {
+    intraOpNumThreads: threads || availableCores(),
+    interOpNumThreads: 1,
+    executionMode: "sequential",
+    graphOptimizationLevel: "all",
+  });
+  const stride = strideFor(3);
+  const [height, width] = [Math.ceil(c.height / stride) * stride, Math.ceil(c.width / stride) * stride];
+  const state = () => new ort.Tensor("float32", new Float32Array(STATE_CHANNELS * (height / 8) * (width / 8)), [1, STATE_CHANNELS, height / 8, width / 8]);
+  const feeds = { frame: new ort.Tensor("float32", new Float32Array(3 * height * width).fill(0.5), [1, 3, height, width]), h: state(), c: state() };
+  await session.run(feeds); // warm-up
+  const started = performance.now();
+  for (let i = 0; i < c.frames; i++) await session.run(feeds);
+  const fps = (c.frames * 1000) / (performance.now() - started);
+  await session.release();
+  return fps;
+}
+
 /** Run one case in this process (the child side). */
 async function measure(c: Case): Promise<Result> {
   const config = await loadConfig(null);
+  const bareFps = c.engine === "onnx" ? await bareSessionFps(c, config.engine.threads) : null;
   const engine = await createEngine({ ...config.engine, type: c.engine });
   const input = clipAt(c.width, c.height, c.frames);
   const frame = { stream: "bench", index: 0, ptsMs: 0, width: c.width, height: c.height, rgb: new Uint8Array(c.width * c.height * 3).fill(128) };
@@ -67,7 +95,7 @@ async function measure(c: Case): Promise<Result> {
     encode: { ...config.output, preset: "veryfast" },
   });
   await engine.close();
-  return { ...c, backend: engine.name, engineFps, endToEndFps: summary.fps, peakRssMiB: process.resourceUsage().maxRSS / 1024 };
+  return { ...c, backend: engine.name, bareFps, engineFps, endToEndFps: summary.fps, peakRssMiB: process.resourceUsage().maxRSS / 1024 };
 }
 
 function runChild(c: Case): Result {
@@ -107,11 +135,12 @@ async function main(): Promise<void> {
     }
   }
   console.log(`\nNode ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? "unknown CPU"})`);
-  console.log("| size | engine | state | frames | engine-only fps | end-to-end fps | end-to-end / engine | peak RSS MiB |");
-  console.log("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |");
+  console.log("| size | engine | state | frames | bare session fps | engine-only fps | engine / bare | end-to-end fps | end-to-end / engine | peak RSS MiB |");
+  console.log("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
   for (const r of results) {
+    const bare = r.bareFps === null ? ["-", "-"] : [r.bareFps.toFixed(3), (r.engineFps / r.bareFps).toFixed(2)];
     console.log(
-      `| ${r.width}x${r.height} | ${r.backend} | ${r.carryState ? "carried" : "per frame"} | ${r.frames} | ${r.engineFps.toFixed(3)} | ${r.endToEndFps.toFixed(3)} | ${(r.endToEndFps / r.engineFps).toFixed(2)} | ${r.peakRssMiB.toFixed(0)} |`,
+      `| ${r.width}x${r.height} | ${r.backend} | ${r.carryState ? "carried" : "per frame"} | ${r.frames} | ${bare[0]} | ${r.engineFps.toFixed(3)} | ${bare[1]} | ${r.endToEndFps.toFixed(3)} | ${(r.endToEndFps / r.engineFps).toFixed(2)} | ${r.peakRssMiB.toFixed(0)} |`,
     );
   }
 }

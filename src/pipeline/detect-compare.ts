@@ -49,8 +49,9 @@ export interface Comparison {
 export async function detectCompare(options: CompareOptions): Promise<Comparison> {
   const info = await probe(options.input);
   // Each decoder holds four frames at most; a pair's slots come back after the detector.
-  const slots = [new Credits(4)];
-  const deblurred = fileSource(options.input, info, { gate: slots[0] }).pipe(
+  const inputSlots = new Credits(4);
+  const slots = [inputSlots];
+  const deblurred = fileSource(options.input, info, { gate: inputSlots }).pipe(
     deblur(options.engine, { carryState: options.carryState, tile: null, overlap: 32, memoryLimitMB: null }),
   );
   let pairs: Observable<{ original: Frame; sharp: Frame; reference: Frame | null }> = deblurred.pipe(

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from common import RUNS, load_experiment
-from data import BlurConfig, blur_config, load_photo, synthesize_clip
+from data import BlurConfig, blur_config, dihedral, load_photo, synthesize_clip
 from photos import TRAIN
 
 SHARD = 64
@@ -146,9 +146,7 @@ class CachedClips:
                 t = int(torch.randint(self.blurred[i].shape[0] - self.frames + 1, (1,), generator=g))
                 turn, flip = int(torch.randint(4, (1,), generator=g)), bool(torch.randint(2, (1,), generator=g))
                 for source, out in ((self.blurred[i], blurred), (self.sharp[i], sharp)):
-                    x = torch.from_numpy(source[t : t + self.frames])
-                    x = torch.rot90(x, turn, (2, 3))
-                    out.append(x.flip(3) if flip else x)
+                    out.append(dihedral(torch.from_numpy(source[t : t + self.frames]), turn, flip))
             step += 1
             yield torch.stack(blurred).float() / 255, torch.stack(sharp).float() / 255
 

@@ -265,6 +265,13 @@ class ClipStream:
             yield torch.stack([c[0] for c in clips]), torch.stack([c[1] for c in clips])
 
 
+def dihedral(clip: Tensor, turn: int, flip: bool) -> Tensor:
+    """A clip (T, 3, S, S) turned by `turn` quarter turns, then mirrored if `flip`: the eight
+    symmetries of the square, each as valid a training clip as the original."""
+    turned = torch.rot90(clip, turn, (2, 3))
+    return turned.flip(3) if flip else turned
+
+
 class PhotoClips(torch.utils.data.IterableDataset):
     """Endless single clips (T, 3, S, S) for DataLoader workers, where an accelerator trains
     faster than the CPU synthesizes: each worker keeps a pool of clips, hands out a random one
@@ -285,7 +292,7 @@ class PhotoClips(torch.utils.data.IterableDataset):
         for n in itertools.count(1):
             blurred, sharp = pool[int(torch.randint(len(pool), (1,), generator=g))]
             turn, flip = int(torch.randint(4, (1,), generator=g)), bool(torch.randint(2, (1,), generator=g))
-            yield tuple(torch.rot90(x, turn, (2, 3)).flip(3) if flip else torch.rot90(x, turn, (2, 3)) for x in (blurred, sharp))
+            yield dihedral(blurred, turn, flip), dihedral(sharp, turn, flip)
             if n % self.reuse == 0:
                 pool[int(torch.randint(len(pool), (1,), generator=g))] = fresh()
 

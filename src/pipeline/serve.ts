@@ -1,4 +1,4 @@
-import { concatMap, map, merge, share, Subscription, type Observable } from "rxjs";
+import { concatMap, map, merge, share, Subject, Subscription, takeUntil, timer, firstValueFrom, type Observable } from "rxjs";
 import type { DeblurStreamOptions } from "../model/deblur-stream.js";
 import type { Engine } from "../model/engine.js";
 import type { Detection, Frame } from "../types.js";
@@ -17,6 +17,12 @@ import { redact } from "../redact.js";
 
 /** Deblurred frames that may wait for a live recording's encoder: a few seconds of video. */
 const RECORDING_QUEUE = 64;
+
+/**
+ * On close, how long the frames already taken from the cameras may take to finish (the one in
+ * inference, those waiting for the recording) before they are cut off: stopping stays prompt.
+ */
+const DRAIN_MS = 2500;
 
 export interface LiveSourceSpec {
   readonly name: string;
@@ -63,6 +69,8 @@ export async function serve(options: ServeOptions): Promise<Serving> {
     onViewers: (count) => (metrics.viewers = count),
   });
   const subscription = new Subscription();
+  const stopping = new Subject<void>();
+  const drained: Promise<void>[] = [];
   const recorders: Recorder[] = [];
 
   for (const source of options.sources) {
@@ -88,7 +96,7 @@ export async function serve(options: ServeOptions): Promise<Serving> {
       backoff: { initialMs: options.rtsp.backoffMs, maxMs: options.rtsp.maxBackoffMs },
       maxAttempts: null,
       onEvent,
-    });
+    }).pipe(takeUntil(stopping));
     const deblurred = deblurLive(frames, options.engine, { ...options, metrics: m }).pipe(share());
     // The newest boxes; the detector runs beside the stream and may lag it by a frame or two.
     let found: readonly Detection[] = [];
@@ -117,9 +125,17 @@ export async function serve(options: ServeOptions): Promise<Serving> {
       const record = ({ sharp }: LiveFrame) => recorder.write(detection?.burnIn ? drawBoxes(sharp, found) : sharp);
       outputs.push(deblurred.pipe(dropOldest(RECORDING_QUEUE, record, () => m.recordingDropped++)));
     }
-    subscription.add(
-      merge(...outputs).subscribe({
-        error: (error: Error) => log.error(`${source.name}: ${redact(error.message)}`),
+    drained.push(
+      new Promise((resolve) => {
+        subscription.add(
+          merge(...outputs).subscribe({
+            error: (error: Error) => {
+              log.error(`${source.name}: ${redact(error.message)}`);
+              resolve();
+            },
+            complete: resolve,
+          }),
+        );
       }),
     );
   }
@@ -128,6 +144,10 @@ export async function serve(options: ServeOptions): Promise<Serving> {
     url: server.url,
     metrics,
     async close() {
+      // Stop the cameras, and let the frames they already sent complete their way down (every
+      // stage's completion waits for its work in flight): a deblurred frame is recorded.
+      stopping.next();
+      await Promise.race([Promise.all(drained), firstValueFrom(timer(DRAIN_MS))]);
       subscription.unsubscribe();
       await Promise.all(recorders.map((r) => r.close()));
       await server.close();

@@ -12,6 +12,7 @@ must be multiples of `model.stride` (32 for K = 3): callers pad and crop back (`
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import product
 
 import torch
 import torch.nn.functional as F
@@ -129,14 +130,37 @@ class Up(nn.Sequential):
         super().__init__(nn.ConvTranspose2d(cin, cout, 4, stride=2, padding=1))
 
     def forward(self, x: Tensor) -> Tensor:
+        return F.pixel_shuffle(self.sub_pixel(x), 2)
+
+    def sub_pixel(self, x: Tensor) -> Tensor:
+        """The output before its pixel shuffle: (B, 4 x cout, H, W), channel 4c + 2r + s holding
+        output channel c at rows 2m + r and columns 2n + s (ReLU commutes with the shuffle)."""
         weight, bias = self[0].weight, self[0].bias
         cin, cout = weight.shape[:2]
         # Output row 2m + r takes input rows m + d through kernel row r + 1 - 2d (d = -1, 0, 1):
         # _PHASE[r, d + 1, k] is 1 where k = r + 1 - 2d lies inside the 4-tap kernel.
         phase = _PHASE.to(weight)
         sub_pixel = torch.einsum("iokl,rak,sbl->orsiab", weight, phase, phase).reshape(4 * cout, cin, 3, 3)
-        y = F.conv2d(x, sub_pixel, bias.repeat_interleave(4) if bias is not None else None, padding=1)
-        return F.relu(F.pixel_shuffle(y, 2))
+        return F.relu(F.conv2d(x, sub_pixel, bias.repeat_interleave(4) if bias is not None else None, padding=1))
+
+
+def conv_after_pixel_shuffle(layer: nn.Conv2d, sub_pixel: Tensor) -> Tensor:
+    """`layer` (a 3x3 conv, padding 1) applied to pixel_shuffle(sub_pixel, 2), computed on
+    `sub_pixel` itself and shuffled after: the same numbers, with neither the full-resolution
+    input nor its shuffle ever in memory. The finest scale's image head runs this way, where a
+    shuffle of c1 channels at full resolution cost onnxruntime more than the convolution.
+
+    Output phase (r, s) at full-resolution tap (ky, kx) reads sub-pixel phase ((r + ky) mod 2,
+    (s + kx) mod 2) at offset floor((r + ky) / 2): a 3x3 conv from 4 x cin to 4 x cout channels."""
+    weight = layer.weight
+    cout, cin = weight.shape[:2]
+    kernel = weight.new_zeros(cout, 2, 2, cin, 2, 2, 3, 3)
+    for r, s, ky, kx in product((0, 1), (0, 1), (-1, 0, 1), (-1, 0, 1)):
+        dy, r_in = divmod(r + ky, 2)
+        dx, s_in = divmod(s + kx, 2)
+        kernel[:, r, s, :, r_in, s_in, dy + 1, dx + 1] += weight[:, :, ky + 1, kx + 1]
+    bias = layer.bias.repeat_interleave(4) if layer.bias is not None else None
+    return F.pixel_shuffle(F.conv2d(sub_pixel, kernel.reshape(4 * cout, 4 * cin, 3, 3), bias, padding=1), 2)
 
 
 _PHASE = torch.zeros(2, 3, 4)
@@ -175,6 +199,11 @@ class SupervisedAttention(nn.Module):
         mask = torch.sigmoid(self.to_mask(restored))
         return restored, self.features(features) * mask + features
 
+    def restore(self, sub_pixel_features: Tensor, blurred: Tensor) -> Tensor:
+        """The restored image alone (at the finest scale F' has no next scale to go to), from
+        the features before their pixel shuffle."""
+        return conv_after_pixel_shuffle(self.to_image, sub_pixel_features) + blurred
+
 
 class PlainOutput(nn.Module):
     """The ablation without attention: restored = conv(F) + blurred, and F passes on unchanged."""
@@ -185,6 +214,9 @@ class PlainOutput(nn.Module):
 
     def forward(self, features: Tensor, blurred: Tensor) -> tuple[Tensor, Tensor]:
         return self.to_image(features) + blurred, features
+
+    def restore(self, sub_pixel_features: Tensor, blurred: Tensor) -> Tensor:
+        return conv_after_pixel_shuffle(self.to_image, sub_pixel_features) + blurred
 
 
 class ScaleNet(nn.Module):
@@ -208,8 +240,10 @@ class ScaleNet(nn.Module):
         self.output = SupervisedAttention(c1) if attention else PlainOutput(c1)
 
     def forward(
-        self, blurred: Tensor, coarse_image: Tensor, coarse_features: Tensor | None, state: State
-    ) -> tuple[Tensor, Tensor, State]:
+        self, blurred: Tensor, coarse_image: Tensor, coarse_features: Tensor | None, state: State, finest: bool = False
+    ) -> tuple[Tensor, Tensor | None, State]:
+        """The restored image, the features F' for the next scale (None at the finest, which
+        has none) and the ConvLSTM state."""
         e1 = self.enc1(torch.cat([blurred, coarse_image], 1))
         if coarse_features is not None:
             # The coarser scale's F' lives at this scale's H/2: the resolution of enc1's output.
@@ -219,6 +253,9 @@ class ScaleNet(nn.Module):
         state = self.lstm(self.lstm_norm(self.enc3(e2)), state)
         d1 = self.dec1(state[0]) + e2
         d2 = self.dec2(d1) + e1
+        if finest:
+            blocks, up = self.dec3
+            return self.output.restore(up.sub_pixel(blocks(d2)), blurred), None, state
         restored, features = self.output(self.dec3(d2), blurred)
         return restored, features, state
 
@@ -287,7 +324,7 @@ class DSANet(nn.Module):
             if level > 0:
                 image = upsample(image)
                 state = (upsample(state[0]), upsample(state[1]))
-            image, features, state = self.net(scale_input, image, features, state)
+            image, features, state = self.net(scale_input, image, features, state, finest=level == self.scales - 1)
             restored.append(image)
         return restored, state
 

@@ -1,18 +1,22 @@
 """Export trained weights for the TypeScript engines.
 
-    python3 training/export.py [--weights models/dsanet.pt]
+    python3 training/export.py [--weights models/dsanet.pt] [--name dsanet] [--scales K]
+    python3 training/export.py --weights training/runs/dsanet-lite-gpu/model.pt --name dsanet-lite
 
-writes
-- models/dsanet.pt: the weights alone (no optimizer state), from which training can resume
-- models/dsanet.onnx: inputs `frame` (N, 3, H, W) in [0, 1] and the carried state `h`, `c`
-  (N, 128, H/8, W/8); outputs `sharp` (N, 3, H, W) clamped to [0, 1] and the new `h_out`,
-  `c_out`. H and W are dynamic: any multiple of the model's stride (32 with 3 scales).
-- models/tfjs/: model.json (config + a TensorFlow.js weights manifest) and weights.bin, with
-  conv kernels in TensorFlow's HWIO layout, for the tfjs engine's DSANet.
+writes, for --name NAME (dsanet: the full model; dsanet-lite: DSANet-Lite)
+- models/NAME.pt: the weights alone (no optimizer state), from which training can resume
+- models/NAME.onnx: inputs `frame` (N, 3, H, W) in [0, 1] and the carried state `h`, `c`
+  (N, C3, H/8, W/8; C3 = 128 for DSANet); outputs `sharp` (N, 3, H, W) clamped to [0, 1] and
+  the new `h_out`, `c_out`. H and W are dynamic: any multiple of the model's stride (32 with
+  3 scales). With --scales K other than the trained K: models/NAME-kK.onnx.
+- models/tfjs/ (tfjs-lite/ for dsanet-lite): model.json (config + a TensorFlow.js weights
+  manifest) and weights.bin, with conv kernels in TensorFlow's HWIO layout, for the tfjs
+  engine's DSANet, which runs any K.
 """
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 from pathlib import Path
 
@@ -21,7 +25,7 @@ import torch
 from torch import Tensor, nn
 
 from common import MODELS, load_model, save_model
-from dsanet import DSANet
+from dsanet import DSANet, ResBlock, ScaledResBlock
 
 
 class StreamingDSANet(nn.Module):
@@ -36,7 +40,26 @@ class StreamingDSANet(nn.Module):
         return restored[-1].clamp(0, 1), h, c
 
 
+def fold_residual_scales(model: DSANet) -> DSANet:
+    """A copy in which each scaled block (x + scale * conv(relu(conv(x)))) is the paper's block
+    with `scale` multiplied into its last conv: the same outputs, one elementwise pass fewer per
+    block for onnxruntime."""
+    folded = copy.deepcopy(model)
+    for module in list(folded.modules()):
+        for name, child in module.named_children():
+            if isinstance(child, ScaledResBlock):
+                plain = ResBlock(child.scale.shape[1])
+                plain.load_state_dict({k: v for k, v in child.state_dict().items() if k != "scale"})
+                scale = child.scale.detach().reshape(-1)
+                last = plain.body[-1]
+                last.weight.data.mul_(scale.reshape(-1, 1, 1, 1))
+                last.bias.data.mul_(scale)
+                setattr(module, name, plain)
+    return folded
+
+
 def export_onnx(model: DSANet, path: Path, opset: int = 17) -> None:
+    model = fold_residual_scales(model)
     stride = model.stride
     frame = torch.rand(1, 3, 2 * stride, 3 * stride)
     h, c = model.initial_state(frame)
@@ -82,16 +105,24 @@ def export_tfjs(model: DSANet, directory: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--weights", default=str(MODELS / "dsanet.pt"))
-    parser.add_argument("--out", default=str(MODELS), help="folder for dsanet.onnx and tfjs/")
+    parser.add_argument("--name", default="dsanet", help="file names: dsanet or dsanet-lite (the TypeScript side's --model full or lite)")
+    parser.add_argument("--scales", type=int, help="export the ONNX graph with this K (the tfjs engine picks K at run time)")
+    parser.add_argument("--out", default=str(MODELS), help="folder for NAME.pt, NAME.onnx and the tfjs weights")
     args = parser.parse_args()
     model = load_model(args.weights)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    if Path(args.weights).resolve() != (out / "dsanet.pt").resolve():
-        save_model(model, out / "dsanet.pt")  # the weights ship beside their exports
-    export_onnx(model, out / "dsanet.onnx")
-    export_tfjs(model, out / "tfjs")
-    print(f"wrote {out / 'dsanet.onnx'} and {out / 'tfjs'} (scales={model.scales})")
+    if args.scales and args.scales != model.scales:
+        onnx_path = out / f"{args.name}-k{args.scales}.onnx"
+        export_onnx(load_model(args.weights, scales=args.scales), onnx_path)
+        print(f"wrote {onnx_path} (scales={args.scales})")
+        return
+    if Path(args.weights).resolve() != (out / f"{args.name}.pt").resolve():
+        save_model(model, out / f"{args.name}.pt")  # the weights ship beside their exports
+    tfjs = out / ("tfjs" if args.name == "dsanet" else f"tfjs-{args.name.removeprefix('dsanet-')}")
+    export_onnx(model, out / f"{args.name}.onnx")
+    export_tfjs(model, tfjs)
+    print(f"wrote {out / f'{args.name}.onnx'} and {tfjs} (scales={model.scales})")
 
 
 if __name__ == "__main__":

@@ -86,6 +86,20 @@ def test_onnx_export_has_dynamic_size_and_state(tmp_path) -> None:
     assert [o.name for o in graph.graph.output] == ["sharp", "h_out", "c_out"]
 
 
+def test_exported_scaled_blocks_fold_their_scale_into_the_conv() -> None:
+    from export import fold_residual_scales
+
+    torch.manual_seed(3)
+    model = DSANet(DSANetConfig(channels=(8, 16, 16), blocks=1, scales=2, block="scaled", bottleneck_norm=True)).eval()
+    for p in model.parameters():
+        p.data.normal_(0, 0.2)
+    folded = fold_residual_scales(model)
+    assert not any("scale" in name for name, _ in folded.named_parameters())
+    x = torch.rand(1, 3, 32, 48)
+    with torch.no_grad():
+        assert torch.allclose(folded(x)[0][-1], model(x)[0][-1], atol=1e-4)
+
+
 def test_synthesized_clips_are_deterministic_and_blurred() -> None:
     from data import BlurConfig, synthesize_clip
 
@@ -137,6 +151,23 @@ def test_up_sampler_is_exactly_its_transposed_conv() -> None:
     up = Up(8, 5)
     x = torch.rand(2, 8, 7, 9)
     assert torch.allclose(up(x), torch.relu(up[0](x)), atol=1e-5)
+
+
+@pytest.mark.parametrize("attention", [True, False])
+def test_finest_scale_restores_the_same_image_without_its_full_resolution_shuffle(attention: bool) -> None:
+    from dsanet import ScaleNet
+
+    torch.manual_seed(2)
+    net = ScaleNet((8, 16, 32), 1, attention, "plain", False).eval()
+    for p in net.parameters():  # away from the near-identity initialisation, so every weight counts
+        p.data.normal_(0, 0.2)
+    blurred, coarse = torch.rand(2, 3, 32, 48), torch.rand(2, 3, 32, 48)
+    state = (torch.rand(2, 32, 4, 6), torch.rand(2, 32, 4, 6))
+    with torch.no_grad():
+        image, features, (h, c) = net(blurred, coarse, None, state)
+        finest, none, (h2, c2) = net(blurred, coarse, None, state, finest=True)
+    assert features is not None and none is None
+    assert torch.allclose(finest, image, atol=1e-4) and torch.equal(h, h2) and torch.equal(c, c2)
 
 
 def test_psnr_loss_is_the_log_of_the_paper_term_per_image() -> None:

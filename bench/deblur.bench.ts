@@ -2,10 +2,11 @@
  * Throughput and memory of the batch pipeline, measured side by side in one run: a bare
  * onnxruntime session on the same model and threads against the project's engine (its worker
  * thread and pixel conversions), engine-only fps against end-to-end fps (file in, file out;
- * their ratio is what the pipeline costs on top of inference), onnx against tfjs, per-frame against state-carried, and the
- * peak memory of each, at 640x360 and 1280x720 on the same real clip (OpenCV's pedestrians).
+ * their ratio is what the pipeline costs on top of inference), DSANet against DSANet-Lite, onnx
+ * against tfjs, per-frame against state-carried, and the peak memory of each, at 640x360 and
+ * 1280x720 on the same real clip (OpenCV's pedestrians).
  *
- *   npm run bench [-- --frames 6 --tfjs-frames 2 --sizes 640x360,1280x720 --engines onnx,tfjs]
+ *   npm run bench [-- --frames 6 --tfjs-frames 2 --sizes 640x360,1280x720 --engines onnx,tfjs --models full,lite]
  *
  * (tfjs on wasm is single-threaded and an order of magnitude slower: fewer frames suffice.)
  *
@@ -22,14 +23,15 @@ import { loadConfig } from "../src/config/load.js";
 import { availableCores } from "../src/machine.js";
 import { createEngine } from "../src/model/create-engine.js";
 import { DeblurStream } from "../src/model/deblur-stream.js";
-import { STATE_CHANNELS, strideFor } from "../src/model/engine.js";
-import { defaultModel } from "../src/model/load-engine.js";
+import type { Engine } from "../src/model/engine.js";
+import { modelFile, type ShippedModel } from "../src/model/load-engine.js";
 import { deblurFile } from "../src/pipeline/deblur-file.js";
 
 const REPO = fileURLToPath(new URL("../", import.meta.url));
 const WORK = join(tmpdir(), "dsanet-bench");
 
 interface Case {
+  model: ShippedModel;
   engine: "onnx" | "tfjs";
   width: number;
   height: number;
@@ -54,17 +56,22 @@ function clipAt(width: number, height: number, frames: number): string {
   return path;
 }
 
-/** Frames a second of a bare onnxruntime session: what the engine could reach at most. */
-async function bareSessionFps(c: Case, threads: number): Promise<number> {
-  const session = await ort.InferenceSession.create(defaultModel("onnx"), {
+/**
+ * Frames a second of a bare onnxruntime session (the engine's session options, nothing around
+ * it): what the engine could reach at most.
+ */
+async function bareSessionFps(c: Case, engine: Engine, threads: number): Promise<number> {
+  const session = await ort.InferenceSession.create(modelFile({ type: "onnx", model: c.model, scales: null }).path, {
     intraOpNumThreads: threads || availableCores(),
     interOpNumThreads: 1,
     executionMode: "sequential",
     graphOptimizationLevel: "all",
+    extra: { session: { intra_op: { allow_spinning: "0" } } },
   });
-  const stride = strideFor(3);
-  const [height, width] = [Math.ceil(c.height / stride) * stride, Math.ceil(c.width / stride) * stride];
-  const state = () => new ort.Tensor("float32", new Float32Array(STATE_CHANNELS * (height / 8) * (width / 8)), [1, STATE_CHANNELS, height / 8, width / 8]);
+  const [height, width] = [Math.ceil(c.height / engine.stride) * engine.stride, Math.ceil(c.width / engine.stride) * engine.stride];
+  const h = session.inputMetadata.find((input) => input.name === "h");
+  const channels = h?.isTensor ? Number(h.shape[1]) : 0;
+  const state = () => new ort.Tensor("float32", new Float32Array(channels * (height / 8) * (width / 8)), [1, channels, height / 8, width / 8]);
   const feeds = { frame: new ort.Tensor("float32", new Float32Array(3 * height * width).fill(0.5), [1, 3, height, width]), h: state(), c: state() };
   await session.run(feeds); // warm-up
   const started = performance.now();
@@ -77,8 +84,8 @@ async function bareSessionFps(c: Case, threads: number): Promise<number> {
 /** Run one case in this process (the child side). */
 async function measure(c: Case): Promise<Result> {
   const config = await loadConfig(null);
-  const bareFps = c.engine === "onnx" ? await bareSessionFps(c, config.engine.threads) : null;
-  const engine = await createEngine({ ...config.engine, type: c.engine });
+  const engine = await createEngine({ ...config.engine, type: c.engine, model: c.model });
+  const bareFps = c.engine === "onnx" ? await bareSessionFps(c, engine, config.engine.threads) : null;
   const input = clipAt(c.width, c.height, c.frames);
   const frame = { stream: "bench", index: 0, ptsMs: 0, width: c.width, height: c.height, rgb: new Uint8Array(c.width * c.height * 3).fill(128) };
 
@@ -91,7 +98,7 @@ async function measure(c: Case): Promise<Result> {
   stream.close();
 
   const summary = await deblurFile({
-    input, output: join(WORK, `out-${c.engine}-${c.width}.mp4`), engine, carryState: c.carryState, tile: null, overlap: 32, memoryLimitMB: null, slots: 4,
+    input, output: join(WORK, `out-${c.model}-${c.engine}-${c.width}.mp4`), engine, carryState: c.carryState, tile: null, overlap: 32, memoryLimitMB: null, slots: 4,
     encode: { ...config.output, preset: "veryfast" },
   });
   await engine.close();
@@ -116,6 +123,7 @@ async function main(): Promise<void> {
       "tfjs-frames": { type: "string", default: "2" },
       sizes: { type: "string", default: "640x360,1280x720" },
       engines: { type: "string", default: "onnx,tfjs" },
+      models: { type: "string", default: "full,lite" },
     },
   });
   if (values.one) {
@@ -123,24 +131,27 @@ async function main(): Promise<void> {
     return;
   }
   const results: Result[] = [];
-  for (const size of values.sizes.split(",")) {
-    const [width, height] = size.split("x").map(Number) as [number, number];
-    for (const engine of values.engines.split(",") as Case["engine"][]) {
-      for (const carryState of [false, true]) {
-        const frames = Number(engine === "tfjs" ? values["tfjs-frames"] : values.frames);
-        const result = runChild({ engine, width, height, carryState, frames });
-        results.push(result);
-        process.stderr.write(`done: ${result.backend} ${size} ${carryState ? "state carried" : "per frame"}\n`);
+  for (const model of values.models.split(",") as ShippedModel[]) {
+    for (const size of values.sizes.split(",")) {
+      const [width, height] = size.split("x").map(Number) as [number, number];
+      for (const engine of values.engines.split(",") as Case["engine"][]) {
+        for (const carryState of [false, true]) {
+          // Lite runs 10x faster: 10x the frames keep its timings as long as the full model's.
+          const frames = Number(engine === "tfjs" ? values["tfjs-frames"] : values.frames) * (model === "lite" ? 10 : 1);
+          const result = runChild({ model, engine, width, height, carryState, frames });
+          results.push(result);
+          process.stderr.write(`done: ${model} ${result.backend} ${size} ${carryState ? "state carried" : "per frame"}\n`);
+        }
       }
     }
   }
   console.log(`\nNode ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? "unknown CPU"})`);
-  console.log("| size | engine | state | frames | bare session fps | engine-only fps | engine / bare | end-to-end fps | end-to-end / engine | peak RSS MiB |");
-  console.log("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+  console.log("| model | size | engine | state | frames | bare session fps | engine-only fps | engine / bare | end-to-end fps | end-to-end / engine | peak RSS MiB |");
+  console.log("| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
   for (const r of results) {
     const bare = r.bareFps === null ? ["-", "-"] : [r.bareFps.toFixed(3), (r.engineFps / r.bareFps).toFixed(2)];
     console.log(
-      `| ${r.width}x${r.height} | ${r.backend} | ${r.carryState ? "carried" : "per frame"} | ${r.frames} | ${bare[0]} | ${r.engineFps.toFixed(3)} | ${bare[1]} | ${r.endToEndFps.toFixed(3)} | ${(r.endToEndFps / r.engineFps).toFixed(2)} | ${r.peakRssMiB.toFixed(0)} |`,
+      `| ${r.model} | ${r.width}x${r.height} | ${r.backend} | ${r.carryState ? "carried" : "per frame"} | ${r.frames} | ${bare[0]} | ${r.engineFps.toFixed(3)} | ${bare[1]} | ${r.endToEndFps.toFixed(3)} | ${(r.endToEndFps / r.engineFps).toFixed(2)} | ${r.peakRssMiB.toFixed(0)} |`,
     );
   }
 }

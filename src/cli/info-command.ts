@@ -4,8 +4,7 @@ import ort from "onnxruntime-node";
 import type { Config } from "../config/schema.js";
 import { findFfmpeg, findFfprobe } from "../ffmpeg/locate.js";
 import { createEngine } from "../model/create-engine.js";
-import { defaultModel } from "../model/load-engine.js";
-import { onnxModelPath } from "../model/onnx-engine.js";
+import { modelFile } from "../model/load-engine.js";
 import { resolveConfig, withEngineOptions, type ConfigFlags } from "./flags.js";
 
 /** `dsanet info`: what would run, and with what. */
@@ -17,8 +16,7 @@ export function infoCommand(): Command {
 
 async function describeInfo(config: Config): Promise<string> {
   const [ffmpeg, ffprobe] = await Promise.all([findFfmpeg(), findFfprobe()]);
-  const model = config.engine.model ?? defaultModel(config.engine.type);
-  const file = config.engine.type === "onnx" ? onnxModelPath(model, config.engine.scales) : model;
+  const file = modelFile(config.engine).path;
   const size = existsSync(file) ? `${(statSync(file).size / 2 ** 20).toFixed(1)} MiB` : "missing";
   const engine = await createEngine(config.engine);
   await engine.close();
@@ -29,7 +27,7 @@ async function describeInfo(config: Config): Promise<string> {
   return [
     `engine:    ${engine.name}, ${engine.scales} scales, input stride ${engine.stride}`,
     `onnx:      onnxruntime-node ${ort.env.versions.node ?? "?"}, providers: ${providers}`,
-    `model:     ${file} (${size})`,
+    `model:     ${config.engine.model}: ${file} (${size})`,
     `ffmpeg:    ${ffmpeg.path} (${ffmpeg.origin}) ${ffmpeg.version}`,
     `ffprobe:   ${ffprobe.path} (${ffprobe.origin})`,
     `node:      ${process.version} on ${process.platform}-${process.arch}`,

@@ -3,9 +3,18 @@ import { z } from "zod";
 const engine = z
   .object({
     type: z.enum(["onnx", "tfjs"]).default("onnx"),
-    /** null: the shipped weights (models/dsanet.onnx or models/tfjs/model.json). */
-    model: z.string().nullable().default(null),
-    scales: z.union([z.literal(1), z.literal(2), z.literal(3)]).default(3),
+    /**
+     * "full" (DSANet) or "lite" (DSANet-Lite, real time on a CPU): the shipped weights; or the path
+     * of other weights (an .onnx file, or a tfjs model.json). null, as older configs wrote: "full".
+     */
+    model: z
+      .string()
+      .min(1)
+      .nullable()
+      .default("full")
+      .transform((model) => model ?? "full"),
+    /** DSANet scales K; null: the K the weights were trained with (full 3, lite 2, other weights 3). */
+    scales: z.union([z.literal(1), z.literal(2), z.literal(3)]).nullable().default(null),
     /** onnx: intra-op threads; 0: one per core available to the process (cgroup quota included). */
     threads: z.number().int().min(0).default(0),
     provider: z.enum(["cpu", "cuda", "tensorrt"]).default("cpu"),

@@ -1,5 +1,6 @@
 import type { Config } from "../config/schema.js";
 import { WorkerClient } from "../threads/worker-client.js";
+import { existingModelFile } from "./load-engine.js";
 import type { Engine, EngineOutput, EngineState } from "./engine.js";
 import type { EngineDescription, WorkerOutput } from "./engine-worker.js";
 
@@ -20,6 +21,7 @@ class WorkerState implements EngineState {
  * blocks the event loop that reads the cameras. Its side of the thread is engine-worker.ts.
  */
 export async function createEngine(options: Config["engine"]): Promise<Engine> {
+  existingModelFile(options); // here, where a bad model is still a ConfigError the CLI reports in one line
   const worker = await WorkerClient.start(new URL(`./engine-worker${extension()}`, import.meta.url), options, "engine");
   const description = await worker.call<EngineDescription>("describe", []);
   return {

@@ -1,6 +1,6 @@
 import type { Frame } from "../types.js";
 import type { Engine, EngineState } from "./engine.js";
-import { sample, toByte, toFloat } from "./pixels.js";
+import { clamped, sample, toBytes, toFloat } from "./pixels.js";
 import type { Config } from "../config/schema.js";
 import { log } from "../log.js";
 import { defaultMemoryLimitMB, tileFor } from "./memory.js";
@@ -49,12 +49,13 @@ export class DeblurStream {
       if (this.options.carryState) this.states.set(i, out.state);
       else out.state.dispose();
       if (sum && weights) accumulate(out.image, tile, height, width, frame.width, sum, weights, this.engine.layout);
-      else write(out.image, tile, height, width, frame.width, rgb, this.engine.layout);
+      else toBytes(out.image, this.engine.layout, height, width, tile, rgb, frame.width);
     }
     if (sum && weights) {
+      const bytes = clamped(rgb);
       for (let p = 0; p < weights.length; p++) {
         const w = weights[p] as number;
-        for (let c = 0; c < 3; c++) rgb[p * 3 + c] = toByte((sum[p * 3 + c] as number) / w);
+        for (let c = 0; c < 3; c++) bytes[p * 3 + c] = ((sum[p * 3 + c] as number) / w) * 255;
       }
     }
     return { ...frame, rgb };
@@ -83,15 +84,6 @@ export class DeblurStream {
 }
 
 type Image = Float32Array;
-
-function write(image: Image, tile: Tile, height: number, width: number, frameWidth: number, rgb: Uint8Array, layout: Engine["layout"]): void {
-  for (let y = 0; y < tile.height; y++) {
-    for (let x = 0; x < tile.width; x++) {
-      const p = ((tile.y + y) * frameWidth + tile.x + x) * 3;
-      for (let c = 0; c < 3; c++) rgb[p + c] = toByte(sample(image, layout, height, width, x, y, c));
-    }
-  }
-}
 
 function accumulate(
   image: Image,

@@ -31,8 +31,6 @@ export interface Engine {
   close(): Promise<void>;
 }
 
-export const STATE_CHANNELS = 128;
-
 /** Input stride of DSANet with K scales: three stride-2 stages below the coarsest scale. */
 export function strideFor(scales: number): number {
   return 8 * 2 ** (scales - 1);

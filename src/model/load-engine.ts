@@ -1,4 +1,6 @@
+import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { ConfigError } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import type { Engine } from "./engine.js";
 import { createOnnxEngine } from "./onnx-engine.js";
@@ -7,17 +9,57 @@ import { createTfjsEngine } from "./tfjs-engine.js";
 /** The repository's models/ folder, from src/model or dist/model alike. */
 export const MODELS_DIR = fileURLToPath(new URL("../../models/", import.meta.url));
 
-export function defaultModel(type: Config["engine"]["type"]): string {
-  return type === "onnx" ? `${MODELS_DIR}dsanet.onnx` : `${MODELS_DIR}tfjs/model.json`;
+/**
+ * The weights that ship in models/, by the name `--model` takes: DSANet for quality,
+ * DSANet-Lite (narrower, one block a stage, two scales) for real time on a CPU.
+ */
+export const SHIPPED_MODELS = {
+  full: { export: "dsanet", onnx: "dsanet.onnx", tfjs: "tfjs/model.json", scales: 3 },
+  lite: { export: "dsanet-lite", onnx: "dsanet-lite.onnx", tfjs: "tfjs-lite/model.json", scales: 2 },
+} as const;
+
+export type ShippedModel = keyof typeof SHIPPED_MODELS;
+
+export function isShippedModel(model: string): model is ShippedModel {
+  return Object.hasOwn(SHIPPED_MODELS, model);
+}
+
+/** The file an engine loads, and with how many scales (null: what the tfjs weights say). */
+export interface ModelFile {
+  readonly path: string;
+  readonly scales: number | null;
 }
 
 /**
- * The engine a config asks for, with the shipped weights unless it names others, on this
- * thread: its inference blocks this thread's event loop. `createEngine` runs it in a worker.
+ * Where the config's model lives. An ONNX graph fixes K when exported: K other than the one
+ * the weights were trained with (3 for weights of your own) is a file of its own, NAME-kK.onnx.
  */
-export function loadEngine(options: Config["engine"]): Promise<Engine> {
-  const model = options.model ?? defaultModel(options.type);
-  return options.type === "onnx"
-    ? createOnnxEngine({ model, scales: options.scales, threads: options.threads, provider: options.provider })
-    : createTfjsEngine({ model, scales: options.scales, backend: options.backend });
+export function modelFile(engine: Pick<Config["engine"], "type" | "model" | "scales">): ModelFile {
+  const shipped = isShippedModel(engine.model) ? SHIPPED_MODELS[engine.model] : null;
+  const path = shipped ? `${MODELS_DIR}${shipped[engine.type]}` : engine.model;
+  if (engine.type === "tfjs") return { path, scales: engine.scales ?? shipped?.scales ?? null };
+  const trained = shipped?.scales ?? 3;
+  const scales = engine.scales ?? trained;
+  return { path: scales === trained ? path : path.replace(/\.onnx$/, `-k${scales}.onnx`), scales };
+}
+
+/** The config's model file, or a ConfigError naming the field and what would make the file. */
+export function existingModelFile(engine: Pick<Config["engine"], "type" | "model" | "scales">): ModelFile {
+  const file = modelFile(engine);
+  if (existsSync(file.path)) return file;
+  const shipped = isShippedModel(engine.model) ? SHIPPED_MODELS[engine.model] : null;
+  const hint = shipped
+    ? `export it with: python3 training/export.py --weights models/${shipped.export}.pt --name ${shipped.export}${file.scales === shipped.scales ? "" : ` --scales ${file.scales}`}`
+    : `--model takes ${Object.keys(SHIPPED_MODELS).join(", ")} or the path of ${engine.type === "onnx" ? "an .onnx file" : "a tfjs model.json"}`;
+  throw new ConfigError(`engine.model: ${file.path}: no such model; ${hint}`);
+}
+
+/**
+ * The engine a config asks for, on this thread: its inference blocks this thread's event loop.
+ * `createEngine` runs it in a worker.
+ */
+export async function loadEngine(options: Config["engine"]): Promise<Engine> {
+  const { path, scales } = existingModelFile(options);
+  if (options.type === "tfjs") return createTfjsEngine({ model: path, scales, backend: options.backend });
+  return createOnnxEngine({ model: path, scales: scales ?? 3, threads: options.threads, provider: options.provider });
 }

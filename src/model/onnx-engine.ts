@@ -1,13 +1,12 @@
-import { existsSync } from "node:fs";
 import ort from "onnxruntime-node";
 import { availableCores } from "../machine.js";
 import { BYTES_PER_PIXEL } from "./memory.js";
-import { STATE_CHANNELS, strideFor, type Engine, type EngineOutput, type EngineState } from "./engine.js";
+import { strideFor, type Engine, type EngineOutput, type EngineState } from "./engine.js";
 
 export type OnnxProvider = "cpu" | "cuda" | "tensorrt";
 
 export interface OnnxEngineOptions {
-  /** models/dsanet.onnx, exported with 3 scales; other K need models/dsanet-k<K>.onnx. */
+  /** The .onnx file (load-engine's modelFile picks it), exported with `scales` scales. */
   readonly model: string;
   readonly scales: number;
   /** Intra-op threads for the CPU provider; 0: one per available core (never onnxruntime's own choice). */
@@ -26,17 +25,9 @@ class OnnxState implements EngineState {
   }
 }
 
-/** The file holding DSANet with `scales` scales: the ONNX graph fixes K at export. */
-export function onnxModelPath(model: string, scales: number): string {
-  return scales === 3 ? model : model.replace(/\.onnx$/, `-k${scales}.onnx`);
-}
-
 /** DSANet on onnxruntime-node: the default engine, CPU or CUDA/TensorRT where present. */
 export async function createOnnxEngine(options: OnnxEngineOptions): Promise<Engine> {
-  const path = onnxModelPath(options.model, options.scales);
-  if (!existsSync(path)) {
-    throw new Error(`${path}: no such model; export it with: python3 training/export.py --scales ${options.scales}`);
-  }
+  const path = options.model;
   // onnxruntime's own choice (0) was one thread on 2-core EPYCs, 1.7x slower than two.
   const threads = options.threads || availableCores();
   const session = await ort.InferenceSession.create(path, {
@@ -47,6 +38,9 @@ export async function createOnnxEngine(options: OnnxEngineOptions): Promise<Engi
     executionMode: "sequential",
     interOpNumThreads: 1,
     graphOptimizationLevel: "all",
+    // Threads that spin between operators take the cores ffmpeg and the pipeline need: with
+    // DSANet-Lite end to end at 640x360, 7.0 fps spinning against 7.8 fps without.
+    extra: { session: { intra_op: { allow_spinning: "0" } } },
   }).catch((error: Error) => {
     if (options.provider === "cpu") throw error;
     throw new Error(
@@ -55,6 +49,7 @@ export async function createOnnxEngine(options: OnnxEngineOptions): Promise<Engi
     );
   });
   const stride = strideFor(options.scales);
+  const stateChannels = stateChannelsOf(session, path);
 
   return {
     name: options.provider === "cpu" ? `onnx (cpu, ${threads} thread${threads === 1 ? "" : "s"})` : `onnx (${options.provider})`,
@@ -63,13 +58,13 @@ export async function createOnnxEngine(options: OnnxEngineOptions): Promise<Engi
     bytesPerPixel: BYTES_PER_PIXEL.onnx,
     scales: options.scales,
     async run(image: Float32Array, height: number, width: number, state: EngineState | null): Promise<EngineOutput> {
-      const stateDims = [1, STATE_CHANNELS, height / 8, width / 8];
+      const stateDims = [1, stateChannels, height / 8, width / 8];
       const previous =
         state instanceof OnnxState
           ? state
           : new OnnxState(
-              new ort.Tensor("float32", new Float32Array(STATE_CHANNELS * (height / 8) * (width / 8)), stateDims),
-              new ort.Tensor("float32", new Float32Array(STATE_CHANNELS * (height / 8) * (width / 8)), stateDims),
+              new ort.Tensor("float32", new Float32Array(stateChannels * (height / 8) * (width / 8)), stateDims),
+              new ort.Tensor("float32", new Float32Array(stateChannels * (height / 8) * (width / 8)), stateDims),
             );
       const frame = new ort.Tensor("float32", image, [1, 3, height, width]);
       const out = await session.run({ frame, h: previous.h, c: previous.c });
@@ -81,4 +76,12 @@ export async function createOnnxEngine(options: OnnxEngineOptions): Promise<Engi
       await session.release();
     },
   };
+}
+
+/** The ConvLSTM's width, from the graph's `h` input (N, C, H/8, W/8): 128 for DSANet, less for Lite. */
+function stateChannelsOf(session: ort.InferenceSession, path: string): number {
+  const h = session.inputMetadata.find((input) => input.name === "h");
+  const channels = h?.isTensor ? h.shape[1] : undefined;
+  if (typeof channels !== "number") throw new Error(`${path}: expected an input 'h' of shape (N, C, H/8, W/8) with a fixed C`);
+  return channels;
 }

@@ -3,20 +3,21 @@ import { dirname, join } from "node:path";
 import type * as tfjs from "@tensorflow/tfjs";
 import { loadTensorflow, type Tf, type TfjsBackend } from "../tensorflow/load.js";
 import { BYTES_PER_PIXEL } from "./memory.js";
-import { STATE_CHANNELS, strideFor, type Engine, type EngineOutput, type EngineState } from "./engine.js";
+import { strideFor, type Engine, type EngineOutput, type EngineState } from "./engine.js";
 
 type T4 = tfjs.Tensor4D;
 
 export interface TfjsEngineOptions {
   /** models/tfjs/model.json: the config and a weights manifest written by training/export.py. */
   readonly model: string;
-  readonly scales: number;
+  /** null: the K the weights were trained with (their config's, 3 where it has none). */
+  readonly scales: number | null;
   readonly backend: TfjsBackend;
 }
 
 interface WeightsFile {
   /** training/dsanet.py's DSANetConfig; weights exported before `block` and `bottleneck_norm` existed lack them. */
-  config: { channels: [number, number, number]; blocks: number; attention: boolean; block?: "plain" | "scaled"; bottleneck_norm?: boolean };
+  config: { channels: [number, number, number]; blocks: number; attention: boolean; scales?: number; block?: "plain" | "scaled"; bottleneck_norm?: boolean };
   weightsManifest: { paths: string[]; weights: { name: string; shape: number[]; dtype: string }[] }[];
 }
 
@@ -51,7 +52,8 @@ export async function createTfjsEngine(options: TfjsEngineOptions): Promise<Engi
   const { block = "plain", bottleneck_norm: bottleneckNorm = false } = manifest.config;
   if (block !== "plain" && block !== "scaled") throw new Error(`${options.model}: the tfjs engine has no '${String(block)}' block; use --engine onnx`);
   const net = new DsanetOps(tf, weights, { blocks: manifest.config.blocks, attention: manifest.config.attention, block, bottleneckNorm });
-  const scales = options.scales;
+  const scales = options.scales ?? manifest.config.scales ?? 3;
+  const stateChannels = manifest.config.channels[2];
 
   return {
     name: `tfjs (${backendName})`,
@@ -63,7 +65,7 @@ export async function createTfjsEngine(options: TfjsEngineOptions): Promise<Engi
       const [sharp, h, c] = tf.tidy(() => {
         const blurred = tf.tensor4d(image, [1, height, width, 3]);
         const previous = state instanceof TfjsState ? state : null;
-        const zeros = () => tf.zeros([1, height / 8, width / 8, STATE_CHANNELS]) as T4;
+        const zeros = () => tf.zeros([1, height / 8, width / 8, stateChannels]) as T4;
         return net.forward(blurred, previous?.h ?? zeros(), previous?.c ?? zeros(), scales);
       });
       const data = (await sharp.data()) as Float32Array;

@@ -96,6 +96,24 @@ describe("dsanet CLI", () => {
     // Threads are set, one per available core: onnxruntime left to choose took one on 2-core EPYCs.
     expect(run.stdout).toMatch(new RegExp(`engine: +onnx \\(cpu, ${availableCores()} threads?\\), 3 scales`));
     expect(run.stdout).toMatch(/ffmpeg: +\S+ffmpeg/);
-    expect(run.stdout).toMatch(/model: +\S+dsanet\.onnx \([\d.]+ MiB\)/);
+    expect(run.stdout).toMatch(/model: +full: \S+dsanet\.onnx \([\d.]+ MiB\)/);
+    // --model lite: DSANet-Lite, the two scales it was trained with.
+    const lite = dsanet("info", "--model", "lite");
+    expect(lite.stdout).toMatch(/engine: +onnx \(cpu, \d threads?\), 2 scales, input stride 16/);
+    expect(lite.stdout).toMatch(/model: +lite: \S+dsanet-lite\.onnx \([\d.]+ MiB\)/);
+  });
+
+  it("--model lite deblurs with DSANet-Lite, and a bad model name says what it takes", () => {
+    const input = clip("cli-lite-in.mp4", "-f", "lavfi", "-i", "testsrc2=size=96x64:rate=10:duration=0.5", "-c:v", "libx264", "-pix_fmt", "yuv420p");
+    const output = join(WORK, "cli-lite-out.mp4");
+    const run = dsanet("deblur", input, "-o", output, "--model", "lite", "--threads", "1");
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/engine: onnx \(cpu, 1 thread\), 2 scales/);
+    expect(run.stderr).toMatch(/5 frames in/);
+    expect(streamInfo(output, "v:0").pts).toHaveLength(5);
+    const bad = dsanet("deblur", input, "-o", join(WORK, "never-lite.mp4"), "--model", "tiny");
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/error: engine\.model: tiny: no such model; --model takes full, lite or the path of an \.onnx file\n$/);
+    expect(bad.stderr).not.toMatch(/\n\s+at /); // no stack: the message is the whole story
   });
 });

@@ -55,4 +55,3 @@ export function meanAbsDiff(a: Uint8Array, b: Uint8Array): number {
 
 /** The shipped weights. */
 export const MODEL = join(REPO, "models/dsanet.onnx");
-export const TFJS_MODEL = join(REPO, "models/tfjs/model.json");

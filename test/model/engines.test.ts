@@ -8,26 +8,24 @@ import type { Engine, EngineState } from "../../src/model/engine.js";
 import { createEngine } from "../../src/model/create-engine.js";
 import { createOnnxEngine } from "../../src/model/onnx-engine.js";
 import { toFloat } from "../../src/model/pixels.js";
+import { loadEngine, MODELS_DIR, SHIPPED_MODELS, type ShippedModel } from "../../src/model/load-engine.js";
 import { createTfjsEngine } from "../../src/model/tfjs-engine.js";
 import { fileSource } from "../../src/sources/file.js";
-import { MODEL, PEDESTRIANS, REPO, TFJS_MODEL, WORK } from "../helpers/clips.js";
+import { MODEL, PEDESTRIANS, REPO, WORK } from "../helpers/clips.js";
 
 // A 128x96 window of three consecutive real frames (pedestrians), so the state is exercised.
 const [W, H] = [128, 96];
 const window = { x: 256, y: 192, width: W, height: H };
 let frames: Float32Array[] = [];
 let onnx: Engine;
-let tfjs: Engine;
 
 beforeAll(async () => {
   const decoded = await lastValueFrom(fileSource(PEDESTRIANS, await probe(PEDESTRIANS)).pipe(take(3), toArray()));
   frames = decoded.map((f) => toFloat(f.rgb, f.width, window, H, W, "nchw"));
   onnx = await createOnnxEngine({ model: MODEL, scales: 3, threads: 1, provider: "cpu" });
-  tfjs = await createTfjsEngine({ model: TFJS_MODEL, scales: 3, backend: "auto" });
 });
 afterAll(async () => {
   await onnx?.close();
-  await tfjs?.close();
 });
 
 function nchwToNhwc(x: Float32Array): Float32Array {
@@ -61,12 +59,54 @@ async function runClip(engine: Engine, carry: boolean): Promise<Float32Array[]> 
   return out;
 }
 
-describe("engines", () => {
+describe.each(Object.keys(SHIPPED_MODELS) as ShippedModel[])("the shipped %s model", (model) => {
+  const shipped = SHIPPED_MODELS[model];
+  let engines: { onnx: Engine; tfjs: Engine };
+  beforeAll(async () => {
+    engines = {
+      onnx: await createOnnxEngine({ model: join(MODELS_DIR, shipped.onnx), scales: shipped.scales, threads: 1, provider: "cpu" }),
+      tfjs: await createTfjsEngine({ model: join(MODELS_DIR, shipped.tfjs), scales: null, backend: "auto" }),
+    };
+  });
+  afterAll(async () => {
+    await engines?.onnx.close();
+    await engines?.tfjs.close();
+  });
+
   it("onnx and tfjs agree on real frames with the state carried (max abs diff < 1e-3)", async () => {
-    const [a, b] = [await runClip(onnx, true), await runClip(tfjs, true)];
+    expect(engines.tfjs.scales).toBe(shipped.scales);
+    const [a, b] = [await runClip(engines.onnx, true), await runClip(engines.tfjs, true)];
     a.forEach((image, i) => expect(maxAbsDiff(image, b[i] as Float32Array)).toBeLessThan(1e-3));
   });
 
+  it("its ONNX export matches PyTorch's reference model (max abs diff < 1e-4)", async () => {
+    const input = join(WORK, `parity-input-${model}.f32`);
+    const output = join(WORK, `parity-torch-${model}.f32`);
+    const { writeFileSync } = await import("node:fs");
+    writeFileSync(input, Buffer.concat(frames.map((f) => Buffer.from(f.buffer, f.byteOffset, f.byteLength))));
+    const script = [
+      "import sys, numpy as np, torch",
+      "sys.path.insert(0, 'training')",
+      "from common import load_model",
+      `m = load_model('models/${shipped.export}.pt')`,
+      `x = torch.from_numpy(np.fromfile('${input}', dtype='<f4').reshape(-1, 3, ${H}, ${W}))`,
+      "state, out = None, []",
+      "with torch.no_grad():",
+      "    for f in x:",
+      "        r, state = m(f[None], state)",
+      "        out.append(r[-1].clamp(0, 1))",
+      `torch.cat(out).numpy().astype('<f4').tofile('${output}')`,
+    ].join("\n");
+    execFileSync("/usr/bin/python3", ["-c", script], { cwd: REPO });
+    const bytes = readFileSync(output);
+    const torch = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+    const ours = await runClip(engines.onnx, true);
+    ours.forEach((image, i) => expect(maxAbsDiff(image, torch.subarray(i * image.length, (i + 1) * image.length))).toBeLessThan(1e-4));
+  });
+
+});
+
+describe("engines", () => {
   it("carrying the state changes later frames but not the first", async () => {
     const [carried, alone] = [await runClip(onnx, true), await runClip(onnx, false)];
     expect(maxAbsDiff(carried[0] as Float32Array, alone[0] as Float32Array)).toBe(0);
@@ -84,31 +124,6 @@ describe("engines", () => {
     expect(Buffer.from(carried.rgb).equals(Buffer.from(first.rgb))).toBe(false);
     expect(Buffer.from(afterCut.rgb).equals(Buffer.from(first.rgb))).toBe(true);
     stream.close();
-  });
-
-  it("the ONNX export matches PyTorch's reference model (max abs diff < 1e-4)", async () => {
-    const input = join(WORK, "parity-input.f32");
-    const output = join(WORK, "parity-torch.f32");
-    const { writeFileSync } = await import("node:fs");
-    writeFileSync(input, Buffer.concat(frames.map((f) => Buffer.from(f.buffer, f.byteOffset, f.byteLength))));
-    const script = [
-      "import sys, numpy as np, torch",
-      "sys.path.insert(0, 'training')",
-      "from common import load_model",
-      "m = load_model('models/dsanet.pt')",
-      `x = torch.from_numpy(np.fromfile('${input}', dtype='<f4').reshape(-1, 3, ${H}, ${W}))`,
-      "state, out = None, []",
-      "with torch.no_grad():",
-      "    for f in x:",
-      "        r, state = m(f[None], state)",
-      "        out.append(r[-1].clamp(0, 1))",
-      `torch.cat(out).numpy().astype('<f4').tofile('${output}')`,
-    ].join("\n");
-    execFileSync("/usr/bin/python3", ["-c", script], { cwd: REPO });
-    const bytes = readFileSync(output);
-    const torch = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
-    const ours = await runClip(onnx, true);
-    ours.forEach((image, i) => expect(maxAbsDiff(image, torch.subarray(i * image.length, (i + 1) * image.length))).toBeLessThan(1e-4));
   });
 
   it("in its worker thread: the same output as in this one, and the event loop stays free meanwhile", async () => {
@@ -132,7 +147,9 @@ describe("engines", () => {
 
   it("says clearly when a GPU provider or a model file is missing", async () => {
     await expect(createOnnxEngine({ model: MODEL, scales: 3, threads: 1, provider: "cuda" })).rejects.toThrow(/onnx provider 'cuda' could not start/);
-    await expect(createOnnxEngine({ model: MODEL, scales: 2, threads: 1, provider: "cpu" })).rejects.toThrow(/dsanet-k2\.onnx: no such model; export it with/);
+    await expect(loadEngine({ type: "onnx", model: "full", scales: 2, threads: 1, provider: "cpu", backend: "auto" })).rejects.toThrow(
+      /engine\.model: \S+dsanet-k2\.onnx: no such model; export it with: python3 training\/export\.py --weights models\/dsanet\.pt --name dsanet --scales 2/,
+    );
     // The same reasons reach the caller from the engine's worker thread.
     await expect(createEngine({ type: "onnx", model: MODEL, scales: 3, threads: 1, provider: "cuda", backend: "auto" })).rejects.toThrow(/onnx provider 'cuda' could not start/);
   });

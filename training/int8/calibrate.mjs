@@ -1,0 +1,31 @@
+// Activation ranges for qdq.py: the augmented graph over the calibration clips (state carried).
+//   node training/int8/calibrate.mjs WORK   (reads WORK/augmented.onnx, WORK/calibration.f32)
+import { readFileSync, writeFileSync } from "node:fs";
+import ort from "onnxruntime-node";
+
+const work = process.argv[2];
+const session = await ort.InferenceSession.create(`${work}/augmented.onnx`, { intraOpNumThreads: 2 });
+const h = session.inputMetadata.find((input) => input.name === "h");
+const channels = Number(h.shape[1]);
+const bytes = readFileSync(`${work}/calibration.f32`);
+const frames = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+const [S, T] = [128, 3];
+const size = 3 * S * S;
+const ranges = { frame: [0, 1] };
+for (let clip = 0; clip < frames.length / size / T; clip++) {
+  const zeros = () => new ort.Tensor("float32", new Float32Array((channels * S * S) / 64), [1, channels, S / 8, S / 8]);
+  let [hState, cState] = [zeros(), zeros()];
+  for (let t = 0; t < T; t++) {
+    const at = (clip * T + t) * size;
+    const out = await session.run({ frame: new ort.Tensor("float32", frames.slice(at, at + size), [1, 3, S, S]), h: hState, c: cState });
+    [hState, cState] = [out.h_out, out.c_out];
+    for (const [name, value] of Object.entries(out)) {
+      if (["sharp", "h_out", "c_out"].includes(name)) continue;
+      let [lo, hi] = ranges[name] ?? [Infinity, -Infinity];
+      for (const x of value.data) [lo, hi] = [Math.min(lo, x), Math.max(hi, x)];
+      ranges[name] = [lo, hi];
+    }
+  }
+}
+writeFileSync(`${work}/ranges.json`, JSON.stringify(ranges, null, 1));
+console.log(`${Object.keys(ranges).length} activation ranges from ${frames.length / size} frames`);

@@ -1,0 +1,20 @@
+"""Frames for training/int8/run.sh, as raw float32 in [0, 1]: calibration clips from the
+training cache (16 clips x 3 frames, 128x128) and the two held-out splits of evaluate.py
+(24 clips x 4 frames, 256x256, blurred and sharp)."""
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from data import HEAVY, BlurConfig, test_clips  # noqa: E402
+from evaluate import CLIPS, FRAMES, SIZE  # noqa: E402
+from photos import TEST  # noqa: E402
+
+work = Path(sys.argv[1])
+shard = next(iter(sorted((Path(__file__).resolve().parents[1] / "runs" / "cache").glob("*/shard-00000.npz"))))
+(np.load(shard)["blurred"][:16].astype(np.float32) / 255).tofile(work / "calibration.f32")
+for name, blur in {"heavy": HEAVY, "mild": BlurConfig()}.items():
+    clips = test_clips(TEST, CLIPS, FRAMES, SIZE, blur)
+    np.stack([b.numpy() for b, _ in clips]).astype(np.float32).tofile(work / f"{name}-blurred.f32")
+    np.stack([s.numpy() for _, s in clips]).astype(np.float32).tofile(work / f"{name}-sharp.f32")

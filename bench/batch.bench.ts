@@ -14,6 +14,7 @@ import ort from "onnxruntime-node";
 import { availableCores } from "../src/machine.js";
 import { strideFor } from "../src/model/engine.js";
 import { modelFile, SHIPPED_MODELS, type ShippedModel } from "../src/model/load-engine.js";
+import { sessionOptions, stateChannelsOf } from "../src/model/onnx-engine.js";
 
 const { values } = parseArgs({
   options: {
@@ -33,17 +34,11 @@ console.log(`Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model
 console.log("| model | one at a time, frames/s | batched, frames/s | batched / one at a time |");
 console.log("| --- | ---: | ---: | ---: |");
 for (const model of Object.keys(SHIPPED_MODELS) as ShippedModel[]) {
-  const session = await ort.InferenceSession.create(modelFile({ type: "onnx", model, scales: null }).path, {
-    intraOpNumThreads: availableCores(),
-    interOpNumThreads: 1,
-    executionMode: "sequential",
-    graphOptimizationLevel: "all",
-    extra: { session: { intra_op: { allow_spinning: "0" } } },
-  });
+  const path = modelFile({ type: "onnx", model, scales: null }).path;
+  const session = await ort.InferenceSession.create(path, sessionOptions(availableCores()));
   const stride = strideFor(SHIPPED_MODELS[model].scales);
   const [h, w] = [Math.ceil(height / stride) * stride, Math.ceil(width / stride) * stride];
-  const h0 = session.inputMetadata.find((input) => input.name === "h");
-  const channels = h0?.isTensor ? Number(h0.shape[1]) : 0;
+  const channels = stateChannelsOf(session, path);
   const feeds = (n: number) => ({
     frame: new ort.Tensor("float32", new Float32Array(n * 3 * h * w).fill(0.5), [n, 3, h, w]),
     h: new ort.Tensor("float32", new Float32Array((n * channels * h * w) / 64), [n, channels, h / 8, w / 8]),

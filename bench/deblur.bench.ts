@@ -25,6 +25,7 @@ import { createEngine } from "../src/model/create-engine.js";
 import { DeblurStream } from "../src/model/deblur-stream.js";
 import type { Engine } from "../src/model/engine.js";
 import { modelFile, type ShippedModel } from "../src/model/load-engine.js";
+import { sessionOptions, stateChannelsOf } from "../src/model/onnx-engine.js";
 import { deblurFile } from "../src/pipeline/deblur-file.js";
 
 const REPO = fileURLToPath(new URL("../", import.meta.url));
@@ -61,16 +62,10 @@ function clipAt(width: number, height: number, frames: number): string {
  * it): what the engine could reach at most.
  */
 async function bareSessionFps(c: Case, engine: Engine, threads: number): Promise<number> {
-  const session = await ort.InferenceSession.create(modelFile({ type: "onnx", model: c.model, scales: null }).path, {
-    intraOpNumThreads: threads || availableCores(),
-    interOpNumThreads: 1,
-    executionMode: "sequential",
-    graphOptimizationLevel: "all",
-    extra: { session: { intra_op: { allow_spinning: "0" } } },
-  });
+  const path = modelFile({ type: "onnx", model: c.model, scales: null }).path;
+  const session = await ort.InferenceSession.create(path, sessionOptions(threads || availableCores()));
   const [height, width] = [Math.ceil(c.height / engine.stride) * engine.stride, Math.ceil(c.width / engine.stride) * engine.stride];
-  const h = session.inputMetadata.find((input) => input.name === "h");
-  const channels = h?.isTensor ? Number(h.shape[1]) : 0;
+  const channels = stateChannelsOf(session, path);
   const state = () => new ort.Tensor("float32", new Float32Array(channels * (height / 8) * (width / 8)), [1, channels, height / 8, width / 8]);
   const feeds = { frame: new ort.Tensor("float32", new Float32Array(3 * height * width).fill(0.5), [1, 3, height, width]), h: state(), c: state() };
   await session.run(feeds); // warm-up

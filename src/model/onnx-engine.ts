@@ -25,14 +25,11 @@ class OnnxState implements EngineState {
   }
 }
 
-/** DSANet on onnxruntime-node: the default engine, CPU or CUDA/TensorRT where present. */
-export async function createOnnxEngine(options: OnnxEngineOptions): Promise<Engine> {
-  const path = options.model;
-  // onnxruntime's own choice (0) was one thread on 2-core EPYCs, 1.7x slower than two.
-  const threads = options.threads || availableCores();
-  const session = await ort.InferenceSession.create(path, {
+/** How the engine runs a session; the benchmarks' bare sessions run the same way. */
+export function sessionOptions(threads: number, provider: OnnxProvider = "cpu"): ort.InferenceSession.SessionOptions {
+  return {
     // No silent CPU fallback: asking for a GPU and getting the CPU would only look slow.
-    executionProviders: [options.provider],
+    executionProviders: [provider],
     intraOpNumThreads: threads,
     // DSANet is one chain of convolutions: operators run one after another, each on all threads.
     executionMode: "sequential",
@@ -41,7 +38,15 @@ export async function createOnnxEngine(options: OnnxEngineOptions): Promise<Engi
     // Threads that spin between operators take the cores ffmpeg and the pipeline need: with
     // DSANet-Lite end to end at 640x360, 7.0 fps spinning against 7.8 fps without.
     extra: { session: { intra_op: { allow_spinning: "0" } } },
-  }).catch((error: Error) => {
+  };
+}
+
+/** DSANet on onnxruntime-node: the default engine, CPU or CUDA/TensorRT where present. */
+export async function createOnnxEngine(options: OnnxEngineOptions): Promise<Engine> {
+  const path = options.model;
+  // onnxruntime's own choice (0) was one thread on 2-core EPYCs, 1.7x slower than two.
+  const threads = options.threads || availableCores();
+  const session = await ort.InferenceSession.create(path, sessionOptions(threads, options.provider)).catch((error: Error) => {
     if (options.provider === "cpu") throw error;
     throw new Error(
       `onnx provider '${options.provider}' could not start (${error.message.split("\n")[0]}); onnxruntime-node needs its CUDA ` +
@@ -79,7 +84,7 @@ export async function createOnnxEngine(options: OnnxEngineOptions): Promise<Engi
 }
 
 /** The ConvLSTM's width, from the graph's `h` input (N, C, H/8, W/8): 128 for DSANet, less for Lite. */
-function stateChannelsOf(session: ort.InferenceSession, path: string): number {
+export function stateChannelsOf(session: ort.InferenceSession, path: string): number {
   const h = session.inputMetadata.find((input) => input.name === "h");
   const channels = h?.isTensor ? h.shape[1] : undefined;
   if (typeof channels !== "number") throw new Error(`${path}: expected an input 'h' of shape (N, C, H/8, W/8) with a fixed C`);

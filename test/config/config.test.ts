@@ -1,7 +1,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadConfig } from "../../src/config/load.js";
+import { loadConfig, parseConfig } from "../../src/config/load.js";
 import { REPO, WORK } from "../helpers/clips.js";
 
 function write(name: string, text: string): string {
@@ -14,7 +14,10 @@ describe("config", () => {
   it("the shipped configs are valid and default.yaml states the defaults", async () => {
     const defaults = await loadConfig(null);
     expect(await loadConfig(join(REPO, "config/default.yaml"))).toEqual(defaults);
-    expect((await loadConfig(join(REPO, "config/fast-preview.yaml"))).deblur.carryState).toBe(false);
+    const preview = await loadConfig(join(REPO, "config/fast-preview.yaml"));
+    expect([preview.engine.model, preview.deblur.carryState]).toEqual(["lite", false]);
+    // A config of older days, model: null, still means the shipped DSANet.
+    expect(parseConfig({ engine: { model: null } }, "old.yaml").engine.model).toBe("full");
     expect((await loadConfig(join(REPO, "config/cameras.example.yaml"))).live.sources.map((s) => s.name)).toEqual(["entrance", "yard"]);
   });
 

@@ -1,5 +1,16 @@
-import { parentPort, workerData } from "node:worker_threads";
+import { parentPort, workerData, type TransferListItem } from "node:worker_threads";
 import type { Call, Reply, Startup } from "./protocol.js";
+
+/**
+ * A handler's result whose buffers move to the caller rather than being copied (they are
+ * unusable here afterwards): for large results, such as a frame, that the worker is done with.
+ */
+export class Moved<T> {
+  constructor(
+    readonly value: T,
+    readonly transfer: readonly TransferListItem[],
+  ) {}
+}
 
 /** What a worker module offers its WorkerClient: methods by name; `close` is called last. */
 export type Handlers = Record<string, (...args: never[]) => unknown> & { close(): unknown };
@@ -25,6 +36,7 @@ export function serveInWorker<Data>(setup: (data: Data) => Promise<Handlers>): v
   port.on("message", (call: Call) => {
     queue = queue.then(async () => {
       let reply: Reply;
+      let transfer: readonly TransferListItem[] = [];
       try {
         if (closed) throw new Error(`${call.method}: the worker is closed`);
         if (call.method === "close") closed = true;
@@ -32,11 +44,13 @@ export function serveInWorker<Data>(setup: (data: Data) => Promise<Handlers>): v
         const handler = handlers[call.method];
         if (!handler) throw new Error(`no such method: ${call.method}`);
         // The client's arguments are whatever it sent for this method: the one untyped seam.
-        reply = { id: call.id, ok: true, value: await (handler as (...args: readonly unknown[]) => unknown)(...call.args) };
+        const value = await (handler as (...args: readonly unknown[]) => unknown)(...call.args);
+        if (value instanceof Moved) transfer = value.transfer;
+        reply = { id: call.id, ok: true, value: value instanceof Moved ? value.value : value };
       } catch (error) {
         reply = { id: call.id, ok: false, message: (error as Error).message };
       }
-      port.postMessage(reply);
+      port.postMessage(reply, transfer);
     });
   });
 }

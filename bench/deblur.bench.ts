@@ -10,7 +10,7 @@
  *
  * (tfjs on wasm is single-threaded and an order of magnitude slower: fewer frames suffice.)
  *
- * Each configuration runs in its own Node process so that its peak RSS is its own.
+ * Each configuration runs in Node processes of its own, so that its peak RSS is its own.
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
@@ -58,62 +58,80 @@ function clipAt(width: number, height: number, frames: number): string {
 }
 
 /**
- * Frames a second of a bare onnxruntime session (the engine's session options, nothing around
- * it): what the engine could reach at most.
+ * A bare onnxruntime session (the engine's session options, nothing around it) on the case's
+ * model and (padded) size: one inference a call, the same input every time. What the engine
+ * could reach at most.
  */
-async function bareSessionFps(c: Case, engine: Engine, threads: number): Promise<number> {
+async function bareSession(c: Case, engine: Engine, threads: number): Promise<{ run(): Promise<unknown>; release(): Promise<void> }> {
   const path = modelFile({ type: "onnx", model: c.model, scales: null }).path;
   const session = await ort.InferenceSession.create(path, sessionOptions(threads || availableCores()));
   const [height, width] = [Math.ceil(c.height / engine.stride) * engine.stride, Math.ceil(c.width / engine.stride) * engine.stride];
   const channels = stateChannelsOf(session, path);
   const state = () => new ort.Tensor("float32", new Float32Array(channels * (height / 8) * (width / 8)), [1, channels, height / 8, width / 8]);
   const feeds = { frame: new ort.Tensor("float32", new Float32Array(3 * height * width).fill(0.5), [1, 3, height, width]), h: state(), c: state() };
-  await session.run(feeds); // warm-up
-  const started = performance.now();
-  for (let i = 0; i < c.frames; i++) await session.run(feeds);
-  const fps = (c.frames * 1000) / (performance.now() - started);
-  await session.release();
-  return fps;
+  return { run: () => session.run(feeds), release: () => session.release() };
 }
 
-/** Run one case in this process (the child side). */
-async function measure(c: Case): Promise<Result> {
+/**
+ * Engine-only and bare-session fps of one case, in this process (a child): the same frame
+ * again and again, conversions included, no decode or encode. Each engine frame alternates
+ * with a bare run, so that the machine's drift (10-20% within minutes on these VMs) weighs on
+ * both alike and their ratio stays the engine's own cost.
+ */
+async function measureEngine(c: Case): Promise<Pick<Result, "backend" | "bareFps" | "engineFps">> {
   const config = await loadConfig(null);
   const engine = await createEngine({ ...config.engine, type: c.engine, model: c.model });
-  const bareFps = c.engine === "onnx" ? await bareSessionFps(c, engine, config.engine.threads) : null;
-  const input = clipAt(c.width, c.height, c.frames);
+  const bare = c.engine === "onnx" ? await bareSession(c, engine, config.engine.threads) : null;
   const frame = { stream: "bench", index: 0, ptsMs: 0, width: c.width, height: c.height, rgb: new Uint8Array(c.width * c.height * 3).fill(128) };
-
-  // Engine only: the same frame again and again, conversions included, no decode or encode.
   const stream = new DeblurStream(engine, { carryState: c.carryState, tile: null, overlap: 32, memoryLimitMB: null });
   await stream.deblur(frame); // warm-up: session initialisation and first-run allocations
-  const started = performance.now();
-  for (let i = 0; i < c.frames; i++) await stream.deblur({ ...frame, index: i });
-  const engineFps = (c.frames * 1000) / (performance.now() - started);
+  await bare?.run();
+  let engineMs = 0;
+  let bareMs = 0;
+  for (let i = 0; i < c.frames; i++) {
+    const started = performance.now();
+    await stream.deblur({ ...frame, index: i });
+    const between = performance.now();
+    await bare?.run();
+    engineMs += between - started;
+    bareMs += performance.now() - between;
+  }
   stream.close();
+  await bare?.release();
+  await engine.close();
+  return { backend: engine.name, bareFps: bare ? (c.frames * 1000) / bareMs : null, engineFps: (c.frames * 1000) / engineMs };
+}
 
-  // End to end from the first frame written to the last, as engine-only starts after its
-  // warm-up: neither counts the start (probe, spawning ffmpeg, the session's first run), which
-  // over 6 frames of DSANet weighed 10% and in a long video weighs nothing.
+/**
+ * End-to-end fps and peak memory of one case, in a process of its own (a child), so that the
+ * peak is the pipeline's alone. Timed from the first frame written to the last, as engine-only
+ * starts after its warm-up: neither counts the start (probe, spawning ffmpeg, the session's
+ * first run), which over 6 frames of DSANet weighed 10% and in a long video weighs nothing.
+ */
+async function measureEndToEnd(c: Case): Promise<Pick<Result, "endToEndFps" | "peakRssMiB">> {
+  const config = await loadConfig(null);
+  const engine = await createEngine({ ...config.engine, type: c.engine, model: c.model });
   const written: number[] = [];
   await deblurFile({
-    input, output: join(WORK, `out-${c.model}-${c.engine}-${c.width}.mp4`), engine, carryState: c.carryState, tile: null, overlap: 32, memoryLimitMB: null, slots: 4,
+    input: clipAt(c.width, c.height, c.frames), output: join(WORK, `out-${c.model}-${c.engine}-${c.width}.mp4`), engine,
+    carryState: c.carryState, tile: null, overlap: 32, memoryLimitMB: null, slots: 4,
     encode: { ...config.output, preset: "veryfast" },
     onProgress: () => written.push(performance.now()),
   });
-  const endToEndFps = ((written.length - 1) * 1000) / (written[written.length - 1]! - written[0]!);
   await engine.close();
-  return { ...c, backend: engine.name, bareFps, engineFps, endToEndFps, peakRssMiB: process.resourceUsage().maxRSS / 1024 };
+  return { endToEndFps: ((written.length - 1) * 1000) / (written[written.length - 1]! - written[0]!), peakRssMiB: process.resourceUsage().maxRSS / 1024 };
 }
 
-function runChild(c: Case): Result {
-  const child = spawnSync(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), "--one", JSON.stringify(c)], {
+const PARTS = { engine: measureEngine, endToEnd: measureEndToEnd };
+
+function runChild(part: keyof typeof PARTS, c: Case): object {
+  const child = spawnSync(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), "--one", JSON.stringify({ part, case: c })], {
     cwd: REPO,
     encoding: "utf8",
     env: { ...process.env, DSANET_LOG: "warn" },
   });
-  if (child.status !== 0) throw new Error(`bench case ${JSON.stringify(c)} failed:\n${child.stderr}`);
-  return JSON.parse(child.stdout.trim().split("\n").pop() ?? "{}") as Result;
+  if (child.status !== 0) throw new Error(`bench ${part} of ${JSON.stringify(c)} failed:\n${child.stderr}`);
+  return JSON.parse(child.stdout.trim().split("\n").pop() ?? "{}") as object;
 }
 
 async function main(): Promise<void> {
@@ -128,7 +146,8 @@ async function main(): Promise<void> {
     },
   });
   if (values.one) {
-    process.stdout.write(JSON.stringify(await measure(JSON.parse(values.one) as Case)) + "\n");
+    const { part, case: c } = JSON.parse(values.one) as { part: keyof typeof PARTS; case: Case };
+    process.stdout.write(JSON.stringify(await PARTS[part](c)) + "\n");
     return;
   }
   const results: Result[] = [];
@@ -139,7 +158,8 @@ async function main(): Promise<void> {
         for (const carryState of [false, true]) {
           // Lite runs 10x faster: 10x the frames keep its timings as long as the full model's.
           const frames = Number(engine === "tfjs" ? values["tfjs-frames"] : values.frames) * (model === "lite" ? 10 : 1);
-          const result = runChild({ model, engine, width, height, carryState, frames });
+          const c: Case = { model, engine, width, height, carryState, frames };
+          const result = { ...c, ...runChild("engine", c), ...runChild("endToEnd", c) } as Result;
           results.push(result);
           process.stderr.write(`done: ${model} ${result.backend} ${size} ${carryState ? "state carried" : "per frame"}\n`);
         }

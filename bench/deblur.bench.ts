@@ -119,7 +119,8 @@ async function measureEndToEnd(c: Case): Promise<Pick<Result, "endToEndFps" | "p
     onProgress: () => written.push(performance.now()),
   });
   await engine.close();
-  return { endToEndFps: ((written.length - 1) * 1000) / (written[written.length - 1]! - written[0]!), peakRssMiB: process.resourceUsage().maxRSS / 1024 };
+  const [first = 0, last = 0] = [written[0], written.at(-1)];
+  return { endToEndFps: ((written.length - 1) * 1000) / (last - first), peakRssMiB: process.resourceUsage().maxRSS / 1024 };
 }
 
 const PARTS = { engine: measureEngine, endToEnd: measureEndToEnd };

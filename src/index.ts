@@ -11,8 +11,9 @@ export type { Config } from "./config/schema.js";
 export { probe } from "./ffmpeg/probe.js";
 
 export { createEngine } from "./model/create-engine.js";
+export { batchingEngine, type BatchingOptions } from "./model/batching-engine.js";
 export { loadEngine, modelFile, SHIPPED_MODELS, type ShippedModel } from "./model/load-engine.js";
-export type { Engine, EngineOutput, EngineState } from "./model/engine.js";
+export type { Engine, EngineInput, EngineOutput, EngineState } from "./model/engine.js";
 export { DeblurStream, type DeblurStreamOptions } from "./model/deblur-stream.js";
 
 export { fileSource } from "./sources/file.js";

@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { ConfigError } from "../config/load.js";
 import { log } from "../log.js";
+import { batchingEngine } from "../model/batching-engine.js";
 import { createEngine } from "../model/create-engine.js";
 import { serve } from "../pipeline/serve.js";
 import { startDetector } from "../detector/start-detector.js";
@@ -40,7 +41,8 @@ export function serveCommand(): Command {
     if (cameras.length === 0) throw new ConfigError("no camera: name rtsp:// URLs as arguments or list them in live.sources of a --config file");
     const resources = new Resources();
     try {
-      const engine = resources.add(await createEngine(config.engine));
+      const batching = { maxRows: config.live.batch ?? cameras.length, waitMs: config.live.batchWaitMs };
+      const engine = resources.add(batchingEngine(await createEngine(config.engine), batching));
       const detector = flags.detect ? resources.add(await startDetector(config.detector)) : null;
       const detections = typeof flags.detect === "string" ? resources.add(await JsonLinesSink.open(flags.detect)) : null;
       const serving = resources.add(

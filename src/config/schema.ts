@@ -75,6 +75,10 @@ const live = z
     /** First reconnection delay; it doubles up to maxBackoffMs, never beyond a quarter of the outage. */
     backoffMs: z.number().int().min(50).default(200),
     maxBackoffMs: z.number().int().min(100).default(30000),
+    /** Cameras whose frames may share one inference (a batch, a row each); null: all of them; 1: a frame per inference. */
+    batch: z.number().int().min(1).nullable().default(null),
+    /** How long a frame may wait for the other cameras' frames to join its batch. */
+    batchWaitMs: z.number().int().min(0).max(1000).default(20),
   })
   .strict();
 

@@ -1,7 +1,7 @@
 import type { Config } from "../config/schema.js";
 import { WorkerClient } from "../threads/worker-client.js";
 import { existingModelFile } from "./load-engine.js";
-import type { Engine, EngineOutput, EngineState } from "./engine.js";
+import type { Engine, EngineInput, EngineOutput, EngineState } from "./engine.js";
 import type { EngineDescription, WorkerOutput } from "./engine-worker.js";
 
 /** A carried state that lives in the worker, next to its engine. */
@@ -26,12 +26,13 @@ export async function createEngine(options: Config["engine"]): Promise<Engine> {
   const description = await worker.call<EngineDescription>("describe", []);
   return {
     ...description,
-    async run(image: Float32Array, height: number, width: number, state: EngineState | null): Promise<EngineOutput> {
-      const previous = state instanceof WorkerState ? state.id : null;
-      // The input is the caller's scratch copy: move it rather than copy it, where it owns its buffer.
-      const owned = image.buffer instanceof ArrayBuffer && image.byteLength === image.buffer.byteLength;
-      const out = await worker.call<WorkerOutput>("run", [image, height, width, previous], owned ? [image.buffer] : []);
-      return { image: out.image, state: new WorkerState(worker, out.state) };
+    async run(inputs: readonly EngineInput[], height: number, width: number): Promise<EngineOutput[]> {
+      const images = inputs.map((input) => input.image);
+      const previous = inputs.map(({ state }) => (state instanceof WorkerState ? state.id : null));
+      // The inputs are the callers' scratch copies: move them rather than copy them, where each owns its buffer.
+      const owned = images.flatMap(({ buffer, byteLength }) => (buffer instanceof ArrayBuffer && byteLength === buffer.byteLength ? [buffer] : []));
+      const out = await worker.call<WorkerOutput>("run", [images, previous, height, width], owned);
+      return out.images.map((image, i) => ({ image, state: new WorkerState(worker, out.states[i] as number) }));
     },
     close: () => worker.close(),
   };

@@ -44,7 +44,8 @@ export class DeblurStream {
       const height = Math.ceil(tile.height / this.engine.stride) * this.engine.stride;
       const width = Math.ceil(tile.width / this.engine.stride) * this.engine.stride;
       const input = toFloat(frame.rgb, frame.width, tile, height, width, this.engine.layout);
-      const out = await this.engine.run(input, height, width, this.states.get(i) ?? null);
+      const [out] = await this.engine.run([{ image: input, state: this.states.get(i) ?? null }], height, width);
+      if (!out) throw new Error(`${this.engine.name}: no output for the frame`);
       this.states.get(i)?.dispose();
       if (this.options.carryState) this.states.set(i, out.state);
       else out.state.dispose();

@@ -6,10 +6,10 @@ import { loadEngine } from "./load-engine.js";
 
 export type EngineDescription = Pick<Engine, "name" | "layout" | "stride" | "scales" | "bytesPerPixel">;
 
-/** What the worker returns for one frame: the image, and the number of its new state. */
+/** What the worker returns for a batch: the images, and the numbers of their new states. */
 export interface WorkerOutput {
-  readonly image: Float32Array;
-  readonly state: number;
+  readonly images: Float32Array[];
+  readonly states: number[];
 }
 
 serveInWorker(async (options: Config["engine"]) => {
@@ -19,14 +19,18 @@ serveInWorker(async (options: Config["engine"]) => {
   let nextState = 0;
   return {
     describe: (): EngineDescription => ({ name: engine.name, layout: engine.layout, stride: engine.stride, scales: engine.scales, bytesPerPixel: engine.bytesPerPixel }),
-    run: async (image: Float32Array, height: number, width: number, state: number | null): Promise<Moved<WorkerOutput>> => {
-      const out = await engine.run(image, height, width, state === null ? null : (states.get(state) ?? null));
-      states.set(nextState, out.state);
-      // The image in a buffer of its own, moved to the caller: cloning the engine's buffer into
+    run: async (images: Float32Array[], previous: (number | null)[], height: number, width: number): Promise<Moved<WorkerOutput>> => {
+      const inputs = images.map((image, i) => ({ image, state: states.get(previous[i] ?? -1) ?? null }));
+      const outputs = await engine.run(inputs, height, width);
+      // Each image in a buffer of its own, moved to the caller: cloning the engine's buffer into
       // the message cost 12 ms a 1280x720 frame, copying and moving it 3 ms. The engine's buffer
       // stays with its tensor, whoever owns that memory.
-      const sharp = out.image.slice();
-      return new Moved({ image: sharp, state: nextState++ }, [sharp.buffer]);
+      const sharp = outputs.map((out) => out.image.slice());
+      const numbers = outputs.map((out) => {
+        states.set(nextState, out.state);
+        return nextState++;
+      });
+      return new Moved({ images: sharp, states: numbers }, sharp.map((image) => image.buffer));
     },
     dispose: (state: number) => {
       states.get(state)?.dispose();

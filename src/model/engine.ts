@@ -6,6 +6,14 @@ export interface EngineState {
   dispose(): void;
 }
 
+/** One image of a batch, with the state its own stream's previous frame left. */
+export interface EngineInput {
+  /** float32 in [0, 1], height x width in the engine's layout. */
+  readonly image: Float32Array;
+  /** What the previous frame of the same stream returned, or null to start afresh. */
+  readonly state: EngineState | null;
+}
+
 export interface EngineOutput {
   /** The sharp image, float32 in [0, 1], same layout and size as the input. */
   readonly image: Float32Array;
@@ -23,11 +31,12 @@ export interface Engine {
   /** Peak memory of an inference per input pixel, measured (see memory.ts). */
   readonly bytesPerPixel: number;
   /**
-   * Deblur one image of height x width (multiples of `stride`), float32 in [0, 1].
-   * `state` is what the previous frame of the same stream returned, or null to start afresh.
-   * The engine may take `image`'s buffer (the worker engine moves it): do not use it afterwards.
+   * Deblur a batch of images of height x width (multiples of `stride`), one row each, in one
+   * inference: the frames of several streams, each with its own state. One output per input,
+   * in order. The engine may take the images' buffers (the worker engine moves them): do not
+   * use them afterwards.
    */
-  run(image: Float32Array, height: number, width: number, state: EngineState | null): Promise<EngineOutput>;
+  run(inputs: readonly EngineInput[], height: number, width: number): Promise<EngineOutput[]>;
   close(): Promise<void>;
 }
 

@@ -1,7 +1,7 @@
 import ort from "onnxruntime-node";
 import { availableCores } from "../machine.js";
 import { BYTES_PER_PIXEL } from "./memory.js";
-import { strideFor, type Engine, type EngineOutput, type EngineState } from "./engine.js";
+import { strideFor, type Engine, type EngineInput, type EngineOutput, type EngineState } from "./engine.js";
 
 export type OnnxProvider = "cpu" | "cuda" | "tensorrt";
 
@@ -62,20 +62,27 @@ export async function createOnnxEngine(options: OnnxEngineOptions): Promise<Engi
     stride,
     bytesPerPixel: BYTES_PER_PIXEL.onnx,
     scales: options.scales,
-    async run(image: Float32Array, height: number, width: number, state: EngineState | null): Promise<EngineOutput> {
-      const stateDims = [1, stateChannels, height / 8, width / 8];
-      const previous =
-        state instanceof OnnxState
-          ? state
-          : new OnnxState(
-              new ort.Tensor("float32", new Float32Array(stateChannels * (height / 8) * (width / 8)), stateDims),
-              new ort.Tensor("float32", new Float32Array(stateChannels * (height / 8) * (width / 8)), stateDims),
-            );
-      const frame = new ort.Tensor("float32", image, [1, 3, height, width]);
-      const out = await session.run({ frame, h: previous.h, c: previous.c });
+    async run(inputs: readonly EngineInput[], height: number, width: number): Promise<EngineOutput[]> {
+      const rows = inputs.length;
+      const [imageSize, stateSize] = [3 * height * width, (stateChannels * height * width) / 64];
+      const stateDims = (n: number) => [n, stateChannels, height / 8, width / 8];
+      // A stream without a state (its first frame) starts from zeros.
+      const previous = inputs.map(({ state }) => (state instanceof OnnxState ? state : null));
+      const carried = (part: "h" | "c") => stack(previous.map((state) => (state?.[part].data as Float32Array | undefined) ?? null), stateSize);
+      const out = await session.run({
+        frame: new ort.Tensor("float32", stack(inputs.map((input) => input.image), imageSize), [rows, 3, height, width]),
+        h: new ort.Tensor("float32", carried("h"), stateDims(rows)),
+        c: new ort.Tensor("float32", carried("c"), stateDims(rows)),
+      });
       const { sharp, h_out: h, c_out: c } = out;
       if (!sharp || !h || !c) throw new Error(`${path}: expected outputs sharp, h_out, c_out`);
-      return { image: sharp.data as Float32Array, state: new OnnxState(h, c) };
+      if (rows === 1) return [{ image: sharp.data as Float32Array, state: new OnnxState(h, c) }];
+      // Each row's state a view of the batch's: it goes back into a batch (copied) or alone (as is).
+      const row = (tensor: ort.Tensor, size: number, i: number) => (tensor.data as Float32Array).subarray(i * size, (i + 1) * size);
+      return inputs.map((_, i) => ({
+        image: row(sharp, imageSize, i),
+        state: new OnnxState(new ort.Tensor("float32", row(h, stateSize, i), stateDims(1)), new ort.Tensor("float32", row(c, stateSize, i), stateDims(1))),
+      }));
     },
     async close(): Promise<void> {
       await session.release();
@@ -89,4 +96,12 @@ export function stateChannelsOf(session: ort.InferenceSession, path: string): nu
   const channels = h?.isTensor ? h.shape[1] : undefined;
   if (typeof channels !== "number") throw new Error(`${path}: expected an input 'h' of shape (N, C, H/8, W/8) with a fixed C`);
   return channels;
+}
+
+/** Rows of `rowSize` values one after another, null rows zero: a batch. One row is used as it is. */
+function stack(rows: readonly (Float32Array | null)[], rowSize: number): Float32Array {
+  if (rows.length === 1) return rows[0] ?? new Float32Array(rowSize);
+  const batch = new Float32Array(rows.length * rowSize);
+  rows.forEach((row, i) => row && batch.set(row, i * rowSize));
+  return batch;
 }

@@ -3,7 +3,7 @@ import { dirname, join } from "node:path";
 import type * as tfjs from "@tensorflow/tfjs";
 import { loadTensorflow, type Tf, type TfjsBackend } from "../tensorflow/load.js";
 import { BYTES_PER_PIXEL } from "./memory.js";
-import { strideFor, type Engine, type EngineOutput, type EngineState } from "./engine.js";
+import { strideFor, type Engine, type EngineInput, type EngineOutput, type EngineState } from "./engine.js";
 
 type T4 = tfjs.Tensor4D;
 
@@ -61,16 +61,21 @@ export async function createTfjsEngine(options: TfjsEngineOptions): Promise<Engi
     bytesPerPixel: BYTES_PER_PIXEL.tfjs,
     stride: strideFor(scales),
     scales,
-    async run(image: Float32Array, height: number, width: number, state: EngineState | null): Promise<EngineOutput> {
+    async run(inputs: readonly EngineInput[], height: number, width: number): Promise<EngineOutput[]> {
+      const rows = inputs.length;
       const [sharp, h, c] = tf.tidy(() => {
-        const blurred = tf.tensor4d(image, [1, height, width, 3]);
-        const previous = state instanceof TfjsState ? state : null;
+        const blurred = tf.concat(inputs.map(({ image }) => tf.tensor4d(image, [1, height, width, 3])));
+        // A stream without a state (its first frame) starts from zeros.
         const zeros = () => tf.zeros([1, height / 8, width / 8, stateChannels]) as T4;
-        return net.forward(blurred, previous?.h ?? zeros(), previous?.c ?? zeros(), scales);
+        const carried = (part: "h" | "c") => tf.concat(inputs.map(({ state }) => (state instanceof TfjsState ? state[part] : zeros())));
+        return net.forward(blurred, carried("h"), carried("c"), scales);
       });
       const data = (await sharp.data()) as Float32Array;
       sharp.dispose();
-      return { image: data, state: new TfjsState(h, c) };
+      const rowSize = 3 * height * width;
+      const [hs, cs] = rows === 1 ? [[h], [c]] : [tf.split(h, rows), tf.split(c, rows)];
+      if (rows > 1) tf.dispose([h, c]);
+      return inputs.map((_, i) => ({ image: data.subarray(i * rowSize, (i + 1) * rowSize), state: new TfjsState(hs[i] as T4, cs[i] as T4) }));
     },
     async close(): Promise<void> {
       for (const tensor of weights.values()) tensor.dispose();

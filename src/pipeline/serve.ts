@@ -31,6 +31,7 @@ export interface LiveSourceSpec {
 
 export interface ServeOptions extends DeblurStreamOptions {
   readonly sources: readonly LiveSourceSpec[];
+  /** Shared by every stream; a `batchingEngine` lets their frames share inferences. */
   readonly engine: Engine;
   /** Frames per stream that may wait for the model before the oldest is dropped. */
   readonly queue: number;

@@ -1,5 +1,6 @@
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { batchingEngine } from "../../src/model/batching-engine.js";
 import type { Engine } from "../../src/model/engine.js";
 import { serve, type Serving } from "../../src/pipeline/serve.js";
 import { WORK } from "../helpers/clips.js";
@@ -15,7 +16,8 @@ let browser: Browser;
 beforeAll(async () => {
   camera = new RtspServer(await freePort());
   await camera.start();
-  engine = await liveEngine();
+  // As `dsanet serve` runs several cameras: their frames share inferences.
+  engine = batchingEngine(await liveEngine(), { maxRows: 2, waitMs: 20 });
   serving = await serve(
     serveOptions(engine, {
       // Two streams from one server: each has its own state, queue, metrics and panel.

@@ -46,17 +46,46 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   return max;
 }
 
-async function runClip(engine: Engine, carry: boolean): Promise<Float32Array[]> {
+/** A copy in the engine's layout: an engine may take the input's buffer (the worker engine moves it). */
+function input(engine: Engine, frame: Float32Array): Float32Array {
+  return engine.layout === "nchw" ? frame.slice() : nchwToNhwc(frame);
+}
+
+function output(engine: Engine, image: Float32Array): Float32Array {
+  return engine.layout === "nchw" ? image : nhwcToNchw(image);
+}
+
+async function runClip(engine: Engine, carry: boolean, clip = frames): Promise<Float32Array[]> {
   let state: EngineState | null = null;
   const out: Float32Array[] = [];
-  for (const frame of frames) {
-    // A copy: an engine may take the input's buffer (the worker engine moves it to its thread).
-    const input = engine.layout === "nchw" ? frame.slice() : nchwToNhwc(frame);
-    const result = await engine.run(input, H, W, state);
+  for (const frame of clip) {
+    const [result] = await engine.run([{ image: input(engine, frame), state }], H, W);
+    if (!result) throw new Error("no output");
     state = carry ? result.state : null;
-    out.push(engine.layout === "nchw" ? result.image : nhwcToNchw(result.image));
+    out.push(output(engine, result.image));
   }
   return out;
+}
+
+/**
+ * Two streams in one batch, frame by frame, each with its own carried state: the clip forwards
+ * and backwards, the second joining a frame late (a row without a state beside one with).
+ */
+async function runBatched(engine: Engine): Promise<Float32Array[][]> {
+  const clips = [frames, [...frames].reverse()];
+  const outputs: Float32Array[][] = [[], []];
+  const states: (EngineState | null)[] = [null, null];
+  for (let t = 0; t < frames.length; t++) {
+    const rows = t === 0 ? [0] : [0, 1];
+    const inputs = rows.map((s) => ({ image: input(engine, clips[s]?.[t - s] as Float32Array), state: states[s] ?? null }));
+    const results = await engine.run(inputs, H, W);
+    results.forEach((result, r) => {
+      const s = rows[r] as number;
+      states[s] = result.state;
+      outputs[s]?.push(output(engine, result.image));
+    });
+  }
+  return outputs;
 }
 
 describe.each(Object.keys(SHIPPED_MODELS) as ShippedModel[])("the shipped %s model", (model) => {
@@ -104,6 +133,14 @@ describe.each(Object.keys(SHIPPED_MODELS) as ShippedModel[])("the shipped %s mod
     ours.forEach((image, i) => expect(maxAbsDiff(image, torch.subarray(i * image.length, (i + 1) * image.length))).toBeLessThan(1e-4));
   });
 
+  it.each(["onnx", "tfjs"] as const)("on %s, two streams in one batch get what each gets alone (max abs diff < 1e-5)", async (type) => {
+    const engine = engines[type];
+    const batched = await runBatched(engine);
+    const alone = [await runClip(engine, true), await runClip(engine, true, [...frames].reverse().slice(0, -1))];
+    expect(batched.map((clip) => clip.length)).toEqual([3, 2]);
+    batched.forEach((clip, s) => clip.forEach((image, i) => expect(maxAbsDiff(image, alone[s]?.[i] as Float32Array)).toBeLessThan(1e-5)));
+  });
+
 });
 
 describe("engines", () => {
@@ -131,18 +168,20 @@ describe("engines", () => {
     try {
       const [here, there] = [await runClip(onnx, true), await runClip(worker, true)];
       there.forEach((image, i) => expect(maxAbsDiff(image, here[i] as Float32Array)).toBe(0));
+      const [hereBatched, thereBatched] = [await runBatched(onnx), await runBatched(worker)];
+      thereBatched.flat().forEach((image, i) => expect(maxAbsDiff(image, hereBatched.flat()[i] as Float32Array)).toBe(0));
       // A 640x352 frame takes about half a second on one core; a 10 ms timer keeps ticking.
       let ticks = 0;
       const timer = setInterval(() => ticks++, 10);
       const started = performance.now();
-      const out = await worker.run(new Float32Array(3 * 352 * 640).fill(0.5), 352, 640, null);
+      const [out] = await worker.run([{ image: new Float32Array(3 * 352 * 640).fill(0.5), state: null }], 352, 640);
       clearInterval(timer);
-      out.state.dispose();
+      out?.state.dispose();
       expect(ticks).toBeGreaterThan((performance.now() - started) / 10 / 4);
     } finally {
       await worker.close();
     }
-    await expect(worker.run(new Float32Array(3 * H * W), H, W, null)).rejects.toThrow(/engine is closed/);
+    await expect(worker.run([{ image: new Float32Array(3 * H * W), state: null }], H, W)).rejects.toThrow(/engine is closed/);
   });
 
   it("says clearly when a GPU provider or a model file is missing", async () => {

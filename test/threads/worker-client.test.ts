@@ -3,7 +3,7 @@ import { createEngine } from "../../src/model/create-engine.js";
 import { MODEL } from "../helpers/clips.js";
 
 const [H, W] = [96, 128];
-const frame = () => new Float32Array(3 * H * W).fill(0.5);
+const frame = () => [{ image: new Float32Array(3 * H * W).fill(0.5), state: null }];
 
 describe("the engine worker", () => {
   // Stopping a live stream closes the engine while a frame is still being deblurred. The
@@ -11,15 +11,15 @@ describe("the engine worker", () => {
   // session, and onnxruntime-node aborted the whole process (exit 134, Napi::Error).
   it("finishes the run in flight before closing, and refuses runs after close", async () => {
     const engine = await createEngine({ type: "onnx", model: MODEL, scales: 3, threads: 1, provider: "cpu", backend: "auto" });
-    const inFlight = engine.run(frame(), H, W, null);
+    const inFlight = engine.run(frame(), H, W);
     const closed = engine.close();
-    const late = expect(engine.run(frame(), H, W, null)).rejects.toThrow(/engine is closed/);
-    const out = await inFlight;
-    expect(out.image).toHaveLength(3 * H * W);
-    out.state.dispose(); // after close: must be harmless
+    const late = expect(engine.run(frame(), H, W)).rejects.toThrow(/engine is closed/);
+    const [out] = await inFlight;
+    expect(out?.image).toHaveLength(3 * H * W);
+    out?.state.dispose(); // after close: must be harmless
     await late;
     await closed;
-    await expect(engine.run(frame(), H, W, null)).rejects.toThrow(/engine is closed/);
+    await expect(engine.run(frame(), H, W)).rejects.toThrow(/engine is closed/);
     await engine.close(); // twice is fine
   });
 });

@@ -3,8 +3,8 @@
  * stream's ConvLSTM state in its row) against one call a frame, side by side in one run, for
  * each shipped model:
  *
- * - bare session: a bare onnxruntime session with the engine's options, N frames as one batch
- *   against N runs one after another: what batching can give at most;
+ * - bare session: a bare onnxruntime session (bare-session.ts), N frames as one batch against
+ *   N runs one after another: what batching can give at most;
  * - streams: N streams of real frames (OpenCV's pedestrians, a different start each), each
  *   deblurred in order with its state carried, as `dsanet serve` runs N cameras: the project's
  *   engine (worker thread, conversions) behind a `batchingEngine` of N rows against one of 1.
@@ -22,16 +22,14 @@ import { cpus } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import ort from "onnxruntime-node";
 import { loadConfig } from "../src/config/load.js";
-import { availableCores } from "../src/machine.js";
 import { batchingEngine } from "../src/model/batching-engine.js";
 import { createEngine } from "../src/model/create-engine.js";
 import { DeblurStream } from "../src/model/deblur-stream.js";
-import { strideFor, type Engine, type EngineInput } from "../src/model/engine.js";
-import { modelFile, SHIPPED_MODELS, type ShippedModel } from "../src/model/load-engine.js";
-import { sessionOptions, stateChannelsOf } from "../src/model/onnx-engine.js";
+import type { Engine, EngineInput } from "../src/model/engine.js";
+import type { ShippedModel } from "../src/model/load-engine.js";
 import type { Frame } from "../src/types.js";
+import { bareSession } from "./bare-session.js";
 
 const { values } = parseArgs({
   options: {
@@ -59,28 +57,18 @@ function sampleFrames(): Uint8Array[] {
   return Array.from({ length: raw.length / size }, (_, i) => new Uint8Array(raw.subarray(i * size, (i + 1) * size)));
 }
 
-/** Frames/s of a bare session: `cameras` frames one run each, and as one batch. */
-async function bareSession(model: ShippedModel): Promise<[number, number]> {
-  const path = modelFile({ type: "onnx", model, scales: null }).path;
-  const session = await ort.InferenceSession.create(path, sessionOptions(availableCores()));
-  const stride = strideFor(SHIPPED_MODELS[model].scales);
-  const [h, w] = [Math.ceil(height / stride) * stride, Math.ceil(width / stride) * stride];
-  const channels = stateChannelsOf(session, path);
-  const feeds = (n: number) => ({
-    frame: new ort.Tensor("float32", new Float32Array(n * 3 * h * w).fill(0.5), [n, 3, h, w]),
-    h: new ort.Tensor("float32", new Float32Array((n * channels * h * w) / 64), [n, channels, h / 8, w / 8]),
-    c: new ort.Tensor("float32", new Float32Array((n * channels * h * w) / 64), [n, channels, h / 8, w / 8]),
-  });
-  const [one, all] = [feeds(1), feeds(cameras)];
-  await session.run(one); // warm-up, both shapes
-  await session.run(all);
+/** Frames/s of a bare session (bare-session.ts): `cameras` frames one run each, and as one batch. */
+async function bare(model: ShippedModel): Promise<[number, number]> {
+  const session = await bareSession(model, height, width);
+  await session.run(1); // warm-up, both shapes
+  await session.run(cameras);
   const [sequential, batched]: [number[], number[]] = [[], []];
   for (let round = 0; round < rounds; round++) {
     let started = performance.now();
-    for (let i = 0; i < cameras; i++) await session.run(one);
+    for (let i = 0; i < cameras; i++) await session.run(1);
     sequential.push(performance.now() - started);
     started = performance.now();
-    await session.run(all);
+    await session.run(cameras);
     batched.push(performance.now() - started);
   }
   await session.release();
@@ -109,7 +97,7 @@ console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
 const rgb = sampleFrames();
 const config = await loadConfig(null);
 for (const model of values.models.split(",") as ShippedModel[]) {
-  const [bareOne, bareBatched] = await bareSession(model);
+  const [bareOne, bareBatched] = await bare(model);
   const engine = await createEngine({ ...config.engine, model });
   const rows: number[] = [];
   const counted: Engine = { ...engine, run: (inputs: readonly EngineInput[], h: number, w: number) => (rows.push(inputs.length), engine.run(inputs, h, w)) };

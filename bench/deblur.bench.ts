@@ -18,15 +18,12 @@ import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import ort from "onnxruntime-node";
 import { loadConfig } from "../src/config/load.js";
-import { availableCores } from "../src/machine.js";
 import { createEngine } from "../src/model/create-engine.js";
 import { DeblurStream } from "../src/model/deblur-stream.js";
-import type { Engine } from "../src/model/engine.js";
-import { modelFile, type ShippedModel } from "../src/model/load-engine.js";
-import { sessionOptions, stateChannelsOf } from "../src/model/onnx-engine.js";
+import type { ShippedModel } from "../src/model/load-engine.js";
 import { deblurFile } from "../src/pipeline/deblur-file.js";
+import { bareSession } from "./bare-session.js";
 
 const REPO = fileURLToPath(new URL("../", import.meta.url));
 const WORK = join(tmpdir(), "dsanet-bench");
@@ -42,7 +39,7 @@ interface Case {
 
 interface Result extends Case {
   backend: string;
-  /** A bare onnxruntime session, the same model, threads and (padded) size; null for tfjs. */
+  /** A bare onnxruntime session (bare-session.ts), the same model, threads and size; null for tfjs. */
   bareFps: number | null;
   engineFps: number;
   endToEndFps: number;
@@ -58,21 +55,6 @@ function clipAt(width: number, height: number, frames: number): string {
 }
 
 /**
- * A bare onnxruntime session (the engine's session options, nothing around it) on the case's
- * model and (padded) size: one inference a call, the same input every time. What the engine
- * could reach at most.
- */
-async function bareSession(c: Case, engine: Engine, threads: number): Promise<{ run(): Promise<unknown>; release(): Promise<void> }> {
-  const path = modelFile({ type: "onnx", model: c.model, scales: null }).path;
-  const session = await ort.InferenceSession.create(path, sessionOptions(threads || availableCores()));
-  const [height, width] = [Math.ceil(c.height / engine.stride) * engine.stride, Math.ceil(c.width / engine.stride) * engine.stride];
-  const channels = stateChannelsOf(session, path);
-  const state = () => new ort.Tensor("float32", new Float32Array(channels * (height / 8) * (width / 8)), [1, channels, height / 8, width / 8]);
-  const feeds = { frame: new ort.Tensor("float32", new Float32Array(3 * height * width).fill(0.5), [1, 3, height, width]), h: state(), c: state() };
-  return { run: () => session.run(feeds), release: () => session.release() };
-}
-
-/**
  * Engine-only and bare-session fps of one case, in this process (a child): the same frame
  * again and again, conversions included, no decode or encode. Each engine frame alternates
  * with a bare run, so that the machine's drift (10-20% within minutes on these VMs) weighs on
@@ -81,7 +63,7 @@ async function bareSession(c: Case, engine: Engine, threads: number): Promise<{ 
 async function measureEngine(c: Case): Promise<Pick<Result, "backend" | "bareFps" | "engineFps">> {
   const config = await loadConfig(null);
   const engine = await createEngine({ ...config.engine, type: c.engine, model: c.model });
-  const bare = c.engine === "onnx" ? await bareSession(c, engine, config.engine.threads) : null;
+  const bare = c.engine === "onnx" ? await bareSession(c.model, c.height, c.width, config.engine.threads) : null;
   const frame = { stream: "bench", index: 0, ptsMs: 0, width: c.width, height: c.height, rgb: new Uint8Array(c.width * c.height * 3).fill(128) };
   const stream = new DeblurStream(engine, { carryState: c.carryState, tile: null, overlap: 32, memoryLimitMB: null });
   await stream.deblur(frame); // warm-up: session initialisation and first-run allocations

@@ -5,10 +5,15 @@
 
 writes, for --name NAME (dsanet: the full model; dsanet-lite: DSANet-Lite)
 - models/NAME.pt: the weights alone (no optimizer state), from which training can resume
-- models/NAME.onnx: inputs `frame` (N, 3, H, W) in [0, 1] and the carried state `h`, `c`
-  (N, C3, H/8, W/8; C3 = 128 for DSANet); outputs `sharp` (N, 3, H, W) clamped to [0, 1] and
-  the new `h_out`, `c_out`. H and W are dynamic: any multiple of the model's stride (32 with
-  3 scales). With --scales K other than the trained K: models/NAME-kK.onnx.
+- models/NAME.onnx: inputs `rgb` (N, H, W, 3), uint8 frames as the decoder gives them, and the
+  carried state `h`, `c` (N, C3, H'/8, W'/8; C3 = 128 for DSANet), where H' and W' are H and W
+  rounded up to the model's stride (32 with 3 scales); outputs `rgb_out` (N, H, W, 3) uint8 and
+  the new `h_out`, `c_out`. H and W are dynamic, any size: the graph pads the frame to the
+  stride by repeating its last row and column, and crops the result, so that the pixel work
+  runs in onnxruntime, on every core, rather than in JavaScript. With --float, the network
+  alone: `frame` (N, 3, H', W') in [0, 1] to `sharp` clamped to [0, 1] (older exports; the
+  engine converts the pixels itself). With --scales K other than the trained K:
+  models/NAME-kK.onnx.
 - models/tfjs/ (tfjs-lite/ for dsanet-lite): model.json (config + a TensorFlow.js weights
   manifest) and weights.bin, with conv kernels in TensorFlow's HWIO layout, for the tfjs
   engine's DSANet, which runs any K.
@@ -21,7 +26,9 @@ import json
 from pathlib import Path
 
 import numpy as np
+import onnx
 import torch
+from onnx import TensorProto, helper, numpy_helper
 from torch import Tensor, nn
 
 from common import MODELS, load_model, save_model
@@ -58,7 +65,8 @@ def fold_residual_scales(model: DSANet) -> DSANet:
     return folded
 
 
-def export_onnx(model: DSANet, path: Path, opset: int = 17) -> None:
+def export_onnx(model: DSANet, path: Path, opset: int = 17, pixels: bool = True) -> None:
+    """The network as ONNX; with `pixels`, wrapped to take and give uint8 frames (see with_pixels)."""
     model = fold_residual_scales(model)
     stride = model.stride
     frame = torch.rand(1, 3, 2 * stride, 3 * stride)
@@ -74,6 +82,62 @@ def export_onnx(model: DSANet, path: Path, opset: int = 17) -> None:
         dynamic_axes={"frame": spatial, "h": state, "c": state, "sharp": spatial, "h_out": state, "c_out": state},
         opset_version=opset,
     )
+    if pixels:
+        onnx.save(with_pixels(onnx.load(str(path)), stride), str(path))
+
+
+def with_pixels(graph: onnx.ModelProto, stride: int) -> onnx.ModelProto:
+    """The float graph (`frame` -> `sharp`) behind uint8 frames: `rgb` (N, H, W, 3) of any size
+    is scaled to [0, 1], laid out as planes and padded to the stride by repeating its last row
+    and column (as toFloat in src/model/pixels.ts did); `sharp` is cropped back to H x W,
+    scaled to 0-255, rounded half to even and made uint8 `rgb_out` (as toBytes did)."""
+    g = graph.graph
+    constants = {
+        "px_255": np.array(255, dtype=np.float32),
+        "px_stride": np.array([stride], dtype=np.int64),
+        "px_hw_start": np.array([2], dtype=np.int64),
+        "px_hw_end": np.array([4], dtype=np.int64),
+        "px_no_pad": np.zeros(6, dtype=np.int64),
+        "px_origin": np.zeros(2, dtype=np.int64),
+        "px_hw_axes": np.array([2, 3], dtype=np.int64),
+        "px_zero": np.array(0, dtype=np.float32),
+    }
+    g.initializer.extend(numpy_helper.from_array(value, name) for name, value in constants.items())
+    node = helper.make_node
+    before = [
+        node("Cast", ["rgb"], ["px_bytes"], to=TensorProto.FLOAT),
+        node("Div", ["px_bytes", "px_255"], ["px_unit"]),
+        node("Transpose", ["px_unit"], ["px_planes"], perm=[0, 3, 1, 2]),
+        node("Shape", ["px_planes"], ["px_shape"]),
+        node("Slice", ["px_shape", "px_hw_start", "px_hw_end"], ["px_hw"]),
+        # (stride - size % stride) % stride rows and columns of padding: none on a multiple.
+        node("Mod", ["px_hw", "px_stride"], ["px_hw_rest"]),
+        node("Sub", ["px_stride", "px_hw_rest"], ["px_hw_short"]),
+        node("Mod", ["px_hw_short", "px_stride"], ["px_hw_pad"]),
+        node("Concat", ["px_no_pad", "px_hw_pad"], ["px_pads"], axis=0),
+        node("Pad", ["px_planes", "px_pads"], ["frame"], mode="edge"),
+    ]
+    for n in g.node:
+        n.output[:] = ["px_sharp" if name == "sharp" else name for name in n.output]
+    after = [
+        node("Slice", ["px_sharp", "px_origin", "px_hw", "px_hw_axes"], ["px_cropped"]),
+        node("Transpose", ["px_cropped"], ["px_interleaved"], perm=[0, 2, 3, 1]),
+        node("Mul", ["px_interleaved", "px_255"], ["px_levels"]),
+        node("Round", ["px_levels"], ["px_rounded"]),
+        node("Clip", ["px_rounded", "px_zero", "px_255"], ["px_clipped"]),
+        node("Cast", ["px_clipped"], ["rgb_out"], to=TensorProto.UINT8),
+    ]
+    nodes = before + list(g.node) + after
+    del g.node[:]
+    g.node.extend(nodes)
+    frames = ["batch", "height", "width", 3]
+    inputs = [helper.make_tensor_value_info("rgb", TensorProto.UINT8, frames)] + [i for i in g.input if i.name != "frame"]
+    outputs = [helper.make_tensor_value_info("rgb_out", TensorProto.UINT8, frames)] + [o for o in g.output if o.name != "sharp"]
+    del g.input[:], g.output[:]
+    g.input.extend(inputs)
+    g.output.extend(outputs)
+    onnx.checker.check_model(graph)
+    return graph
 
 
 def export_tfjs(model: DSANet, directory: Path) -> None:
@@ -108,19 +172,20 @@ def main() -> None:
     parser.add_argument("--name", default="dsanet", help="file names: dsanet or dsanet-lite (the TypeScript side's --model full or lite)")
     parser.add_argument("--scales", type=int, help="export the ONNX graph with this K (the tfjs engine picks K at run time)")
     parser.add_argument("--out", default=str(MODELS), help="folder for NAME.pt, NAME.onnx and the tfjs weights")
+    parser.add_argument("--float", action="store_true", help="ONNX of the network alone, float planes in and out (no pixel work)")
     args = parser.parse_args()
     model = load_model(args.weights)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.scales and args.scales != model.scales:
         onnx_path = out / f"{args.name}-k{args.scales}.onnx"
-        export_onnx(load_model(args.weights, scales=args.scales), onnx_path)
+        export_onnx(load_model(args.weights, scales=args.scales), onnx_path, pixels=not args.float)
         print(f"wrote {onnx_path} (scales={args.scales})")
         return
     if Path(args.weights).resolve() != (out / f"{args.name}.pt").resolve():
         save_model(model, out / f"{args.name}.pt")  # the weights ship beside their exports
     tfjs = out / ("tfjs" if args.name == "dsanet" else f"tfjs-{args.name.removeprefix('dsanet-')}")
-    export_onnx(model, out / f"{args.name}.onnx")
+    export_onnx(model, out / f"{args.name}.onnx", pixels=not args.float)
     export_tfjs(model, tfjs)
     print(f"wrote {out / f'{args.name}.onnx'} and {tfjs} (scales={model.scales})")
 

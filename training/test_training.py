@@ -73,17 +73,19 @@ def test_one_training_step_lowers_the_loss() -> None:
 
 def test_onnx_export_has_dynamic_size_and_state(tmp_path) -> None:
     model = DSANet(TINY).eval()
+    dims = lambda values: {v.name: [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim] for v in values}
     path = tmp_path / "tiny.onnx"
     export_onnx(model, path)
     graph = onnx.load(str(path))
     onnx.checker.check_model(graph)
-    dims = {i.name: [d.dim_param or d.dim_value for d in i.type.tensor_type.shape.dim] for i in graph.graph.input}
-    assert dims == {
-        "frame": ["batch", 3, "height", "width"],
-        "h": ["batch", 32, "state_height", "state_width"],
-        "c": ["batch", 32, "state_height", "state_width"],
-    }
-    assert [o.name for o in graph.graph.output] == ["sharp", "h_out", "c_out"]
+    state = ["batch", 32, "state_height", "state_width"]
+    assert dims(graph.graph.input) == {"rgb": ["batch", "height", "width", 3], "h": state, "c": state}
+    assert dims(graph.graph.output)["rgb_out"] == ["batch", "height", "width", 3]
+    assert [o.name for o in graph.graph.output] == ["rgb_out", "h_out", "c_out"]
+    export_onnx(model, path, pixels=False)
+    floats = onnx.load(str(path))
+    assert dims(floats.graph.input) == {"frame": ["batch", 3, "height", "width"], "h": state, "c": state}
+    assert [o.name for o in floats.graph.output] == ["sharp", "h_out", "c_out"]
 
 
 def test_exported_scaled_blocks_fold_their_scale_into_the_conv() -> None:

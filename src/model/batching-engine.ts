@@ -84,7 +84,6 @@ export function batchingEngine(engine: Engine, options: BatchingOptions): Engine
 
   return {
     name: options.maxRows > 1 ? `${engine.name}, batches of up to ${options.maxRows}` : engine.name,
-    layout: engine.layout,
     stride: engine.stride,
     scales: engine.scales,
     // A frame shares its inference's memory with the batch's other rows: tiles are planned to fit a full batch.

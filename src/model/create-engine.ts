@@ -27,12 +27,12 @@ export async function createEngine(options: Config["engine"]): Promise<Engine> {
   return {
     ...description,
     async run(inputs: readonly EngineInput[], height: number, width: number): Promise<EngineOutput[]> {
-      const images = inputs.map((input) => input.image);
+      const frames = inputs.map((input) => input.rgb);
       const previous = inputs.map(({ state }) => (state instanceof WorkerState ? state.id : null));
       // The inputs are the callers' scratch copies: move them rather than copy them, where each owns its buffer.
-      const owned = images.flatMap(({ buffer, byteLength }) => (buffer instanceof ArrayBuffer && byteLength === buffer.byteLength ? [buffer] : []));
-      const out = await worker.call<WorkerOutput>("run", [images, previous, height, width], owned);
-      return out.images.map((image, i) => ({ image, state: new WorkerState(worker, out.states[i] as number) }));
+      const owned = frames.flatMap(({ buffer, byteLength }) => (buffer instanceof ArrayBuffer && byteLength === buffer.byteLength ? [buffer] : []));
+      const out = await worker.call<WorkerOutput>("run", [frames, previous, height, width], owned);
+      return out.frames.map((rgb, i) => ({ rgb, state: new WorkerState(worker, out.states[i] as number) }));
     },
     close: () => worker.close(),
   };

@@ -1,6 +1,6 @@
 import type { Frame } from "../types.js";
 import type { Engine, EngineState } from "./engine.js";
-import { clamped, sample, toBytes, toFloat } from "./pixels.js";
+import { clamped, crop } from "./pixels.js";
 import type { Config } from "../config/schema.js";
 import { log } from "../log.js";
 import { defaultMemoryLimitMB, tileFor } from "./memory.js";
@@ -35,31 +35,33 @@ export class DeblurStream {
     if (size !== this.size) this.tile = this.planTile(frame.width, frame.height);
     this.size = size;
     const tiles = planTiles(frame.width, frame.height, this.tile, this.options.overlap);
-    const single = tiles.length === 1;
-    const rgb = new Uint8Array(frame.rgb.length);
-    const sum = single ? null : new Float32Array(frame.rgb.length);
-    const weights = single ? null : new Float32Array(frame.width * frame.height);
+    // The engine gets copies (crop), as it may take their buffers: the frame goes on to viewers.
+    if (tiles.length === 1) return { ...frame, rgb: await this.run(0, crop(frame.rgb, frame.width, tiles[0] as Tile), frame.height, frame.width) };
 
+    // Tiles overlap: each pixel is the weighted mean of the tiles over it (weights ramp across overlaps).
+    const sum = new Float32Array(frame.rgb.length);
+    const weights = new Float32Array(frame.width * frame.height);
     for (const [i, tile] of tiles.entries()) {
-      const height = Math.ceil(tile.height / this.engine.stride) * this.engine.stride;
-      const width = Math.ceil(tile.width / this.engine.stride) * this.engine.stride;
-      const input = toFloat(frame.rgb, frame.width, tile, height, width, this.engine.layout);
-      const [out] = await this.engine.run([{ image: input, state: this.states.get(i) ?? null }], height, width);
-      if (!out) throw new Error(`${this.engine.name}: no output for the frame`);
-      this.states.get(i)?.dispose();
-      if (this.options.carryState) this.states.set(i, out.state);
-      else out.state.dispose();
-      if (sum && weights) accumulate(out.image, tile, height, width, frame.width, sum, weights, this.engine.layout);
-      else toBytes(out.image, this.engine.layout, height, width, tile, rgb, frame.width);
+      const sharp = await this.run(i, crop(frame.rgb, frame.width, tile), tile.height, tile.width);
+      accumulate(sharp, tile, frame.width, sum, weights);
     }
-    if (sum && weights) {
-      const bytes = clamped(rgb);
-      for (let p = 0; p < weights.length; p++) {
-        const w = weights[p] as number;
-        for (let c = 0; c < 3; c++) bytes[p * 3 + c] = ((sum[p * 3 + c] as number) / w) * 255;
-      }
+    const rgb = new Uint8Array(frame.rgb.length);
+    const bytes = clamped(rgb);
+    for (let p = 0; p < weights.length; p++) {
+      const w = weights[p] as number;
+      for (let c = 0; c < 3; c++) bytes[p * 3 + c] = (sum[p * 3 + c] as number) / w;
     }
     return { ...frame, rgb };
+  }
+
+  /** Deblur the image at tile position `i`, carrying that position's state. */
+  private async run(i: number, rgb: Uint8Array, height: number, width: number): Promise<Uint8Array> {
+    const [out] = await this.engine.run([{ rgb, state: this.states.get(i) ?? null }], height, width);
+    if (!out) throw new Error(`${this.engine.name}: no output for the frame`);
+    this.states.get(i)?.dispose();
+    if (this.options.carryState) this.states.set(i, out.state);
+    else out.state.dispose();
+    return out.rgb;
   }
 
   /** The user's tile size, or one that keeps inference within the memory limit. */
@@ -84,24 +86,14 @@ export class DeblurStream {
   }
 }
 
-type Image = Float32Array;
-
-function accumulate(
-  image: Image,
-  tile: Tile,
-  height: number,
-  width: number,
-  frameWidth: number,
-  sum: Float32Array,
-  weights: Float32Array,
-  layout: Engine["layout"],
-): void {
+function accumulate(sharp: Uint8Array, tile: Tile, frameWidth: number, sum: Float32Array, weights: Float32Array): void {
   for (let y = 0; y < tile.height; y++) {
     for (let x = 0; x < tile.width; x++) {
       const w = tile.weight(x, y);
       const p = (tile.y + y) * frameWidth + tile.x + x;
+      const s = (y * tile.width + x) * 3;
       weights[p] = (weights[p] as number) + w;
-      for (let c = 0; c < 3; c++) sum[p * 3 + c] = (sum[p * 3 + c] as number) + w * sample(image, layout, height, width, x, y, c);
+      for (let c = 0; c < 3; c++) sum[p * 3 + c] = (sum[p * 3 + c] as number) + w * (sharp[s + c] as number);
     }
   }
 }

@@ -1,7 +1,8 @@
 import ort from "onnxruntime-node";
 import { availableCores } from "../machine.js";
 import { BYTES_PER_PIXEL } from "./memory.js";
-import { strideFor, type Engine, type EngineInput, type EngineOutput, type EngineState } from "./engine.js";
+import { checkFrames, padded, strideFor, type Engine, type EngineInput, type EngineOutput, type EngineState } from "./engine.js";
+import { toBytes, toFloat } from "./pixels.js";
 
 export type OnnxProvider = "cpu" | "cuda" | "tensorrt";
 
@@ -55,34 +56,37 @@ export async function createOnnxEngine(options: OnnxEngineOptions): Promise<Engi
   });
   const stride = strideFor(options.scales);
   const stateChannels = stateChannelsOf(session, path);
+  // training/export.py's graphs take the frames' bytes and do the pixel work themselves; older
+  // exports (and --float) take float planes padded to the stride, converted here.
+  const takesBytes = session.inputNames.includes("rgb");
 
   return {
     name: options.provider === "cpu" ? `onnx (cpu, ${threads} thread${threads === 1 ? "" : "s"})` : `onnx (${options.provider})`,
-    layout: "nchw",
     stride,
     bytesPerPixel: BYTES_PER_PIXEL.onnx,
     scales: options.scales,
     async run(inputs: readonly EngineInput[], height: number, width: number): Promise<EngineOutput[]> {
+      checkFrames(inputs, height, width);
       const rows = inputs.length;
-      const [imageSize, stateSize] = [3 * height * width, (stateChannels * height * width) / 64];
-      const stateDims = (n: number) => [n, stateChannels, height / 8, width / 8];
+      const [paddedHeight, paddedWidth] = [padded(height, stride), padded(width, stride)];
+      const stateSize = (stateChannels * paddedHeight * paddedWidth) / 64;
+      const stateDims = (n: number) => [n, stateChannels, paddedHeight / 8, paddedWidth / 8];
       // A stream without a state (its first frame) starts from zeros.
       const previous = inputs.map(({ state }) => (state instanceof OnnxState ? state : null));
-      const carried = (part: "h" | "c") => stack(previous.map((state) => (state?.[part].data as Float32Array | undefined) ?? null), stateSize);
+      const carried = (part: "h" | "c") => stack(previous.map((state) => (state?.[part].data as Float32Array | undefined) ?? null), stateSize, Float32Array);
       const out = await session.run({
-        frame: new ort.Tensor("float32", stack(inputs.map((input) => input.image), imageSize), [rows, 3, height, width]),
+        ...(takesBytes ? bytesIn(inputs, height, width) : floatsIn(inputs, height, width, paddedHeight, paddedWidth)),
         h: new ort.Tensor("float32", carried("h"), stateDims(rows)),
         c: new ort.Tensor("float32", carried("c"), stateDims(rows)),
       });
-      const { sharp, h_out: h, c_out: c } = out;
-      if (!sharp || !h || !c) throw new Error(`${path}: expected outputs sharp, h_out, c_out`);
-      if (rows === 1) return [{ image: sharp.data as Float32Array, state: new OnnxState(h, c) }];
+      const { h_out: h, c_out: c } = out;
+      if (!h || !c) throw new Error(`${path}: expected outputs h_out, c_out`);
+      const sharp = takesBytes ? bytesOut(out, path) : floatsOut(out, path, rows, height, width, paddedHeight, paddedWidth);
+      if (rows === 1) return [{ rgb: sharp, state: new OnnxState(h, c) }];
       // Each row's state a view of the batch's: it goes back into a batch (copied) or alone (as is).
-      const row = (tensor: ort.Tensor, size: number, i: number) => (tensor.data as Float32Array).subarray(i * size, (i + 1) * size);
-      return inputs.map((_, i) => ({
-        image: row(sharp, imageSize, i),
-        state: new OnnxState(new ort.Tensor("float32", row(h, stateSize, i), stateDims(1)), new ort.Tensor("float32", row(c, stateSize, i), stateDims(1))),
-      }));
+      const row = <A extends Float32Array | Uint8Array>(data: A, size: number, i: number) => data.subarray(i * size, (i + 1) * size) as A;
+      const stateRow = (tensor: ort.Tensor, i: number) => new ort.Tensor("float32", row(tensor.data as Float32Array, stateSize, i), stateDims(1));
+      return inputs.map((_, i) => ({ rgb: row(sharp, height * width * 3, i), state: new OnnxState(stateRow(h, i), stateRow(c, i)) }));
     },
     async close(): Promise<void> {
       await session.release();
@@ -99,9 +103,40 @@ export function stateChannelsOf(session: ort.InferenceSession, path: string): nu
 }
 
 /** Rows of `rowSize` values one after another, null rows zero: a batch. One row is used as it is. */
-function stack(rows: readonly (Float32Array | null)[], rowSize: number): Float32Array {
-  if (rows.length === 1) return rows[0] ?? new Float32Array(rowSize);
-  const batch = new Float32Array(rows.length * rowSize);
+function stack<A extends Float32Array | Uint8Array>(rows: readonly (A | null)[], rowSize: number, type: new (length: number) => A): A {
+  if (rows.length === 1) return rows[0] ?? new type(rowSize);
+  const batch = new type(rows.length * rowSize);
   rows.forEach((row, i) => row && batch.set(row, i * rowSize));
   return batch;
+}
+
+/** The frames as the graph's `rgb`: (N, H, W, 3) bytes. */
+function bytesIn(inputs: readonly EngineInput[], height: number, width: number): Record<string, ort.Tensor> {
+  const rgb = stack(inputs.map((input) => input.rgb), height * width * 3, Uint8Array);
+  return { rgb: new ort.Tensor("uint8", rgb, [inputs.length, height, width, 3]) };
+}
+
+function bytesOut(out: ort.InferenceSession.ReturnType, path: string): Uint8Array {
+  if (!out.rgb_out) throw new Error(`${path}: expected an output rgb_out`);
+  return out.rgb_out.data as Uint8Array;
+}
+
+/** The frames as a float graph's `frame`: (N, 3, H', W') in [0, 1], padded to the stride. */
+function floatsIn(inputs: readonly EngineInput[], height: number, width: number, paddedHeight: number, paddedWidth: number): Record<string, ort.Tensor> {
+  const whole = { x: 0, y: 0, width, height };
+  const planes = inputs.map((input) => toFloat(input.rgb, width, whole, paddedHeight, paddedWidth, "nchw"));
+  return { frame: new ort.Tensor("float32", stack(planes, 3 * paddedHeight * paddedWidth, Float32Array), [inputs.length, 3, paddedHeight, paddedWidth]) };
+}
+
+/** A float graph's `sharp`, cropped to the frames and made bytes, row after row. */
+function floatsOut(out: ort.InferenceSession.ReturnType, path: string, rows: number, height: number, width: number, paddedHeight: number, paddedWidth: number): Uint8Array {
+  if (!out.sharp) throw new Error(`${path}: expected an output sharp`);
+  const planes = out.sharp.data as Float32Array;
+  const [frameSize, planesSize] = [height * width * 3, 3 * paddedHeight * paddedWidth];
+  const rgb = new Uint8Array(rows * frameSize);
+  const whole = { x: 0, y: 0, width, height };
+  for (let i = 0; i < rows; i++) {
+    toBytes(planes.subarray(i * planesSize, (i + 1) * planesSize), "nchw", paddedHeight, paddedWidth, whole, rgb.subarray(i * frameSize, (i + 1) * frameSize), width);
+  }
+  return rgb;
 }

@@ -1,4 +1,5 @@
-import type { Layout } from "./engine.js";
+/** How an engine lays out float images: ONNX as planes (NCHW), TensorFlow as pixels (NHWC). */
+export type Layout = "nchw" | "nhwc";
 
 /** A rectangle of a frame, in pixels. */
 export interface Region {
@@ -82,4 +83,15 @@ export function clamped(rgb: Uint8Array): Uint8ClampedArray {
 /** The value at (x, y, channel) of a float image in `layout`. */
 export function sample(image: Float32Array, layout: Layout, height: number, width: number, x: number, y: number, channel: number): number {
   return layout === "nhwc" ? (image[(y * width + x) * 3 + channel] as number) : (image[(channel * height + y) * width + x] as number);
+}
+
+/** `region` of a packed RGB24 frame `frameWidth` wide, as a packed RGB24 image of its own. */
+export function crop(rgb: Uint8Array, frameWidth: number, region: Region): Uint8Array {
+  const rowBytes = region.width * 3;
+  const out = new Uint8Array(rowBytes * region.height);
+  for (let y = 0; y < region.height; y++) {
+    const start = ((region.y + y) * frameWidth + region.x) * 3;
+    out.set(rgb.subarray(start, start + rowBytes), y * rowBytes);
+  }
+  return out;
 }

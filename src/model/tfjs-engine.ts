@@ -3,7 +3,8 @@ import { dirname, join } from "node:path";
 import type * as tfjs from "@tensorflow/tfjs";
 import { loadTensorflow, type Tf, type TfjsBackend } from "../tensorflow/load.js";
 import { BYTES_PER_PIXEL } from "./memory.js";
-import { strideFor, type Engine, type EngineInput, type EngineOutput, type EngineState } from "./engine.js";
+import { checkFrames, padded, strideFor, type Engine, type EngineInput, type EngineOutput, type EngineState } from "./engine.js";
+import { toBytes, toFloat } from "./pixels.js";
 
 type T4 = tfjs.Tensor4D;
 
@@ -54,28 +55,35 @@ export async function createTfjsEngine(options: TfjsEngineOptions): Promise<Engi
   const net = new DsanetOps(tf, weights, { blocks: manifest.config.blocks, attention: manifest.config.attention, block, bottleneckNorm });
   const scales = options.scales ?? manifest.config.scales ?? 3;
   const stateChannels = manifest.config.channels[2];
+  const stride = strideFor(scales);
 
   return {
     name: `tfjs (${backendName})`,
-    layout: "nhwc",
     bytesPerPixel: BYTES_PER_PIXEL.tfjs,
-    stride: strideFor(scales),
+    stride,
     scales,
     async run(inputs: readonly EngineInput[], height: number, width: number): Promise<EngineOutput[]> {
+      checkFrames(inputs, height, width);
       const rows = inputs.length;
+      const [paddedHeight, paddedWidth] = [padded(height, stride), padded(width, stride)];
+      const whole = { x: 0, y: 0, width, height };
       const [sharp, h, c] = tf.tidy(() => {
-        const blurred = tf.concat(inputs.map(({ image }) => tf.tensor4d(image, [1, height, width, 3])));
+        const pixels = inputs.map(({ rgb }) => tf.tensor4d(toFloat(rgb, width, whole, paddedHeight, paddedWidth, "nhwc"), [1, paddedHeight, paddedWidth, 3]));
         // A stream without a state (its first frame) starts from zeros.
-        const zeros = () => tf.zeros([1, height / 8, width / 8, stateChannels]) as T4;
+        const zeros = () => tf.zeros([1, paddedHeight / 8, paddedWidth / 8, stateChannels]) as T4;
         const carried = (part: "h" | "c") => tf.concat(inputs.map(({ state }) => (state instanceof TfjsState ? state[part] : zeros())));
-        return net.forward(blurred, carried("h"), carried("c"), scales);
+        return net.forward(tf.concat(pixels), carried("h"), carried("c"), scales);
       });
       const data = (await sharp.data()) as Float32Array;
       sharp.dispose();
-      const rowSize = 3 * height * width;
       const [hs, cs] = rows === 1 ? [[h], [c]] : [tf.split(h, rows), tf.split(c, rows)];
       if (rows > 1) tf.dispose([h, c]);
-      return inputs.map((_, i) => ({ image: data.subarray(i * rowSize, (i + 1) * rowSize), state: new TfjsState(hs[i] as T4, cs[i] as T4) }));
+      const imageSize = paddedHeight * paddedWidth * 3;
+      return inputs.map((_, i) => {
+        const rgb = new Uint8Array(height * width * 3);
+        toBytes(data.subarray(i * imageSize, (i + 1) * imageSize), "nhwc", paddedHeight, paddedWidth, whole, rgb, width);
+        return { rgb, state: new TfjsState(hs[i] as T4, cs[i] as T4) };
+      });
     },
     async close(): Promise<void> {
       for (const tensor of weights.values()) tensor.dispose();

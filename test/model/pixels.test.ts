@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { Layout } from "../../src/model/engine.js";
-import { sample, toBytes, toFloat } from "../../src/model/pixels.js";
+import { crop, sample, toBytes, toFloat, type Layout } from "../../src/model/pixels.js";
 
 // A 5x4 RGB24 image whose every byte differs, and a 3x2 region of it at (1, 1).
 const [W, H] = [5, 4];
@@ -41,5 +40,18 @@ describe.each(["nchw", "nhwc"] as Layout[])("pixels in %s", (layout) => {
     const again = new Uint8Array(rgb.length);
     toBytes(toFloat(rgb, W, whole, H, W, layout), layout, H, W, whole, again, W);
     expect(again).toEqual(rgb);
+  });
+});
+
+describe("crop", () => {
+  it("copies a region into a packed image of its own", () => {
+    const out = crop(rgb, W, region);
+    expect(out).toHaveLength(region.width * region.height * 3);
+    for (let y = 0; y < region.height; y++) {
+      for (let x = 0; x < region.width; x++) {
+        for (let c = 0; c < 3; c++) expect(out[(y * region.width + x) * 3 + c]).toBe(byte(region.x + x, region.y + y, c));
+      }
+    }
+    expect(crop(rgb, W, { x: 0, y: 0, width: W, height: H })).toEqual(rgb);
   });
 });

@@ -3,7 +3,7 @@ import { createEngine } from "../../src/model/create-engine.js";
 import { MODEL } from "../helpers/clips.js";
 
 const [H, W] = [96, 128];
-const frame = () => [{ image: new Float32Array(3 * H * W).fill(0.5), state: null }];
+const frame = () => [{ rgb: new Uint8Array(3 * H * W).fill(128), state: null }];
 
 describe("the engine worker", () => {
   // Stopping a live stream closes the engine while a frame is still being deblurred. The
@@ -15,7 +15,7 @@ describe("the engine worker", () => {
     const closed = engine.close();
     const late = expect(engine.run(frame(), H, W)).rejects.toThrow(/engine is closed/);
     const [out] = await inFlight;
-    expect(out?.image).toHaveLength(3 * H * W);
+    expect(out?.rgb).toHaveLength(3 * H * W);
     out?.state.dispose(); // after close: must be harmless
     await late;
     await closed;

@@ -7,7 +7,8 @@
  *   N runs one after another: what batching can give at most;
  * - streams: N streams of real frames (OpenCV's pedestrians, a different start each), each
  *   deblurred in order with its state carried, as `dsanet serve` runs N cameras: the project's
- *   engine (worker thread, conversions) behind a `batchingEngine` of N rows against one of 1.
+ *   engine (its worker thread) behind a `batchingEngine` of N rows, against the engine alone
+ *   (a frame a call, several queued in its worker: how `serve` runs on a CPU).
  *   Rounds alternate between the two, so the machine's drift weighs on both alike.
  *
  *   npm run bench:batch [-- --cameras 4 --rows 4 --size 640x360 --rounds 5 --frames 4]
@@ -101,15 +102,15 @@ for (const model of values.models.split(",") as ShippedModel[]) {
   const engine = await createEngine({ ...config.engine, model });
   const rows: number[] = [];
   const counted: Engine = { ...engine, run: (inputs: readonly EngineInput[], h: number, w: number) => (rows.push(inputs.length), engine.run(inputs, h, w)) };
-  const [oneAtATime, batched] = [batchingEngine(engine, { maxRows: 1, waitMs: 0 }), batchingEngine(counted, { maxRows: Number(values.rows ?? cameras), waitMs: config.live.batchWaitMs })];
-  await streams(oneAtATime, rgb, 1); // warm-up, both shapes
+  const batched = batchingEngine(counted, { maxRows: Number(values.rows ?? cameras), waitMs: config.live.batchWaitMs });
+  await streams(engine, rgb, 1); // warm-up, both shapes
   await streams(batched, rgb, 1);
   rows.length = 0;
   const [sequential, together]: [number[], number[]] = [[], []];
   // Lite runs about 10x faster: 10x the frames keep its timings as long as the full model's.
   const frames = Number(values.frames) * (model === "lite" ? 10 : 1);
   for (let round = 0; round < rounds; round++) {
-    sequential.push(await streams(oneAtATime, rgb, frames));
+    sequential.push(await streams(engine, rgb, frames));
     together.push(await streams(batched, rgb, frames));
   }
   await engine.close();

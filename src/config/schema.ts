@@ -75,7 +75,7 @@ const live = z
     /** First reconnection delay; it doubles up to maxBackoffMs, never beyond a quarter of the outage. */
     backoffMs: z.number().int().min(50).default(200),
     maxBackoffMs: z.number().int().min(100).default(30000),
-    /** Cameras whose frames may share one inference (a batch, a row each); null: all of them; 1: a frame per inference. */
+    /** Cameras whose frames may share one inference (a batch, a row each); 1: a frame per inference; null: all of them on a GPU provider, 1 on the CPU (where batching measured no gain). */
     batch: z.number().int().min(1).nullable().default(null),
     /** How long a frame may wait for the other cameras' frames to join its batch. */
     batchWaitMs: z.number().int().min(0).max(1000).default(20),

@@ -28,6 +28,9 @@ interface Waiting {
  * calls still waiting at once, then closes `engine`, which finishes them first.
  */
 export function batchingEngine(engine: Engine, options: BatchingOptions): Engine {
+  // Nothing to gather: calls go straight to the engine, which queues them and starts each
+  // without waiting for the previous one's reply to come back here.
+  if (options.maxRows === 1) return engine;
   const waiting: Waiting[] = [];
   let inFlight = 0;
   let timer: NodeJS.Timeout | undefined;
@@ -83,7 +86,7 @@ export function batchingEngine(engine: Engine, options: BatchingOptions): Engine
   };
 
   return {
-    name: options.maxRows > 1 ? `${engine.name}, batches of up to ${options.maxRows}` : engine.name,
+    name: `${engine.name}, batches of up to ${options.maxRows}`,
     stride: engine.stride,
     scales: engine.scales,
     // A frame shares its inference's memory with the batch's other rows: tiles are planned to fit a full batch.

@@ -1,4 +1,5 @@
 import { availableMemory } from "../machine.js";
+import { padded } from "./engine.js";
 
 /**
  * Peak memory the model needs per input pixel, measured on the shipped DSANet as the peak RSS
@@ -20,8 +21,7 @@ export function defaultMemoryLimitMB(): number {
 export function tileFor(width: number, height: number, stride: number, bytesPerPixel: number, limitMB: number, requested: number | null): number | null {
   if (requested !== null) return requested;
   const limit = limitMB * 2 ** 20;
-  const padded = (n: number) => Math.ceil(n / stride) * stride;
-  if (padded(width) * padded(height) * bytesPerPixel <= limit) return null;
+  if (padded(width, stride) * padded(height, stride) * bytesPerPixel <= limit) return null;
   const side = Math.floor(Math.sqrt(limit / bytesPerPixel) / stride) * stride;
   if (side < 2 * stride) {
     throw new Error(`deblur.memoryLimitMB (${limitMB}) is too small for even a ${2 * stride}-pixel tile; raise it or set --tile`);

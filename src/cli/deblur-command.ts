@@ -10,6 +10,7 @@ import { refuseOverwritingInput } from "../sinks/partial-file.js";
 import { integer, resolveConfig, withEngineOptions, type ConfigFlags } from "./flags.js";
 import { Resources } from "./resources.js";
 import { ProgressBar } from "./progress.js";
+import { onStopSignals, signalExitCode, type StopSignal } from "./stop-signals.js";
 import { printSummary } from "./summary.js";
 
 const SAMPLE = fileURLToPath(new URL("../../samples/pedestrians.mp4", import.meta.url));
@@ -47,6 +48,16 @@ export function deblurCommand(): Command {
     const info = await probe(source);
     if (info.videoStreams > 1) log.warn(`${source}: ${info.videoStreams} video streams; only the first is deblurred and written`);
     const resources = new Resources();
+    const stop = new AbortController();
+    let stoppedBy: StopSignal | null = null;
+    onStopSignals({
+      finish: (signal) => {
+        stoppedBy = signal;
+        log.info("stopping: finishing the frames in flight into a shorter, playable file (press Ctrl-C again to stop at once and keep nothing)");
+        stop.abort();
+      },
+      now: () => log.warn(`stopping at once: nothing written to ${output}`),
+    });
     try {
       const engine = resources.add(await createEngine(config.engine));
       log.info(`engine: ${engine.name}, ${engine.scales} scales, state ${config.deblur.carryState ? "carried" : "reset every frame"}`);
@@ -61,11 +72,16 @@ export function deblurCommand(): Command {
         ...config.deblur,
         encode: config.output,
         onProgress: (p) => bar?.update(p),
+        stop: stop.signal,
         ...(detector && detections ? { detect: { detector, every: config.detector.every, output: detections } } : {}),
       });
       bar?.close();
       printSummary(summary);
-      if (summary.inputError) {
+      if (summary.interrupted && stoppedBy) {
+        const total = summary.expectedFrames === null ? "" : ` of ${summary.expectedFrames}`;
+        log.warn(summary.frames > 0 ? `interrupted: ${summary.frames}${total} frames written to ${output}` : `interrupted before the first frame: nothing written to ${output}`);
+        process.exitCode = signalExitCode(stoppedBy);
+      } else if (summary.inputError) {
         log.error(`${summary.inputError.message}\nthe ${summary.frames} frames decoded were written to ${output}`);
         process.exitCode = 1;
       }

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Command } from "commander";
 import { ConfigError } from "../config/load.js";
-import { InputError } from "../ffmpeg/errors.js";
+import { InputError, OutputError } from "../ffmpeg/errors.js";
 import { log } from "../log.js";
 import { deblurCommand } from "./deblur-command.js";
 import { detectCompareCommand } from "./detect-compare-command.js";
@@ -24,9 +24,9 @@ const program = new Command("dsanet")
   .addCommand(jobsCommand());
 
 program.parseAsync().catch((error: unknown) => {
-  // Bad input, bad config and a failed start-up are the user's to fix: their message is the
-  // whole story. Anything else is a bug: show where.
-  const known = error instanceof InputError || error instanceof ConfigError || error instanceof StartupError;
+  // Bad input, bad config, a failed start-up and an output that cannot be written (a full
+  // disk) are the user's to fix: their message is the whole story. Anything else is a bug: show where.
+  const known = error instanceof InputError || error instanceof ConfigError || error instanceof StartupError || error instanceof OutputError;
   log.error(known ? (error as Error).message : ((error as Error).stack ?? String(error)));
   // Exit now: a worker thread or socket left open by the failure must not keep us hanging.
   process.exit(known ? 2 : 1);

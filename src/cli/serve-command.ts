@@ -9,6 +9,7 @@ import { startDetector } from "../detector/start-detector.js";
 import { JsonLinesSink } from "../sinks/jsonl.js";
 import { integer, resolveConfig, withEngineOptions, type ConfigFlags } from "./flags.js";
 import { Resources, StartupError } from "./resources.js";
+import { onStopSignals } from "./stop-signals.js";
 
 interface ServeFlags extends ConfigFlags {
   record?: string;
@@ -73,12 +74,18 @@ export function serveCommand(): Command {
       await resources.close().catch(() => undefined);
       throw new StartupError(error);
     }
-    const stop = async () => {
-      log.info("stopping: finishing recordings");
-      await resources.close();
-      process.exit(0);
-    };
-    process.once("SIGINT", () => void stop());
-    process.once("SIGTERM", () => void stop());
+    onStopSignals({
+      finish: () => {
+        log.info(`stopping: finishing recordings${flags.record ? " (press Ctrl-C again to stop at once: they are kept as they are)" : ""}`);
+        resources.close().then(
+          () => process.exit(0),
+          (error: unknown) => {
+            log.error(`stopping: ${(error as Error).message}`);
+            process.exit(1);
+          },
+        );
+      },
+      now: () => log.warn(`stopping at once${flags.record ? `: ${flags.record} is kept as it is (it plays)` : ""}`),
+    });
   });
 }

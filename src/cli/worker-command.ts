@@ -5,6 +5,7 @@ import { startQueueWorker } from "../queue/worker.js";
 import { redact } from "../redact.js";
 import { integer, resolveConfig, withEngineOptions, type ConfigFlags } from "./flags.js";
 import { Resources, StartupError } from "./resources.js";
+import { onStopSignals } from "./stop-signals.js";
 
 /** `dsanet worker`: take deblurring jobs from the shared queue, on any number of machines. */
 export function workerCommand(): Command {
@@ -35,12 +36,18 @@ export function workerCommand(): Command {
       await resources.close().catch(() => undefined);
       throw new StartupError(error);
     }
-    const stop = async () => {
-      log.info("worker: stopping");
-      await resources.close();
-      process.exit(0);
-    };
-    process.once("SIGINT", () => void stop());
-    process.once("SIGTERM", () => void stop());
+    onStopSignals({
+      finish: () => {
+        log.info("worker: stopping");
+        resources.close().then(
+          () => process.exit(0),
+          (error: unknown) => {
+            log.error(`worker: stopping: ${(error as Error).message}`);
+            process.exit(1);
+          },
+        );
+      },
+      now: () => log.warn("worker: stopping at once: the chunk in progress is left to another worker"),
+    });
   });
 }

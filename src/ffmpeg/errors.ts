@@ -14,3 +14,17 @@ export class FfmpegError extends Error {
     super(message);
   }
 }
+
+/**
+ * An output could not be written: the disk is full, the folder is not writable, the device
+ * failed. `code` is the system's name for the cause (ENOSPC, EACCES, EIO, EDQUOT, EROFS).
+ */
+export class OutputError extends Error {
+  override name = "OutputError";
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message);
+  }
+}

@@ -34,7 +34,10 @@ export class FfmpegProcess {
     readonly args: readonly string[],
     options: FfmpegProcessOptions = {},
   ) {
-    this.child = spawn(binary, args, { stdio: [options.stdin ? "pipe" : "ignore", "pipe", "pipe"] });
+    // A process group of its own: a terminal's Ctrl-C or hang-up goes to the whole foreground
+    // group, and an encoder that took it would cut its file short before dsanet could finish it.
+    // dsanet alone decides how its ffmpegs end (close(), or the end of their stdin).
+    this.child = spawn(binary, args, { stdio: [options.stdin ? "pipe" : "ignore", "pipe", "pipe"], detached: true });
     const { stdout, stderr } = this.child;
     if (!stdout || !stderr) throw new Error("spawn did not create stdout and stderr pipes");
     this.stdout = stdout;

@@ -1,4 +1,4 @@
-import { EMPTY, catchError, concatMap, lastValueFrom, map, merge, share } from "rxjs";
+import { EMPTY, NEVER, catchError, concatMap, fromEvent, lastValueFrom, map, merge, of, share, takeUntil, tap, type Observable } from "rxjs";
 import { probe } from "../ffmpeg/probe.js";
 import type { DeblurStreamOptions } from "../model/deblur-stream.js";
 import type { Engine } from "../model/engine.js";
@@ -30,6 +30,11 @@ export interface DeblurFileOptions extends DeblurStreamOptions {
    * so the carried state at `first` is what a run over the whole video would have.
    */
   readonly range?: { readonly first: number; readonly count: number; readonly warmup: number };
+  /**
+   * Stop early (a Ctrl-C): decoding stops, the frames already decoded are deblurred and
+   * written, and the output is finished as a shorter, playable file; the summary says so.
+   */
+  readonly stop?: AbortSignal;
 }
 
 export interface Progress {
@@ -44,6 +49,10 @@ export interface DeblurSummary {
   readonly output: string;
   readonly engine: string;
   readonly frames: number;
+  /** Frames the input announced (or its duration suggests), or null when unknown. */
+  readonly expectedFrames: number | null;
+  /** The run was stopped early (`stop`): the output holds the first `frames` frames. */
+  readonly interrupted: boolean;
   readonly seconds: number;
   readonly fps: number;
   /** Time the deblur stage waited for the decoder, spent in inference, and in the encoder. */
@@ -88,6 +97,7 @@ export async function deblurFile(options: DeblurFileOptions): Promise<DeblurSumm
   let encodeMs = 0;
   let waitingForDecoderMs = 0;
   let inputError: Error | null = null;
+  let interrupted = false;
   let detected = 0;
   let detectorSkipped = 0;
 
@@ -98,6 +108,7 @@ export async function deblurFile(options: DeblurFileOptions): Promise<DeblurSumm
       inputError = error;
       return EMPTY;
     }),
+    takeUntil(options.stop ? aborted(options.stop).pipe(tap(() => (interrupted = true))) : NEVER),
     deblur(options.engine, options),
     share(),
   );
@@ -130,13 +141,17 @@ export async function deblurFile(options: DeblurFileOptions): Promise<DeblurSumm
     await sink.abort();
     throw error;
   }
-  await sink.close();
+  // A file of no frames is no output.
+  if (interrupted && frames === 0) await sink.abort();
+  else await sink.close();
   const seconds = (performance.now() - started) / 1000;
   return {
     input: options.input,
     output: options.output,
     engine: options.engine.name,
     frames,
+    expectedFrames: expected,
+    interrupted,
     seconds,
     fps: frames / seconds,
     waitingForDecoderMs,
@@ -146,4 +161,9 @@ export async function deblurFile(options: DeblurFileOptions): Promise<DeblurSumm
     detected,
     detectorSkipped,
   };
+}
+
+/** Emits once `signal` is aborted, at once if it already is. */
+function aborted(signal: AbortSignal): Observable<unknown> {
+  return signal.aborted ? of(signal.reason) : fromEvent(signal, "abort");
 }

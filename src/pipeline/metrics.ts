@@ -15,6 +15,8 @@ export class StreamMetrics {
   lastRecoveryMs = 0;
   /** Deblurred frames the recording could not take in time (its encoder fell behind). */
   recordingDropped = 0;
+  /** Recordings stopped by a failed write (a full disk, a lost volume). */
+  recordingFailures = 0;
   live = false;
   lastLatencyMs = 0;
   private outTimes: number[] = [];
@@ -77,7 +79,8 @@ export class LiveMetrics {
     perStream(Counter, "dsanet_frames_out_total", "Frames deblurred and delivered.", (m) => m.framesOut);
     perStream(Counter, "dsanet_frames_dropped_total", "Frames dropped because inference fell behind.", (m) => m.framesDropped);
     perStream(Counter, "dsanet_reconnects_total", "Outages of the source followed by a reconnection attempt.", (m) => m.reconnects);
-    perStream(Counter, "dsanet_recording_dropped_total", "Deblurred frames dropped because the recording's encoder fell behind.", (m) => m.recordingDropped);
+    perStream(Counter, "dsanet_recording_dropped_total", "Deblurred frames the recording did not take: its encoder fell behind, or its file failed.", (m) => m.recordingDropped);
+    perStream(Counter, "dsanet_recording_failures_total", "Recordings stopped by a failed write (full disk, lost volume); the log names the cause.", (m) => m.recordingFailures);
     perStream(Gauge, "dsanet_stream_up", "1 while the source delivers frames.", (m) => (m.live ? 1 : 0));
     perStream(Gauge, "dsanet_last_recovery_seconds", "The last outage: from the lost stream to its first frame back.", (m) => m.lastRecoveryMs / 1000);
     const viewers = () => this.viewers;

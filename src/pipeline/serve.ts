@@ -1,10 +1,10 @@
 import { concatMap, map, merge, share, Subject, Subscription, takeUntil, timer, firstValueFrom, type Observable } from "rxjs";
 import type { DeblurStreamOptions } from "../model/deblur-stream.js";
 import type { Engine } from "../model/engine.js";
-import type { Detection, Frame } from "../types.js";
+import type { Detection } from "../types.js";
 import type { Detector } from "../detector/detector.js";
 import { drawBoxes } from "../sinks/draw-boxes.js";
-import { FileSink, type EncodeOptions } from "../sinks/file.js";
+import type { EncodeOptions } from "../sinks/file.js";
 import type { JsonLinesSink } from "../sinks/jsonl.js";
 import { ViewerServer, type StreamStatus, type ViewerServerOptions } from "../sinks/viewer/server.js";
 import { rtspSource, type LiveEvent } from "../sources/rtsp.js";
@@ -12,6 +12,7 @@ import { detect } from "./detect.js";
 import { deblurLive, type LiveFrame } from "./live.js";
 import { dropOldest } from "./drop-oldest.js";
 import { LiveMetrics, type StreamMetrics } from "./metrics.js";
+import { Recorder } from "./recorder.js";
 import { log } from "../log.js";
 import { redact } from "../redact.js";
 
@@ -119,7 +120,7 @@ export async function serve(options: ServeOptions): Promise<Serving> {
     }
     if (options.record) {
       const path = options.sources.length > 1 ? options.record.replace(/(\.[^./]+)$/, `-${source.name}$1`) : options.record;
-      const recorder = new Recorder(path, options.encode);
+      const recorder = new Recorder(source.name, path, options.encode, m);
       recorders.push(recorder);
       // Bounded like every live queue: an encoder slower than inference (likely beside a GPU)
       // drops the oldest waiting frames, counted, instead of queueing without end.
@@ -154,26 +155,4 @@ export async function serve(options: ServeOptions): Promise<Serving> {
       await server.close();
     },
   };
-}
-
-/** Records a live stream: the file opens at the first frame's size, stamped by wall clock. */
-class Recorder {
-  private sink: Promise<FileSink> | null = null;
-
-  constructor(
-    private readonly output: string,
-    private readonly encode: EncodeOptions,
-  ) {}
-
-  async write(frame: Frame): Promise<void> {
-    this.sink ??= FileSink.open({
-      output: this.output, width: frame.width, height: frame.height, frameRate: "wallclock", startMs: 0, audioFrom: null, audioCodec: null, encode: this.encode,
-    });
-    await (await this.sink).write(frame);
-  }
-
-  /** Finish the file so it plays; nothing to do if no frame ever came. */
-  async close(): Promise<void> {
-    await (await this.sink)?.close();
-  }
 }

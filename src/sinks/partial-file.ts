@@ -1,29 +1,55 @@
+import { existsSync, renameSync, rmSync } from "node:fs";
 import { rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, extname, join, resolve } from "node:path";
 import { InputError } from "../ffmpeg/errors.js";
 
+/** What becomes of an unfinished file when the process exits first (a second Ctrl-C, a crash). */
+export type OnExit = "discard" | "keep";
+
+/** This process's files not yet committed or discarded, settled as their OnExit says at exit. */
+const unfinished = new Set<PartialFile>();
+process.on("exit", () => {
+  for (const file of unfinished) file.settleNow();
+});
+
 /**
  * An output file written under a temporary name in its own folder and renamed into place
  * once complete (rename within a folder is atomic): a reader never sees half a file where
- * the output belongs, and a crash leaves the temporary file, never a broken output. The
- * temporary name keeps the extension, so ffmpeg still picks its container from it.
+ * the output belongs, and a crash leaves no broken output. The temporary name keeps the
+ * extension, so ffmpeg still picks its container from it. If the process exits before the
+ * file is finished, it is removed, or kept under its name when it plays however it was cut
+ * (`onExit: "keep"`, for live recordings): a hidden half file is never left behind. Only a
+ * kill that gives the process no chance (SIGKILL, a power cut) leaves the temporary file.
  */
 export class PartialFile {
   readonly path: string;
 
-  constructor(readonly output: string) {
+  constructor(
+    readonly output: string,
+    private readonly onExit: OnExit = "discard",
+  ) {
     const extension = extname(output);
     this.path = join(dirname(output), `.${basename(output, extension)}.${process.pid}.partial${extension}`);
+    unfinished.add(this);
   }
 
   /** Move the finished file to its real name, replacing any older output there. */
   async commit(): Promise<void> {
+    unfinished.delete(this);
     await rename(this.path, this.output);
   }
 
   /** Remove the unfinished file; the real name is left as it was. */
   async discard(): Promise<void> {
+    unfinished.delete(this);
     await rm(this.path, { force: true });
+  }
+
+  /** At exit, where nothing can be awaited: keep or remove the file as `onExit` says. */
+  settleNow(): void {
+    unfinished.delete(this);
+    if (this.onExit === "discard") rmSync(this.path, { force: true });
+    else if (existsSync(this.path)) renameSync(this.path, this.output);
   }
 }
 

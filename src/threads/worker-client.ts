@@ -1,6 +1,9 @@
 import { Worker, type TransferListItem } from "node:worker_threads";
 import type { Reply, Startup } from "./protocol.js";
 
+/** Workers started and not yet closed: exitAfterWorkers waits for them. */
+const running = new Set<WorkerClient>();
+
 interface Pending {
   resolve(value: unknown): void;
   reject(error: Error): void;
@@ -33,6 +36,7 @@ export class WorkerClient {
     });
     worker.on("error", (error) => this.fail(new Error(`${label} worker died: ${error.message}`)));
     worker.on("exit", (code) => this.fail(new Error(`${label} worker exited (code ${code})`)));
+    running.add(this);
   }
 
   /** Start `module` (a file that calls `serveInWorker`) with `data`; resolves once it is ready. */
@@ -82,6 +86,7 @@ export class WorkerClient {
       this.closing = closed.then(async () => {
         this.fail(new Error(`${this.label} is closed`));
         await this.worker.terminate();
+        running.delete(this);
       });
     }
     return this.closing;
@@ -92,4 +97,15 @@ export class WorkerClient {
     for (const call of this.pending.values()) call.reject(this.death);
     this.pending.clear();
   }
+}
+
+/**
+ * Exit the process as soon as no worker is inside a native call. process.exit during an
+ * inference aborts the whole process (onnxruntime-node's callback throws into a stopped thread:
+ * SIGABRT and a C++ message instead of the exit code): so each worker first finishes the calls
+ * it already has, one inference or a few, and nothing else is waited for.
+ */
+export async function exitAfterWorkers(code: number): Promise<never> {
+  await Promise.all([...running].map((worker) => worker.close()));
+  process.exit(code);
 }

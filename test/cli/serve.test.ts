@@ -1,34 +1,16 @@
-import { spawn, spawnSync, type ChildProcessByStdio } from "node:child_process";
-import { once } from "node:events";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import type { Readable } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
 import { REPO, WORK, streamInfo } from "../helpers/clips.js";
+import { DSANET, metric, servedPort, startCommand, until, type RunningCommand } from "../helpers/command.js";
 import { RtspServer, freePort } from "../helpers/rtsp.js";
-
-/** The command a user runs from a checkout: bin/dsanet, on the built dist/ (npm test builds it). */
-const DSANET = join(REPO, "bin/dsanet");
 
 let camera: RtspServer | null = null;
 afterAll(() => camera?.kill());
 
-function startServe(...args: string[]): { child: ChildProcessByStdio<null, null, Readable>; stderr: () => string } {
-  const child = spawn(DSANET, ["serve", ...args, "--threads", "1"], { cwd: REPO, stdio: ["ignore", "ignore", "pipe"] });
-  let stderr = "";
-  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  return { child, stderr: () => stderr };
-}
-
-async function until<T>(probe: () => T | null | Promise<T | null>, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== null) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+function startServe(...args: string[]): RunningCommand {
+  return startCommand(["serve", ...args, "--threads", "1"]);
 }
 
 describe("dsanet serve", () => {
@@ -36,24 +18,19 @@ describe("dsanet serve", () => {
     camera = new RtspServer(await freePort());
     await camera.start();
     const output = join(WORK, "recorded.mp4");
-    const { child, stderr } = startServe(`front=${camera.url}`, "--port", "0", "--record", output);
-    const port = await until(() => Number(/serving 1 stream\(s\) at http:\/\/127\.0\.0\.1:(\d+)\//.exec(stderr())?.[1] ?? 0) || null, 60_000, "serving");
+    const serve = startServe(`front=${camera.url}`, "--port", "0", "--record", output);
+    const port = await servedPort(serve);
     // Wait until a few frames have been deblurred, as /metrics counts them.
-    const deblurred = await until(
-      async () => {
-        const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-        const count = Number(/dsanet_frames_out_total\{stream="front"\} (\d+)/.exec(metrics)?.[1] ?? 0);
-        return count >= 10 ? count : null;
-      },
-      60_000,
-      "10 deblurred frames",
-    );
+    const deblurred = await until(async () => {
+      const count = await metric(port, "dsanet_frames_out_total", "front");
+      return count >= 10 ? count : null;
+    }, 60_000, "10 deblurred frames");
     const stopping = Date.now();
-    child.kill("SIGTERM");
-    const [code] = (await once(child, "exit")) as [number | null];
+    serve.child.kill("SIGTERM");
+    const code = await serve.exit(30_000);
     expect(Date.now() - stopping).toBeLessThan(5000);
     expect(code).toBe(0);
-    expect(stderr()).toContain("stopping: finishing recordings");
+    expect(serve.stderr()).toContain("stopping: finishing recordings");
     execFileSync("ffmpeg", ["-v", "error", "-xerror", "-i", output, "-f", "null", "-"]);
     // Every frame deblurred before the stop is in the recording (those waiting for the encoder too).
     expect(streamInfo(output, "v:0").pts.length).toBeGreaterThanOrEqual(deblurred);
@@ -68,10 +45,9 @@ describe("dsanet serve", () => {
     await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
     const { port } = taken.address() as { port: number };
     try {
-      const { child, stderr } = startServe("rtsp://127.0.0.1:1/none", "--port", String(port));
-      const [code] = (await once(child, "exit")) as [number | null];
-      expect(code).toBe(2);
-      const lines = stderr().trim().split("\n").filter((l) => l.includes("error"));
+      const serve = startServe("rtsp://127.0.0.1:1/none", "--port", String(port));
+      expect(await serve.exit(30_000)).toBe(2);
+      const lines = serve.stderr().trim().split("\n").filter((l) => l.includes("error"));
       expect(lines).toEqual([`dsanet error: 127.0.0.1:${port} is already in use: choose another port (--port, viewer.port)`]);
     } finally {
       taken.close();

@@ -1,0 +1,129 @@
+import { existsSync, mkdirSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { WORK, clip, streamInfo } from "../helpers/clips.js";
+import { metric, servedPort, signalGroup, startCommand, until } from "../helpers/command.js";
+import { RtspServer, freePort } from "../helpers/rtsp.js";
+import { execFileSync } from "node:child_process";
+
+/** Frames a live recording may lose at a stop: its encoder's queue (serve.ts, RECORDING_QUEUE). */
+const RECORDING_QUEUE = 64;
+const RUNS = 5;
+
+let camera: RtspServer | null = null;
+afterAll(() => camera?.kill());
+
+/** Every frame of `path` decodes (ffmpeg stops at the first error), and how many there are. */
+function playableFrames(path: string): number {
+  execFileSync("ffmpeg", ["-v", "error", "-xerror", "-i", path, "-f", "null", "-"]);
+  return streamInfo(path, "v:0").pts.length;
+}
+
+/** Files a command left in `folder` besides its outputs: hidden partial files. */
+function leftovers(folder: string): string[] {
+  return readdirSync(folder).filter((name) => name.includes(".partial."));
+}
+
+describe("a terminal's Ctrl-C and hang-up reach the whole foreground process group", () => {
+  for (const signal of ["SIGINT", "SIGHUP"] as const) {
+    it(`serve --record: ${signal} to the group finishes the recording, ${RUNS} runs out of ${RUNS}`, { timeout: 400_000 }, async () => {
+      camera ??= new RtspServer(await freePort());
+      await camera.start();
+      const folder = join(WORK, `record-${signal}`);
+      mkdirSync(folder, { recursive: true });
+      for (let run = 1; run <= RUNS; run++) {
+        const output = join(folder, `run-${run}.mp4`);
+        const serve = startCommand(["serve", `cam=${camera.url}`, "--port", "0", "--model", "lite", "--threads", "1", "--record", output], { ownGroup: true });
+        try {
+          const port = await servedPort(serve);
+          await until(async () => ((await metric(port, "dsanet_frames_out_total", "cam")) >= 5 ? true : null), 60_000, `run ${run}: 5 frames out`);
+          // Stop at a different moment each run, while frames are deblurred and written.
+          await new Promise((resolve) => setTimeout(resolve, run * 200));
+          const framesOut = await metric(port, "dsanet_frames_out_total", "cam");
+          signalGroup(serve, signal);
+          expect(await serve.exit(30_000), `run ${run}:\n${serve.stderr()}`).toBe(0);
+          expect(serve.stderr()).not.toMatch(/Error|EPIPE|at .*\.js/);
+          expect(playableFrames(output), `run ${run}`).toBeGreaterThanOrEqual(framesOut - RECORDING_QUEUE);
+          expect(playableFrames(output)).toBeGreaterThan(0);
+          expect(leftovers(folder)).toEqual([]);
+        } finally {
+          serve.child.kill("SIGKILL");
+        }
+      }
+    });
+  }
+
+  it("serve --record: a second Ctrl-C stops at once and still leaves a playable recording", { timeout: 120_000 }, async () => {
+    camera ??= new RtspServer(await freePort());
+    await camera.start();
+    const folder = join(WORK, "record-twice");
+    mkdirSync(folder, { recursive: true });
+    const output = join(folder, "twice.mp4");
+    const serve = startCommand(["serve", `cam=${camera.url}`, "--port", "0", "--model", "lite", "--threads", "1", "--record", output], { ownGroup: true });
+    try {
+      const port = await servedPort(serve);
+      // A fragment is written every second: wait for more than one second of recording.
+      await until(async () => ((await metric(port, "dsanet_frames_out_total", "cam")) >= 20 ? true : null), 60_000, "20 frames out");
+      signalGroup(serve, "SIGINT");
+      await until(() => (/stopping/.test(serve.stderr()) ? true : null), 10_000, "the first stop");
+      signalGroup(serve, "SIGINT");
+      expect(await serve.exit(10_000), serve.stderr()).toBe(130);
+      expect(serve.stderr()).toContain("stopping at once");
+    } finally {
+      serve.child.kill("SIGKILL");
+    }
+    // The encoder, in its own group, finishes its fragment when its input ends.
+    await until(() => (readdirSync(folder).includes("twice.mp4") ? true : null), 10_000, "the recording under its name");
+    expect(playableFrames(output)).toBeGreaterThan(0);
+    expect(leftovers(folder)).toEqual([]);
+  });
+
+  for (const [signal, code] of [["SIGINT", 130], ["SIGHUP", 129]] as const) {
+    it(`deblur: ${signal} to the group writes a shorter, playable file, says so and exits ${code}`, { timeout: 120_000 }, async () => {
+      const input = clip("interrupt-in.mp4", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=24", "-c:v", "libx264", "-pix_fmt", "yuv420p");
+      const folder = join(WORK, `interrupt-${signal}`);
+      mkdirSync(folder, { recursive: true });
+      const output = join(folder, "out.mp4");
+      const deblur = startCommand(["deblur", input, "-o", output, "--model", "lite", "--threads", "1"], { ownGroup: true });
+      try {
+        await until(() => (/engine:/.test(deblur.stderr()) ? true : null), 60_000, `the engine:\n${deblur.stderr()}`);
+        await new Promise((resolve) => setTimeout(resolve, 2000));
+        signalGroup(deblur, signal);
+        expect(await deblur.exit(30_000), deblur.stderr()).toBe(code);
+      } finally {
+        deblur.child.kill("SIGKILL");
+      }
+      const said = /interrupted: (\d+) of 600 frames written to (.+)/.exec(deblur.stderr());
+      expect(said, deblur.stderr()).not.toBeNull();
+      expect(said?.[2]).toBe(output);
+      const written = Number(said?.[1]);
+      expect(written).toBeGreaterThan(0);
+      expect(written).toBeLessThan(600);
+      expect(playableFrames(output)).toBe(written);
+      expect(leftovers(folder)).toEqual([]);
+    });
+  }
+
+  it("deblur: a second Ctrl-C stops at once and leaves nothing, not even a hidden partial file", { timeout: 120_000 }, async () => {
+    const input = clip("interrupt-in.mp4", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=24", "-c:v", "libx264", "-pix_fmt", "yuv420p");
+    const folder = join(WORK, "interrupt-twice");
+    mkdirSync(folder, { recursive: true });
+    const output = join(folder, "out.mp4");
+    // DSANet, slower than Lite: the frames in flight take seconds to finish, time for a second Ctrl-C.
+    const deblur = startCommand(["deblur", input, "-o", output, "--model", "full", "--threads", "1"], { ownGroup: true });
+    try {
+      await until(() => (/engine:/.test(deblur.stderr()) ? true : null), 60_000, "the engine");
+      await until(() => (leftovers(folder).length > 0 ? true : null), 30_000, "the partial file");
+      signalGroup(deblur, "SIGINT");
+      // Signals that arrive together are delivered once: the second waits for the first's effect.
+      await until(() => (/stopping/.test(deblur.stderr()) ? true : null), 10_000, "the first stop");
+      signalGroup(deblur, "SIGINT");
+      expect(await deblur.exit(10_000), deblur.stderr()).toBe(130);
+    } finally {
+      deblur.child.kill("SIGKILL");
+    }
+    expect(deblur.stderr()).toContain(`stopping at once: nothing written to ${output}`);
+    expect(existsSync(output)).toBe(false);
+    expect(leftovers(folder)).toEqual([]);
+  });
+});

@@ -1,0 +1,61 @@
+import { spawn, type ChildProcessByStdio } from "node:child_process";
+import { once } from "node:events";
+import { join } from "node:path";
+import type { Readable } from "node:stream";
+import { REPO } from "./clips.js";
+
+/** The command a user runs from a checkout: bin/dsanet, on the built dist/ (npm test builds it). */
+export const DSANET = join(REPO, "bin/dsanet");
+
+export interface RunningCommand {
+  readonly child: ChildProcessByStdio<null, null, Readable>;
+  /** Everything it wrote to stderr so far. */
+  stderr(): string;
+  /** Its exit code, the signal that killed it, or null if it has not exited within `timeoutMs`. */
+  exit(timeoutMs: number): Promise<number | NodeJS.Signals | null>;
+}
+
+/**
+ * `bin/dsanet ARGS`. With `ownGroup` it leads a process group of its own, as a shell's
+ * foreground job does, so `signalGroup` reaches it and its children together, as a terminal's
+ * Ctrl-C (SIGINT) or hang-up (SIGHUP) does.
+ */
+export function startCommand(args: readonly string[], options: { ownGroup?: boolean } = {}): RunningCommand {
+  const child = spawn(DSANET, args, { cwd: REPO, stdio: ["ignore", "ignore", "pipe"], detached: options.ownGroup ?? false });
+  let stderr = "";
+  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = once(child, "exit").then(([code, signal]) => (code as number | null) ?? (signal as NodeJS.Signals));
+  return {
+    child,
+    stderr: () => stderr,
+    exit: (timeoutMs) => Promise.race([exited, new Promise<null>((resolve) => setTimeout(resolve, timeoutMs, null))]),
+  };
+}
+
+/** Send `signal` to the process group `command` leads (started with `ownGroup`). */
+export function signalGroup(command: RunningCommand, signal: NodeJS.Signals): void {
+  if (command.child.pid === undefined) throw new Error("the command did not start");
+  process.kill(-command.child.pid, signal);
+}
+
+/** Poll `probe` every 100 ms until it gives a value other than null; `what` is said if it never does. */
+export async function until<T>(probe: () => T | null | Promise<T | null>, timeoutMs: number, what: string | (() => string)): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== null) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${typeof what === "string" ? what : what()}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** The port `dsanet serve` said it serves on. */
+export function servedPort(command: RunningCommand): Promise<number> {
+  return until(() => Number(/serving \d+ stream\(s\) at http:\/\/127\.0\.0\.1:(\d+)\//.exec(command.stderr())?.[1] ?? 0) || null, 60_000, () => `serving:\n${command.stderr()}`);
+}
+
+/** One counter of `dsanet serve`'s /metrics for `stream`. */
+export async function metric(port: number, name: string, stream: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  return Number(new RegExp(`${name}\\{stream="${stream}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+}

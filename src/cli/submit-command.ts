@@ -66,9 +66,8 @@ async function follow(redis: string, videos: readonly Submitted[]): Promise<bool
 
 /** How a followed video ended: null while it may still finish, "" when it completed, else why it did not. */
 function ending(video: Submitted, status: VideoStatus | null): string | null {
-  const cause = "Redis lost it (restarted without its append-only file?); submit it again";
-  if (status === null) return `${video.input}: job ${video.id} is gone from the queue: ${cause}`;
-  if (status.lostChunks > 0) return `${video.input}: ${status.lostChunks} of the ${status.chunks} chunk jobs of job ${video.id} are gone from the queue: ${cause}`;
-  if (!isFinished(status.state)) return null;
+  const gone = status === null ? "it is" : status.lostChunks > 0 ? `${status.lostChunks} of its ${status.chunks} chunk jobs are` : null;
+  if (gone !== null) return `${video.input}: job ${video.id} can never finish: ${gone} gone from the queue; was Redis restarted without its append-only file? Submit it again`;
+  if (status === null || !isFinished(status.state)) return null;
   return status.state === "completed" ? "" : `${video.input}: ${status.failedReason ?? "failed"}`;
 }

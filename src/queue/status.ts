@@ -25,7 +25,6 @@ export function isFinished(state: string): boolean {
   return state === "completed" || state === "failed";
 }
 
-
 /** The status of video `id` (its join job's id), or null when the queue has no such job. */
 export async function videoStatus(queue: Queue<JobData>, id: string): Promise<VideoStatus | null> {
   const job = await Job.fromId<JobData>(queue, id);

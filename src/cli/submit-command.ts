@@ -3,8 +3,8 @@ import { Command } from "commander";
 import { log } from "../log.js";
 import { connection, QUEUE, type JobData } from "../queue/jobs.js";
 import { reachRedis } from "../queue/ready.js";
-import { videoStatus, type VideoStatus } from "../queue/status.js";
-import { submitFiles } from "../queue/submit.js";
+import { isFinished, videoStatus, type VideoStatus } from "../queue/status.js";
+import { submitFiles, type Submitted } from "../queue/submit.js";
 import { integer, number, resolveConfig, type ConfigFlags } from "./flags.js";
 import { QueueProgress } from "./queue-progress.js";
 
@@ -12,8 +12,6 @@ interface SubmitFlags extends ConfigFlags {
   outDir: string;
   wait?: boolean;
 }
-
-const FINISHED = new Set(["completed", "failed"]);
 
 /** `dsanet submit`: queue videos for the workers; with --wait, follow them to the end. */
 export function submitCommand(): Command {
@@ -36,23 +34,27 @@ export function submitCommand(): Command {
         else process.stdout.write(`${result.submitted.id}\t${result.submitted.input} -> ${result.submitted.output} (${result.submitted.chunks} chunks)\n`);
       }
       let failed = queued.length < results.length;
-      if (flags.wait && queued.length > 0) failed = !(await follow(redis, queued.map((q) => q.id))) || failed;
+      if (flags.wait && queued.length > 0) failed = !(await follow(redis, queued)) || failed;
       process.exitCode = failed ? (queued.length < results.length ? 2 : 1) : 0;
     });
 }
 
-/** Poll the videos until each has completed or failed; true when all completed. */
-async function follow(redis: string, ids: readonly string[]): Promise<boolean> {
+/**
+ * Poll the videos until each has completed, failed or been lost from Redis (which only this
+ * poll can notice: no job is left to report it); true when all completed.
+ */
+async function follow(redis: string, videos: readonly Submitted[]): Promise<boolean> {
   const queue = new Queue<JobData>(QUEUE, { connection: connection(redis) });
   const progress = new QueueProgress();
   try {
     await reachRedis(queue.waitUntilReady(), redis);
     for (;;) {
-      const statuses = (await Promise.all(ids.map((id) => videoStatus(queue, id)))).filter((s): s is VideoStatus => s !== null);
-      progress.update(statuses);
-      if (statuses.every((s) => FINISHED.has(s.state))) {
-        for (const s of statuses.filter((s) => s.state === "failed")) log.error(`${s.input}: ${s.failedReason ?? "failed"}`);
-        return statuses.every((s) => s.state === "completed");
+      const statuses = await Promise.all(videos.map((v) => videoStatus(queue, v.id)));
+      progress.update(statuses.filter((s): s is VideoStatus => s !== null));
+      const endings = videos.map((v, i) => ending(v, statuses[i] ?? null));
+      if (endings.every((e) => e !== null)) {
+        for (const e of endings) if (e) log.error(e);
+        return endings.every((e) => e === "");
       }
       await new Promise((resolve) => setTimeout(resolve, 1000));
     }
@@ -60,4 +62,12 @@ async function follow(redis: string, ids: readonly string[]): Promise<boolean> {
     progress.close();
     await queue.close();
   }
+}
+
+/** How a followed video ended: null while it may still finish, "" when it completed, else why it did not. */
+function ending(video: Submitted, status: VideoStatus | null): string | null {
+  const gone = status === null ? "it is" : status.lostChunks > 0 ? `${status.lostChunks} of its ${status.chunks} chunk jobs are` : null;
+  if (gone !== null) return `${video.input}: job ${video.id} can never finish: ${gone} gone from the queue; was Redis restarted without its append-only file? Submit it again`;
+  if (status === null || !isFinished(status.state)) return null;
+  return status.state === "completed" ? "" : `${video.input}: ${status.failedReason ?? "failed"}`;
 }

@@ -27,7 +27,7 @@ export function workerCommand(): Command {
         encode: config.output,
         concurrency: config.queue.concurrency,
         lockMs: config.queue.lockMs,
-        onEvent: (message) => log.info(message),
+        onEvent: (level, message) => log[level](message),
       });
       // Stopping does not wait for a long chunk: its lock lapses and another worker redoes it.
       resources.add({ close: () => worker.close(true) });

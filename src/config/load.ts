@@ -1,7 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { parse } from "yaml";
-import { redact } from "../redact.js";
-import { configSchema, type Config } from "./schema.js";
+import { configSchema, SECRET_FIELDS, type Config } from "./schema.js";
 
 /** A config file that does not fit the schema; the message names each field and what it takes. */
 export class ConfigError extends Error {
@@ -14,10 +13,35 @@ export function parseConfig(value: unknown, source: string): Config {
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
     const field = issue.path.join(".") || "(top level)";
-    const got = "input" in issue && issue.input !== undefined ? ` (got ${redact(JSON.stringify(issue.input))})` : "";
+    const secret = SECRET_FIELDS.includes(field);
+    const got = "input" in issue && issue.input !== undefined && !secret ? ` (got ${JSON.stringify(shown(issue.input, issue.path))})` : "";
     return `  ${field}: ${issue.message}${got}`;
   });
   throw new ConfigError(`${source}: invalid config\n${problems.join("\n")}`);
+}
+
+/**
+ * What an error may show of a value at `path`: secret fields as ***, credentials cut out of
+ * every string (zod hands over whole objects, e.g. for an unknown key, token and all).
+ */
+function shown(value: unknown, path: readonly PropertyKey[]): unknown {
+  if (SECRET_FIELDS.includes(path.join("."))) return "***";
+  if (typeof value === "string") return withoutCredentials(value);
+  if (Array.isArray(value)) return value.map((item: unknown, i) => shown(item, [...path, i]));
+  if (value !== null && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, shown(item, [...path, key])]));
+  return value;
+}
+
+/**
+ * Hide everything between a URL's scheme and its last "@". Stricter than redact(), which needs
+ * a well-formed scheme://: a config error is where the mistyped URLs are (`user:pass@host`,
+ * `redis:/user:pass@host`).
+ */
+function withoutCredentials(text: string): string {
+  const at = text.lastIndexOf("@");
+  if (at < 0) return text;
+  const scheme = /^[a-z][a-z0-9+.-]*:\/+/i.exec(text)?.[0] ?? "";
+  return `${scheme}***${text.slice(at)}`;
 }
 
 /** Read and validate a YAML config file; no file: the defaults. */

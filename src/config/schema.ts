@@ -140,3 +140,9 @@ export const configSchema = z
   .strict();
 
 export type Config = z.infer<typeof configSchema>;
+
+/**
+ * Fields that are secrets as a whole: a config error never shows their value, nor that of an
+ * object holding them. URLs (cameras, Redis) lose only their credentials (see load.ts).
+ */
+export const SECRET_FIELDS: readonly string[] = ["viewer.token"];

@@ -13,6 +13,16 @@ export interface VideoStatus {
   /** 0-1: done chunks plus the running ones' progress. */
   readonly progress: number;
   readonly failedReason: string | null;
+  /**
+   * Chunk jobs the join still waits for that are gone from Redis (restarted without its
+   * append-only file): the video can never finish, and nothing in BullMQ says so.
+   */
+  readonly lostChunks: number;
+}
+
+/** A video's join job in one of these states will not change again. */
+export function isFinished(state: string): boolean {
+  return state === "completed" || state === "failed";
 }
 
 /** The status of video `id` (its join job's id), or null when the queue has no such job. */
@@ -37,8 +47,10 @@ async function describe(job: Job<JoinJob>, queue: Queue<JobData>): Promise<Video
   // Running chunks report their own progress (percent); add it to the finished ones.
   const { unprocessed = [] } = await job.getDependencies({ unprocessed: { count: total } });
   let running = 0;
+  let lostChunks = 0;
   for (const key of unprocessed) {
     const child = await Job.fromId(queue, key.slice(key.lastIndexOf(":") + 1));
+    if (!child) lostChunks++;
     running += typeof child?.progress === "number" ? child.progress / 100 : 0;
   }
   const joined = state === "completed" ? 1 : 0;
@@ -52,6 +64,7 @@ async function describe(job: Job<JoinJob>, queue: Queue<JobData>): Promise<Video
     // The join is the last step: chunks count for 99% of the way.
     progress: Math.min(1, (0.99 * (done + running)) / total + 0.01 * joined),
     failedReason: state === "failed" ? await failure(job, queue) : null,
+    lostChunks,
   };
 }
 

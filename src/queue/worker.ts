@@ -7,9 +7,10 @@ import type { DeblurStreamOptions } from "../model/deblur-stream.js";
 import type { Engine } from "../model/engine.js";
 import { deblurFile } from "../pipeline/deblur-file.js";
 import type { EncodeOptions } from "../sinks/file.js";
-import { connection, QUEUE, type ChunkJob, type JobData, type JoinJob } from "./jobs.js";
+import { chunkFolder, connection, QUEUE, type ChunkJob, type JobData, type JoinJob } from "./jobs.js";
 import { joinChunks } from "./join.js";
 import { reachRedis } from "./ready.js";
+import { RunningJobs } from "./running-jobs.js";
 
 export interface QueueWorkerOptions extends DeblurStreamOptions {
   readonly redis: string;
@@ -21,8 +22,8 @@ export interface QueueWorkerOptions extends DeblurStreamOptions {
   readonly concurrency: number;
   /** A job whose lock this worker has not renewed for this long is redone elsewhere. */
   readonly lockMs: number;
-  /** One line per job started, done or failed. */
-  readonly onEvent?: (message: string) => void;
+  /** One line per job started, done or failed (info), or lost and other queue trouble (warn). */
+  readonly onEvent?: (level: "info" | "warn", message: string) => void;
 }
 
 /**
@@ -34,10 +35,12 @@ export interface QueueWorkerOptions extends DeblurStreamOptions {
  */
 export async function startQueueWorker(options: QueueWorkerOptions): Promise<Worker<JobData>> {
   const say = options.onEvent ?? (() => undefined);
+  const running = new RunningJobs(describe);
   const worker = new Worker<JobData>(
     QUEUE,
     async (job) => {
-      say(`job ${job.id}: ${describe(job.data)} started`);
+      if (job.id) running.start(job.id, job.data);
+      say("info", `job ${job.id}: ${describe(job.data)} started`);
       try {
         return job.data.kind === "chunk" ? await deblurChunk(job as Job<ChunkJob>, options) : await join(job.data);
       } catch (error) {
@@ -54,9 +57,18 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Wor
       maxStalledCount: 3,
     },
   );
-  worker.on("completed", (job) => say(`job ${job.id}: ${describe(job.data)} done`));
-  worker.on("failed", (job, error) => say(`job ${job?.id ?? "?"}: failed: ${error.message}`));
-  worker.on("error", (error) => say(`queue: ${error.message}`));
+  worker.on("completed", (job) => {
+    running.end(job.id ?? "");
+    say("info", `job ${job.id}: ${describe(job.data)} done`);
+  });
+  worker.on("failed", (job, error) => {
+    running.end(job?.id ?? "");
+    say("info", `job ${job?.id ?? "?"}: failed: ${error.message}`);
+  });
+  worker.on("error", (error) => {
+    const warning = running.warning(error);
+    if (warning !== null) say("warn", warning);
+  });
   try {
     await reachRedis(worker.waitUntilReady(), options.redis);
   } catch (error) {
@@ -92,7 +104,7 @@ async function deblurChunk(job: Job<ChunkJob>, options: QueueWorkerOptions): Pro
 
 async function join(data: JoinJob): Promise<{ frames: number }> {
   await joinChunks({ chunks: data.chunks, input: data.input, info: await probe(data.input), output: data.output, frames: data.frames });
-  const folder = data.chunks[0] ? dirname(data.chunks[0]) : null;
+  const folder = chunkFolder(data);
   if (folder) {
     await rm(folder, { recursive: true, force: true });
     await rmdir(dirname(folder)).catch(() => undefined); // .dsanet-chunks, once no other video uses it

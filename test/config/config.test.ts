@@ -33,6 +33,32 @@ describe("config", () => {
     expect(message).toMatch(/deblur\.tile: .*\(got -5\)/);
   });
 
+  it("never shows a secret: the viewer's token, passwords in camera and Redis URLs", async () => {
+    const { resolveConfig } = await import("../../src/cli/flags.js");
+    const message = (attempt: () => unknown) => {
+      try {
+        attempt();
+      } catch (error) {
+        return (error as Error).message;
+      }
+      throw new Error("no error");
+    };
+    const shortToken = await resolveConfig({ token: "s3cr3t" }).then(() => "", (e: Error) => e.message);
+    expect(shortToken).toMatch(/viewer\.token: .*8/);
+    expect(shortToken).not.toContain("s3cr3t");
+    // zod shows a whole object for an unknown key: the token inside it stays hidden.
+    const typo = message(() => parseConfig({ viewer: { token: "long-s3cr3t-token", tokn: 1 } }, "t.yaml"));
+    expect(typo).toMatch(/viewer: .*"tokn".*\(got \{"token":"\*\*\*","tokn":1\}\)/);
+    expect(message(() => parseConfig({ viewer: { token: 12345678 } }, "t.yaml"))).not.toContain("12345678");
+    // Mistyped URLs, where redact()'s scheme:// does not apply, lose their credentials too.
+    const redis = message(() => parseConfig({ queue: { redis: "redis:/admin:hunter2@queue-host:6379" } }, "t.yaml"));
+    expect(redis).toMatch(/queue\.redis: .*\(got "redis:\/\*\*\*@queue-host:6379"\)/);
+    expect(message(() => parseConfig({ queue: { redis: "admin:hunter2@queue-host" } }, "t.yaml"))).toMatch(/\(got "\*\*\*@queue-host"\)/);
+    const camera = message(() => parseConfig({ live: { sources: [{ name: "yard", url: "http://cam:hunter2@192.0.2.10/s" }] } }, "t.yaml"));
+    expect(camera).toMatch(/live\.sources\.0\.url: .*\(got "http:\/\/\*\*\*@192\.0\.2\.10\/s"\)/);
+    expect([redis, camera].join()).not.toMatch(/hunter2|admin/);
+  });
+
   it("command-line flags override the file field by field and keep the rest", async () => {
     const { resolveConfig } = await import("../../src/cli/flags.js");
     const file = write("mine.yaml", "viewer:\n  port: 9999\n  width: 320\nlive:\n  queue: 3\n");

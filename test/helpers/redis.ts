@@ -10,10 +10,14 @@ export class RedisServer {
   private process: ChildProcess | null = null;
   readonly dir = mkdtempSync(join(tmpdir(), "dsanet-redis-"));
 
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    private readonly appendOnly: boolean,
+  ) {}
 
-  static async start(): Promise<RedisServer> {
-    const server = new RedisServer(await freePort());
+  /** appendOnly false: no persistence at all, as a Redis set up without AOF: a restart empties it. */
+  static async start({ appendOnly = true } = {}): Promise<RedisServer> {
+    const server = new RedisServer(await freePort(), appendOnly);
     await server.restart();
     return server;
   }
@@ -22,9 +26,10 @@ export class RedisServer {
     return `redis://127.0.0.1:${this.port}`;
   }
 
-  /** (Re)start it; the append-only file keeps the queue across restarts, as production should. */
+  /** (Re)start it; the append-only file (unless turned off) keeps the queue across restarts, as production should. */
   async restart(): Promise<void> {
-    const child = spawn("redis-server", ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--dir", this.dir], {
+    const aof = this.appendOnly ? "yes" : "no";
+    const child = spawn("redis-server", ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", aof, "--dir", this.dir], {
       stdio: ["ignore", "pipe", "inherit"],
     });
     this.process = child;

@@ -1,12 +1,14 @@
 import { spawn, spawnSync, type ChildProcessByStdio } from "node:child_process";
 import { once } from "node:events";
-import { copyFileSync, existsSync, readdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import type { Readable } from "node:stream";
 import { Queue } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connection, QUEUE, type JobData } from "../../src/queue/jobs.js";
+import { cleanChunks } from "../../src/queue/clean.js";
 import { allVideos } from "../../src/queue/status.js";
+import { submitFiles } from "../../src/queue/submit.js";
 import { REPO, WORK, clip, decodeAll, streamInfo } from "../helpers/clips.js";
 import { RedisServer } from "../helpers/redis.js";
 
@@ -31,8 +33,8 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-function startWorker(): { child: ChildProcessByStdio<null, null, Readable>; log: () => string } {
-  const child = spawn(DSANET, ["worker", "--config", CONFIG, "--redis", redis.url], { cwd: REPO, stdio: ["ignore", "ignore", "pipe"] });
+function startWorker(url = redis.url, config = CONFIG): { child: ChildProcessByStdio<null, null, Readable>; log: () => string } {
+  const child = spawn(DSANET, ["worker", "--config", config, "--redis", url], { cwd: REPO, stdio: ["ignore", "ignore", "pipe"] });
   workers.add(child);
   child.once("exit", () => workers.delete(child));
   let log = "";
@@ -129,5 +131,101 @@ describe("the job queue (BullMQ on Redis)", () => {
     expect(byInput.get(spoilt)?.failedReason).toMatch(/queue-spoilt\.mp4: not a readable video/);
     const failedChunk = (await queue.getJobs(["failed"])).find((j) => j.data.kind === "chunk" && j.data.input === spoilt);
     expect(failedChunk?.attemptsMade).toBe(1); // not retried
+  });
+});
+
+describe("the job queue when Redis forgets (no append-only file) and when a video is submitted twice", () => {
+  // DSANet-Lite, 1-second chunks of tiny clips: seconds, not minutes.
+  const LITE = join(WORK, "queue-lite.yaml");
+  let forgetful: RedisServer;
+  let forgetfulQueue: Queue<JobData>;
+  beforeAll(async () => {
+    writeFileSync(LITE, "engine: {model: lite, threads: 1}\nqueue: {lockMs: 3000, chunkSeconds: 1, warmupFrames: 2}\n");
+    forgetful = await RedisServer.start({ appendOnly: false });
+    forgetfulQueue = new Queue<JobData>(QUEUE, { connection: connection(forgetful.url) });
+  });
+  afterAll(async () => {
+    await forgetfulQueue?.close();
+    await forgetful?.stop();
+  });
+  const tiny = (name: string) => clip(name, "-f", "lavfi", "-i", "testsrc2=size=96x64:rate=10:duration=2", "-c:v", "libx264", "-pix_fmt", "yuv420p");
+
+  it("submit --wait names a video that a Redis restart lost and fails; the worker warns; jobs --clean removes its chunks", async () => {
+    const input = tiny("lost-in.mp4");
+    const outDir = join(WORK, "lost-out");
+    const worker = startWorker(forgetful.url, LITE);
+    await until(() => worker.log().includes("taking jobs"), 60_000, "the worker");
+    // Freeze the worker in its first chunk (at once, not at the next poll), wipe Redis, let it finish.
+    const frozen = new Promise<void>((resolve) => {
+      const freeze = () => {
+        if (!/frames \d+-\d+ started/.test(worker.log())) return;
+        worker.child.kill("SIGSTOP");
+        worker.child.stderr.off("data", freeze);
+        resolve();
+      };
+      worker.child.stderr.on("data", freeze);
+    });
+    const submit = spawn(DSANET, ["submit", input, "--out-dir", outDir, "--redis", forgetful.url, "--config", LITE, "--wait"], { cwd: REPO, stdio: ["ignore", "pipe", "pipe"] });
+    let said = "";
+    submit.stderr.on("data", (chunk: Buffer) => (said += chunk.toString()));
+    await frozen;
+    await forgetful.stop();
+    await forgetful.restart();
+    worker.child.kill("SIGCONT");
+
+    const [code] = (await once(submit, "exit")) as [number | null];
+    expect(code).toBe(1);
+    // The join job gone, or (a poll that straddled the restart) chunk jobs it waits for.
+    expect(said).toMatch(/dsanet error: .*lost-in\.mp4: job lost-in-deblurred-[0-9a-f]{12} can never finish: .* gone from the queue; was Redis restarted/);
+    await until(() => /dsanet warn: job \S+: .*lost-in\.mp4 frames \d+-\d+: gone from Redis/.test(worker.log()), 30_000, "the worker's warning");
+    expect(worker.log()).toMatch(/its result is dropped: submit .*lost-in\.mp4 again/);
+    worker.child.kill("SIGKILL");
+
+    // The lost chunk's file stays behind until jobs --clean; a folder holding anything else is kept.
+    const chunks = join(outDir, ".dsanet-chunks");
+    const [lostFolder] = readdirSync(chunks);
+    expect(readdirSync(join(chunks, lostFolder ?? ""))).toContainEqual(expect.stringMatching(/^chunk-\d+\.mp4$/));
+    mkdirSync(join(chunks, "someone-else"));
+    writeFileSync(join(chunks, "someone-else", "notes.txt"), "mine");
+    const cleaned = dsanet("jobs", "--clean", outDir, "--redis", forgetful.url);
+    expect(cleaned.status).toBe(0);
+    expect(cleaned.stdout).toContain(`removed\t${join(chunks, lostFolder ?? "")}\tno job in the queue uses it`);
+    expect(cleaned.stdout).toMatch(/kept\t.*someone-else\tit holds files that are not chunks \(notes\.txt\)/);
+    expect(readdirSync(chunks)).toEqual(["someone-else"]);
+    expect(readdirSync(outDir)).toEqual([".dsanet-chunks"]); // no output, and nothing else touched
+  });
+
+  it("refuses a second submission of an output still queued, naming its job; accepts it again once finished", async () => {
+    const input = tiny("twice.mp4");
+    const outDir = join(WORK, "twice-out");
+    // In this process where the CLI adds nothing to see (a node start-up is seconds on a busy machine).
+    const [first] = await submitFiles([input], { redis: forgetful.url, outDir, chunkSeconds: 10, warmupFrames: 2 });
+    const id = first && "submitted" in first ? first.submitted.id : "";
+    expect(id).toMatch(/^twice-deblurred-[0-9a-f]{12}$/);
+    // The same file again, and another file of the same name that would write the same output.
+    mkdirSync(join(WORK, "elsewhere"), { recursive: true });
+    const namesake = join(WORK, "elsewhere", "twice.mp4");
+    copyFileSync(input, namesake);
+    const again = dsanet("submit", input, namesake, "--out-dir", outDir, "--redis", forgetful.url, "--config", LITE);
+    expect(again.status).toBe(2);
+    const refusal = new RegExp(`job ${id} \\(waiting-children\\) is already making .*twice-deblurred\\.mp4 from .*${WORK}/twice\\.mp4; .*\\(not queued\\)`);
+    expect(again.stderr.split("\n").filter((line) => refusal.test(line))).toHaveLength(2);
+    expect((await forgetfulQueue.getJobs()).filter((j) => j.data.kind === "join")).toHaveLength(1);
+
+    // jobs --clean keeps the chunks of a queued video.
+    const queued = await forgetfulQueue.getJob(id);
+    const folder = queued?.data.kind === "join" ? dirname(queued.data.chunks[0] ?? "") : "";
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(join(folder, "chunk-00000.mp4"), "a chunk a worker wrote");
+    expect(await cleanChunks(forgetfulQueue, [])).toEqual([{ folder, removed: false, why: "its video is queued or running" }]);
+    expect(existsSync(join(folder, "chunk-00000.mp4"))).toBe(true);
+
+    const worker = startWorker(forgetful.url, LITE);
+    await until(() => /job \S+: join .* done/.test(worker.log()), 60_000, "the first submission done");
+    const rerun = dsanet("submit", input, "--out-dir", outDir, "--redis", forgetful.url, "--config", LITE, "--chunk-seconds", "10", "--wait");
+    expect(rerun.status).toBe(0);
+    expect(rerun.stdout).toMatch(new RegExp(`^${id}\t`));
+    expect(readdirSync(outDir)).toEqual(["twice-deblurred.mp4"]);
+    worker.child.kill("SIGKILL");
   });
 });

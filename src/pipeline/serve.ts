@@ -167,7 +167,7 @@ class Recorder {
 
   async write(frame: Frame): Promise<void> {
     this.sink ??= FileSink.open({
-      output: this.output, width: frame.width, height: frame.height, frameRate: "wallclock", startMs: 0, audioFrom: null, audioCodec: null, encode: this.encode,
+      output: this.output, width: frame.width, height: frame.height, timing: { clock: "wallclock" }, audioFrom: null, audioCodec: null, encode: this.encode,
     });
     await (await this.sink).write(frame);
   }

@@ -13,7 +13,7 @@ describe("file sink", () => {
   it.each(["lossless.mkv", "lossless.mp4"])("writes bit-exact RGB with the lossless choice (%s)", async (name) => {
     const output = join(WORK, name);
     const sink = await FileSink.open({
-      output, width: 33, height: 17, frameRate: "25/1", startMs: 0, audioFrom: null, audioCodec: null,
+      output, width: 33, height: 17, timing: { clock: "pts", timeBase: "1/25", frameRate: "25/1" }, audioFrom: null, audioCodec: null,
       encode: { codec: "libx264", crf: 18, preset: "veryfast", lossless: true },
     });
     for (const frame of frames) await sink.write(frame);

@@ -5,6 +5,7 @@ import type { Detection, Frame } from "../types.js";
 import type { Detector } from "../detector/detector.js";
 import { drawBoxes } from "../sinks/draw-boxes.js";
 import { FileSink, type EncodeOptions } from "../sinks/file.js";
+import { fitFrame } from "../sinks/fit-frame.js";
 import type { JsonLinesSink } from "../sinks/jsonl.js";
 import { ViewerServer, type StreamStatus, type ViewerServerOptions } from "../sinks/viewer/server.js";
 import { rtspSource, type LiveEvent } from "../sources/rtsp.js";
@@ -83,6 +84,8 @@ export async function serve(options: ServeOptions): Promise<Serving> {
         log.warn(`${source.name}: stream lost (${event.reason}); reconnecting`);
       } else if (event.type === "connected" && event.videoStreams > 1) {
         log.warn(`${source.name}: the camera sends ${event.videoStreams} video streams; only the first is deblurred`);
+      } else if (event.type === "resized") {
+        log.warn(`${source.name}: the camera is back at ${event.width}x${event.height} (was ${event.previousWidth}x${event.previousHeight}); deblurring at the new size, its model state started afresh`);
       } else if (event.type === "outage-end") {
         m.lastRecoveryMs = event.durationMs;
         log.info(`${source.name}: back after ${(event.durationMs / 1000).toFixed(1)} s, about ${event.framesMissed} frames missed`);
@@ -156,9 +159,17 @@ export async function serve(options: ServeOptions): Promise<Serving> {
   };
 }
 
-/** Records a live stream: the file opens at the first frame's size, stamped by wall clock. */
+/**
+ * Records a live stream: the file opens at the first frame's size, stamped by wall clock. A
+ * camera back at another resolution goes on in the same file, each frame scaled to fit the
+ * first size (aspect kept, black bars), said once per change: one recording per camera, as
+ * --record promises, rather than a new file at each change for whoever reads them to find.
+ */
 class Recorder {
   private sink: Promise<FileSink> | null = null;
+  private size: { readonly width: number; readonly height: number } | null = null;
+  /** The camera size last told about, so a change is said once. */
+  private told: string | null = null;
 
   constructor(
     private readonly output: string,
@@ -166,10 +177,21 @@ class Recorder {
   ) {}
 
   async write(frame: Frame): Promise<void> {
+    const { width, height } = (this.size ??= { width: frame.width, height: frame.height });
     this.sink ??= FileSink.open({
-      output: this.output, width: frame.width, height: frame.height, timing: { clock: "wallclock" }, audioFrom: null, audioCodec: null, encode: this.encode,
+      output: this.output, width, height, timing: { clock: "wallclock" }, audioFrom: null, audioCodec: null, encode: this.encode,
     });
-    await (await this.sink).write(frame);
+    const sink = await this.sink;
+    if (frame.width === width && frame.height === height) {
+      this.told = null;
+      return sink.write(frame);
+    }
+    const incoming = `${frame.width}x${frame.height}`;
+    if (this.told !== incoming) {
+      this.told = incoming;
+      log.info(`${this.output}: the camera now sends ${incoming}; the recording goes on at its first size, ${width}x${height}, each frame scaled to fit`);
+    }
+    await sink.write(await fitFrame(frame, width, height));
   }
 
   /** Finish the file so it plays; nothing to do if no frame ever came. */

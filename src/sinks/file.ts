@@ -107,9 +107,9 @@ function tickNs(base: string): number {
  * whatever came before. The file appears under its name only once finalised (see PartialFile).
  */
 export class FileSink {
-  /** The last time written, in ns, and how many frames had to be moved after it. */
+  /** The last time written, in ns; whether a frame out of order has been told about. */
   private lastNs: number | null = null;
-  private reordered = 0;
+  private toldOrder = false;
   /** Wallclock: when the first frame came (ms, performance.now), time 0 of the recording. */
   private firstAtMs: number | null = null;
 
@@ -172,7 +172,8 @@ export class FileSink {
     }
     const least = this.lastNs === null ? 0 : this.lastNs + Math.ceil(tickNs(timeBase(timing)));
     if (ns < least) {
-      if (this.reordered++ === 0 && timing.clock === "pts") {
+      if (!this.toldOrder && timing.clock === "pts") {
+        this.toldOrder = true;
         log.warn(`${this.options.output}: frame ${frame.index} at ${frame.ptsMs.toFixed(3)} ms comes before time 0 or not after the frame before; written one tick after it (the input's timestamps are out of order)`);
       }
       ns = least;

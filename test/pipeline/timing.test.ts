@@ -6,7 +6,7 @@ import { createOnnxEngine } from "../../src/model/onnx-engine.js";
 import type { Engine } from "../../src/model/engine.js";
 import { deblurFile, type DeblurFileOptions } from "../../src/pipeline/deblur-file.js";
 import { joinChunks } from "../../src/queue/join.js";
-import { REPO, WORK, clip, decodeAll, meanAbsDiff } from "../helpers/clips.js";
+import { REPO, WORK, clip, decodeAll, meanAbsDiff, streamInfo } from "../helpers/clips.js";
 
 // DSANet-Lite on one thread: these tests are about timing and sizes, not about the picture.
 let engine: Engine;
@@ -44,11 +44,13 @@ function frames(path: string): { timeBase: string; pts: number[]; sizes: string[
  * 1 s at 30 fps, then 1 s at 10 fps (every third frame of a 30 fps source kept after frame 29):
  * 40 frames whose spacing changes at frame 30 (t = 1.000 s).
  */
-function variableRate(name: string, ...encode: string[]): string {
+function variableRate(name: string, options: { readonly audio: boolean; readonly encode: readonly string[] }): string {
+  const audio = options.audio ? ["-f", "lavfi", "-i", "sine=frequency=440:duration=2"] : [];
   return clip(
     name,
-    "-f", "lavfi", "-i", "testsrc2=s=64x48:r=30:d=2", "-vf", "select='lt(n\\,30)+not(mod(n-30\\,3))'",
-    "-vsync", "passthrough", "-c:v", "libx264", "-preset", "ultrafast", ...encode,
+    "-f", "lavfi", "-i", "testsrc2=s=64x48:r=30:d=2", ...audio,
+    "-filter_complex", "[0:v]select='lt(n\\,30)+not(mod(n-30\\,3))'[v]", "-map", "[v]", ...(options.audio ? ["-map", "1:a", "-c:a", "aac"] : []),
+    "-vsync", "passthrough", "-c:v", "libx264", "-preset", "ultrafast", ...options.encode,
   );
 }
 
@@ -57,7 +59,7 @@ describe("timing: variable frame rate in, the same presentation times out", () =
     ["mp4 (time base 1/15360)", "vfr.mp4", ["-video_track_timescale", "15360"]],
     ["mkv (time base 1/1000)", "vfr.mkv", []],
   ])("keeps every frame's pts and the time base: %s", async (_, name, encode) => {
-    const input = variableRate(name, ...encode);
+    const input = variableRate(name, { audio: false, encode });
     const before = frames(input);
     expect(before.pts).toHaveLength(40);
     const output = join(WORK, `deblurred-${name}`);
@@ -71,8 +73,8 @@ describe("timing: variable frame rate in, the same presentation times out", () =
     expect(((after.pts[30] as number) * num) / den).toBeCloseTo(1.0, 6);
   });
 
-  it("keeps them through the queue's chunks and their join", async () => {
-    const input = variableRate("vfr.mp4", "-video_track_timescale", "15360");
+  it("keeps them through the queue's chunks and their join, with the audio", async () => {
+    const input = variableRate("vfr-audio.mp4", { audio: true, encode: ["-video_track_timescale", "15360"] });
     const info = await probe(input);
     // The middle chunk straddles the change of rate.
     const plan = [{ first: 0, count: 22 }, { first: 22, count: 12 }, { first: 34, count: 6 }];
@@ -85,6 +87,11 @@ describe("timing: variable frame rate in, the same presentation times out", () =
     const [before, after] = [frames(input), frames(output)];
     expect(after.timeBase).toBe(before.timeBase);
     expect(after.pts).toEqual(before.pts);
+    const audio = streamInfo(output, "a:0");
+    expect(audio.codec).toBe("aac");
+    expect(audio.pts[0]).toBeCloseTo(streamInfo(input, "a:0").pts[0] as number, 3);
+    // -shortest ends it near the last video packet's decoding time (about 1.75 s of 2), as before.
+    expect(audio.duration).toBeGreaterThan(1.7);
   });
 });
 

@@ -6,7 +6,7 @@ export interface Frame {
   readonly stream: string;
   /** 0-based position in the stream, counting every frame the source produced. */
   readonly index: number;
-  /** Presentation time in milliseconds from the start of the stream. */
+  /** Presentation time in milliseconds on the source's clock (a file's own, which may start above 0). */
   readonly ptsMs: number;
   readonly width: number;
   readonly height: number;

@@ -55,7 +55,9 @@ export function fileSource(path: string, info: VideoInfo, options: FileSourceOpt
       const limit = range ? ["-frames:v", String(range.count)] : [];
       decoder = new FfmpegProcess(
         ffmpeg.path,
-        ["-nostdin", "-hide_banner", "-nostats", "-i", path, "-map", "0:v:0", "-vf", select + filters, "-vsync", "passthrough", ...limit, "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"],
+        // -copyts: times on the input's own clock, where its start time and audio are (ffmpeg
+        // otherwise counts from 0, and a .ts file starting at 1.4 s looked truncated).
+        ["-nostdin", "-hide_banner", "-nostats", "-copyts", "-i", path, "-map", "0:v:0", "-vf", select + filters, "-vsync", "passthrough", ...limit, "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"],
         { onStderrLine: (line) => log.parse(line) },
       );
       void decoder.done.catch(() => undefined).then(() => log.end());

@@ -95,6 +95,26 @@ describe("timing: variable frame rate in, the same presentation times out", () =
   });
 });
 
+describe("timing: the start time and the audio stay where they were", () => {
+  it("keeps a .ts file's start (2.8 s) for video and audio, and does not take it for truncated", async () => {
+    const input = clip("late-start.ts", "-f", "lavfi", "-i", "testsrc2=s=64x48:r=25:d=1", "-f", "lavfi", "-i", "sine=duration=1", "-c:v", "libx264", "-c:a", "aac", "-output_ts_offset", "1.4");
+    const output = join(WORK, "late-start-deblurred.mp4");
+    const summary = await deblurFile(options(input, output));
+    expect(summary.inputError).toBeNull();
+    expect(summary.frames).toBe(25);
+    const [before, after] = [frames(input), frames(output)];
+    const seconds = (f: { timeBase: string; pts: number[] }) => {
+      const [num, den] = f.timeBase.split("/").map(Number) as [number, number];
+      return f.pts.map((p) => (p * num) / den);
+    };
+    expect(seconds(before)[0]).toBeCloseTo(2.8, 6);
+    expect(after.timeBase).toBe(before.timeBase);
+    expect(after.pts).toEqual(before.pts);
+    // The audio starts where it started in the input, 23 ms before the video.
+    expect(streamInfo(output, "a:0").pts[0]).toBeCloseTo(streamInfo(input, "a:0").pts[0] as number, 3);
+  });
+});
+
 describe("sizes: the output has the input's size", () => {
   it.each([
     ["641x359", 641, 359],

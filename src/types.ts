@@ -6,7 +6,7 @@ export interface Frame {
   readonly stream: string;
   /** 0-based position in the stream, counting every frame the source produced. */
   readonly index: number;
-  /** Presentation time in milliseconds from the start of the stream. */
+  /** Presentation time in milliseconds on the source's clock (a file's own, which may start above 0). */
   readonly ptsMs: number;
   readonly width: number;
   readonly height: number;
@@ -25,6 +25,10 @@ export interface VideoInfo {
   readonly fps: number;
   /** Exact rational frame rate as ffmpeg writes it, e.g. "30000/1001". */
   readonly frameRate: string;
+  /** The stream's time base, e.g. "1/15360": the unit of its timestamps, kept in the output. */
+  readonly timeBase: string;
+  /** Bits per colour sample of the decoded video (8, 10, 12...); the pipeline works in 8. */
+  readonly bitDepth: number;
   readonly startMs: number;
   readonly durationMs: number | null;
   /** Frame count the container announces (MP4 does, Matroska does not), or null. */

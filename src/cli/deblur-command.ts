@@ -47,6 +47,8 @@ export function deblurCommand(): Command {
     await refuseOverwritingInput(output, [source]);
     const info = await probe(source);
     if (info.videoStreams > 1) log.warn(`${source}: ${info.videoStreams} video streams; only the first is deblurred and written`);
+    // The model takes and gives 8-bit RGB: writing 10 bits would only pad what was already cut.
+    if (info.bitDepth > 8) log.warn(`${source}: ${info.bitDepth}-bit video; the model works in 8 bits per colour, so ${output} is 8-bit`);
     const resources = new Resources();
     const stop = new AbortController();
     let stoppedBy: StopSignal | null = null;

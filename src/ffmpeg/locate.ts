@@ -95,6 +95,11 @@ export async function hasFilter(binary: Binary, name: string): Promise<boolean> 
   return new RegExp(`^\\s*\\S+\\s+${name}\\s`, "m").test(await ask(binary, ["-hide_banner", "-filters"]));
 }
 
+/** Whether this build's muxer has an option (the bundled 4.1's mp4 muxer lacks movie_timescale). */
+export async function hasMuxerOption(binary: Binary, muxer: string, option: string): Promise<boolean> {
+  return new RegExp(`^\\s*-${option}\\s`, "m").test(await ask(binary, ["-hide_banner", "-h", `muxer=${muxer}`]));
+}
+
 let ffmpeg: Promise<Binary> | null = null;
 let ffprobe: Promise<Binary> | null = null;
 

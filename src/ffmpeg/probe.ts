@@ -12,6 +12,9 @@ interface ProbeStream {
   height?: number;
   avg_frame_rate?: string;
   r_frame_rate?: string;
+  time_base?: string;
+  pix_fmt?: string;
+  bits_per_raw_sample?: string;
   nb_frames?: string;
   duration?: string;
   start_time?: string;
@@ -36,6 +39,18 @@ function rate(text: string | undefined): number {
 function seconds(text: string | undefined): number | null {
   const value = Number(text);
   return text !== undefined && Number.isFinite(value) ? value : null;
+}
+
+/**
+ * Bits per colour sample: what the codec says, else what the pixel format's name says
+ * (yuv420p10le: 10, p010le: 10, rgb48le: 16 in each of three samples), else 8.
+ */
+function bitDepth(stream: ProbeStream): number {
+  const raw = Number(stream.bits_per_raw_sample);
+  if (Number.isInteger(raw) && raw > 0) return raw;
+  const digits = Number(/(\d+)(?:le|be)$/.exec(stream.pix_fmt ?? "")?.[1]);
+  if (digits === 48 || digits === 64) return 16;
+  return digits > 8 && digits <= 16 ? digits : 8;
 }
 
 /**
@@ -78,6 +93,8 @@ export async function probe(input: string, inputArgs: readonly string[] = [], ti
     height: upright ? video.width : video.height,
     fps,
     frameRate,
+    timeBase: video.time_base && rate(video.time_base) > 0 ? video.time_base : "1/1000",
+    bitDepth: bitDepth(video),
     startMs: (seconds(video.start_time) ?? seconds(result.format?.start_time) ?? 0) * 1000,
     durationMs: duration === null ? null : duration * 1000,
     frameCount: counted > 0 ? counted : null,

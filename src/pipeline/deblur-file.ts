@@ -26,7 +26,7 @@ export interface DeblurFileOptions extends DeblurStreamOptions {
   readonly detect?: { readonly detector: Detector; readonly every: number; readonly output: JsonLinesSink };
   /**
    * Only `count` frames from `first` (a chunk of a long video, see src/queue), written without
-   * audio from time 0. The `warmup` frames before `first` go through the model first, unwritten,
+   * audio, each frame at its time in the whole video (the join lines the chunks up). The `warmup` frames before `first` go through the model first, unwritten,
    * so the carried state at `first` is what a run over the whole video would have.
    */
   readonly range?: { readonly first: number; readonly count: number; readonly warmup: number };
@@ -80,8 +80,7 @@ export async function deblurFile(options: DeblurFileOptions): Promise<DeblurSumm
     output: options.output,
     width: info.width,
     height: info.height,
-    frameRate: info.frameRate,
-    startMs: range ? 0 : info.startMs,
+    timing: { clock: "pts", timeBase: info.timeBase, frameRate: info.frameRate },
     audioFrom: range ? null : options.input,
     audioCodec: info.audioCodec,
     encode: options.encode,

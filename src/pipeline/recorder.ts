@@ -1,5 +1,6 @@
 import { log } from "../log.js";
 import { FileSink, type EncodeOptions } from "../sinks/file.js";
+import { fitFrame } from "../sinks/fit-frame.js";
 import type { Frame } from "../types.js";
 import type { StreamMetrics } from "./metrics.js";
 
@@ -8,10 +9,16 @@ import type { StreamMetrics } from "./metrics.js";
  * container that plays however it ends (a full disk, or a process that exits without finishing
  * it: it is kept under its name then, see PartialFile). A failed write stops the
  * recording, never the stream its viewers watch: the failure is logged once and counted, and
- * the frames after it count as recording drops.
+ * the frames after it count as recording drops. A camera back at another resolution goes on in
+ * the same file, each frame scaled to fit the first size (aspect kept, black bars), said once
+ * per change: one recording per camera, as --record promises, rather than a new file at each
+ * change for whoever reads them to find.
  */
 export class Recorder {
   private sink: Promise<FileSink> | null = null;
+  private size: { readonly width: number; readonly height: number } | null = null;
+  /** The camera size last told about, so a change is said once. */
+  private told: string | null = null;
   private failed = false;
 
   constructor(
@@ -26,11 +33,12 @@ export class Recorder {
       this.metrics.recordingDropped++;
       return;
     }
+    const { width, height } = (this.size ??= { width: frame.width, height: frame.height });
     this.sink ??= FileSink.open({
-      output: this.output, width: frame.width, height: frame.height, frameRate: "wallclock", startMs: 0, audioFrom: null, audioCodec: null, encode: this.encode, playableWhenCut: true,
+      output: this.output, width, height, timing: { clock: "wallclock" }, audioFrom: null, audioCodec: null, encode: this.encode, playableWhenCut: true,
     });
     try {
-      await (await this.sink).write(frame);
+      await (await this.sink).write(await this.fitted(frame, width, height));
     } catch (error) {
       this.fail(error as Error);
     }
@@ -44,6 +52,19 @@ export class Recorder {
       // After a failure this says what was kept of the file.
       log.error(`${this.stream}: ${(error as Error).message}`);
     }
+  }
+
+  private async fitted(frame: Frame, width: number, height: number): Promise<Frame> {
+    if (frame.width === width && frame.height === height) {
+      this.told = null;
+      return frame;
+    }
+    const incoming = `${frame.width}x${frame.height}`;
+    if (this.told !== incoming) {
+      this.told = incoming;
+      log.info(`${this.output}: the camera now sends ${incoming}; the recording goes on at its first size, ${width}x${height}, each frame scaled to fit`);
+    }
+    return fitFrame(frame, width, height);
   }
 
   private fail(error: Error): void {

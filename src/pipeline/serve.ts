@@ -84,6 +84,8 @@ export async function serve(options: ServeOptions): Promise<Serving> {
         log.warn(`${source.name}: stream lost (${event.reason}); reconnecting`);
       } else if (event.type === "connected" && event.videoStreams > 1) {
         log.warn(`${source.name}: the camera sends ${event.videoStreams} video streams; only the first is deblurred`);
+      } else if (event.type === "resized") {
+        log.warn(`${source.name}: the camera is back at ${event.width}x${event.height} (was ${event.previousWidth}x${event.previousHeight}); deblurring at the new size, its model state started afresh`);
       } else if (event.type === "outage-end") {
         m.lastRecoveryMs = event.durationMs;
         log.info(`${source.name}: back after ${(event.durationMs / 1000).toFixed(1)} s, about ${event.framesMissed} frames missed`);

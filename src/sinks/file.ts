@@ -3,12 +3,14 @@ import { mkdir } from "node:fs/promises";
 import { dirname, extname } from "node:path";
 import { OutputError } from "../ffmpeg/errors.js";
 import { countFrames } from "../ffmpeg/frames.js";
-import { findFfmpeg } from "../ffmpeg/locate.js";
+import { findFfmpeg, hasMuxerOption, type Binary } from "../ffmpeg/locate.js";
 import { FfmpegProcess } from "../ffmpeg/process.js";
 import { writeFailure } from "../ffmpeg/write-failure.js";
+import { log } from "../log.js";
 import type { Frame } from "../types.js";
 import { trimToWholeFragments } from "./fragmented-mp4.js";
 import { PartialFile } from "./partial-file.js";
+import { timedFramePrefix, timedFramesHeader } from "./timed-frames.js";
 
 export interface EncodeOptions {
   /** Video codec for lossy output (default libx264). */
@@ -20,16 +22,24 @@ export interface EncodeOptions {
   readonly lossless: boolean;
 }
 
+/**
+ * When each frame is shown. `pts`: at the frame's own `ptsMs` (a file's decoded timestamps,
+ * variable frame rate included), in the input's time base ("1/15360"), which the output keeps
+ * where its container can (MP4 can, Matroska counts milliseconds); `frameRate` is the average,
+ * a hint for players. `wallclock`: live streams, each frame stamped when it reaches the encoder.
+ */
+export type FrameTiming =
+  | { readonly clock: "pts"; readonly timeBase: string; readonly frameRate: string }
+  | { readonly clock: "wallclock" };
+
+/** Live recordings count time in the RTP video clock's unit. */
+const WALLCLOCK_TIME_BASE = "1/90000";
+
 export interface FileSinkOptions {
   readonly output: string;
   readonly width: number;
   readonly height: number;
-  /**
-   * The input's frame rate as a rational ("30000/1001"), so timestamps line up; or
-   * "wallclock" for live streams: each frame is stamped when it reaches the encoder.
-   */
-  readonly frameRate: string;
-  readonly startMs: number;
+  readonly timing: FrameTiming;
   /** Copy the audio of this file into the output (the input), or null for none. */
   readonly audioFrom: string | null;
   readonly audioCodec: string | null;
@@ -60,31 +70,72 @@ function videoArgs(output: string, width: number, height: number, encode: Encode
       ? ["-c:v", "ffv1", "-level", "3", "-pix_fmt", "bgr0"]
       : ["-c:v", "libx264rgb", "-qp", "0", "-preset", encode.preset, "-pix_fmt", "rgb24"];
   }
-  // 4:2:0 chroma needs even sizes; pad one edge pixel rather than drop one.
-  const even = width % 2 || height % 2 ? ["-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2"] : [];
-  return [...even, "-c:v", encode.codec, "-crf", String(encode.crf), "-preset", encode.preset, "-pix_fmt", "yuv420p"];
-}
-
-function containerArgs(output: string, playableWhenCut: boolean): string[] {
-  if (!MP4_FAMILY.includes(extname(output).toLowerCase())) return [];
-  // A fragment at least every second: a cut loses at most the last one.
-  return playableWhenCut ? ["-movflags", "+frag_keyframe+empty_moov+default_base_moof", "-frag_duration", "1000000"] : ["-movflags", "+faststart"];
+  return ["-c:v", encode.codec, "-crf", String(encode.crf), "-preset", encode.preset, "-pix_fmt", lossyPixelFormat(output, width, height)];
 }
 
 /**
- * Encodes RGB24 frames to a video file with ffmpeg, keeping the input's frame rate, start time
- * and audio. `write` resolves once ffmpeg has taken the frame (so a slow encoder slows the
- * chain); `close` finalises the file, which stays playable whatever came before. The file
- * appears under its name only once finalised (see PartialFile). A failed write (a full disk)
- * is an OutputError naming its cause, and never leaves an unplayable file under the name.
+ * 4:2:0 (yuv420p, what every player decodes) for even sizes. H.264 and HEVC store 4:2:0
+ * chroma and their cropping in units of two pixels, so an odd width or height cannot be held
+ * in 4:2:0 at all: padding changed the size (641x359 came out 642x360) and cropping would
+ * lose a row of the picture. Odd sizes go 4:4:4 instead (High 4:4:4 Predictive), which keeps
+ * the exact size; ffmpeg, VLC, mpv and Apple's players play it, most browsers do not. Said once.
+ */
+function lossyPixelFormat(output: string, width: number, height: number): string {
+  if (width % 2 === 0 && height % 2 === 0) return "yuv420p";
+  log.info(`${output}: ${width}x${height} is odd, which 4:2:0 video cannot hold; encoding 4:4:4 (yuv444p) to keep the exact size (VLC, mpv and ffmpeg play it; most browsers need even sizes)`);
+  return "yuv444p";
+}
+
+/**
+ * MP4's index up front (faststart), or in fragments of at most a second when the file must
+ * play however it is cut (a cut loses at most the last one); and its movie timescale in the
+ * stream's time base: the edit that holds the start time is counted in it, and its default
+ * (1000) moved a start of 733.333 ms to 733 ms, so every frame of a queue's chunk after the
+ * first came 5 ticks early.
+ */
+export async function containerArgs(ffmpeg: Binary, output: string, base: string, playableWhenCut = false): Promise<string[]> {
+  if (!MP4_FAMILY.includes(extname(output).toLowerCase())) return [];
+  const ticks = Number(base.split("/")[1]);
+  const exact = Number.isInteger(ticks) && ticks > 0 && (await hasMuxerOption(ffmpeg, "mp4", "movie_timescale"));
+  const layout = playableWhenCut ? ["-movflags", "+frag_keyframe+empty_moov+default_base_moof", "-frag_duration", "1000000"] : ["-movflags", "+faststart"];
+  return [...layout, ...(exact ? ["-movie_timescale", String(ticks)] : [])];
+}
+
+function timeBase(timing: FrameTiming): string {
+  return timing.clock === "pts" ? timing.timeBase : WALLCLOCK_TIME_BASE;
+}
+
+/** A rational "num/den" as a number; 0 when it is not one. */
+function rate(text: string): number {
+  const [num, den] = text.split("/").map(Number);
+  return num && den ? num / den : 0;
+}
+
+/** Nanoseconds per tick of a time base: the least step between two frames' times. */
+function tickNs(base: string): number {
+  return 1e9 * (rate(base) || 1 / 1000);
+}
+
+/**
+ * Encodes RGB24 frames to a video file with ffmpeg, keeping each frame's time (see
+ * FrameTiming), the input's start time and audio. `write` resolves once ffmpeg has taken the
+ * frame (so a slow encoder slows the chain); `close` finalises the file, which stays playable
+ * whatever came before. The file appears under its name only once finalised (see PartialFile).
+ * A failed write (a full disk) is an OutputError naming its cause, and never leaves an
+ * unplayable file under the name.
  */
 export class FileSink {
   private failure: OutputError | null = null;
+  /** The last time written, in ns; whether a frame out of order has been told about. */
+  private lastNs: number | null = null;
+  private toldOrder = false;
+  /** Wallclock: when the first frame came (ms, performance.now), time 0 of the recording. */
+  private firstAtMs: number | null = null;
 
   private constructor(
     private readonly encoder: FfmpegProcess,
     private readonly file: PartialFile,
-    private readonly playableWhenCut: boolean,
+    private readonly options: FileSinkOptions,
   ) {}
 
   static async open(options: FileSinkOptions): Promise<FileSink> {
@@ -93,35 +144,72 @@ export class FileSink {
     const playableWhenCut = options.playableWhenCut ?? false;
     // A file that plays however it was cut is worth keeping if the process dies; any other is not.
     const file = new PartialFile(options.output, playableWhenCut ? "keep" : "discard");
-    const { width, height } = options;
-    const offset = options.startMs > 0 ? ["-itsoffset", (options.startMs / 1000).toFixed(6)] : [];
+    const { width, height, timing } = options;
     const withAudio = options.audioFrom !== null && options.audioCodec !== null;
-    const timing = options.frameRate === "wallclock" ? ["-use_wallclock_as_timestamps", "1"] : ["-framerate", options.frameRate];
     const args = [
       "-hide_banner", "-nostats", "-v", "error", "-y",
-      ...offset, "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", `${width}x${height}`, ...timing, "-i", "pipe:0",
+      // -copyts keeps every time as written, the start included, and the audio's, so the two
+      // stay in step as they were in the input.
+      "-copyts", "-f", "matroska", "-i", "pipe:0",
       ...(withAudio && options.audioFrom ? ["-i", options.audioFrom, "-map", "0:v:0", "-map", "1:a:0", ...audioArgs(options.output, options.audioCodec), "-shortest"] : ["-map", "0:v:0"]),
       ...videoArgs(options.output, width, height, options.encode),
-      ...(options.frameRate === "wallclock" ? ["-vsync", "vfr"] : []),
-      ...containerArgs(options.output, playableWhenCut),
+      // Each frame keeps its time (no constant rate made up), counted in the input's unit.
+      "-vsync", "passthrough", "-enc_time_base:v", timeBase(timing),
+      ...(await containerArgs(ffmpeg, options.output, timeBase(timing), playableWhenCut)),
       file.path,
     ];
     let sink: FileSink | null = null;
     // stderr lines come in later events, once `sink` is set.
     const encoder = new FfmpegProcess(ffmpeg.path, args, { stdin: true, onStderrLine: (line) => sink?.watch(line) });
-    sink = new FileSink(encoder, file, playableWhenCut);
+    const frameRate = timing.clock === "pts" ? rate(timing.frameRate) : 0;
+    encoder.stdin?.write(timedFramesHeader(width, height, frameRate > 0 ? 1e9 / frameRate : 1e9 / 25));
+    sink = new FileSink(encoder, file, options);
     return sink;
   }
 
   async write(frame: Frame): Promise<void> {
+    const { width, height } = this.options;
+    if (frame.width !== width || frame.height !== height) {
+      throw new Error(`${this.options.output}: a ${frame.width}x${frame.height} frame came for a ${width}x${height} video; frames of one file keep one size`);
+    }
     const stdin = this.encoder.stdin;
     try {
-      if (this.failure || !stdin || stdin.destroyed) await this.encoder.done;
-      else if (!stdin.write(frame.rgb)) await Promise.race([once(stdin, "drain"), this.encoder.done]);
+      if (this.failure || !stdin || stdin.destroyed) {
+        await this.encoder.done;
+      } else {
+        stdin.write(timedFramePrefix(BigInt(this.stamp(frame)), frame.rgb.length));
+        if (!stdin.write(frame.rgb)) await Promise.race([once(stdin, "drain"), this.encoder.done]);
+      }
     } catch (error) {
       throw this.failure ?? error;
     }
     if (this.failure) throw this.failure;
+  }
+
+  /**
+   * The frame's time in ns, at least one tick of the output's time base after the one before:
+   * an encoder and a muxer refuse equal or backward times, which a damaged file can hold.
+   */
+  private stamp(frame: Frame): number {
+    const { timing } = this.options;
+    let ns: number;
+    if (timing.clock === "pts") {
+      ns = Math.round(frame.ptsMs * 1e6);
+    } else {
+      const now = performance.now();
+      this.firstAtMs ??= now;
+      ns = Math.round((now - this.firstAtMs) * 1e6);
+    }
+    const least = this.lastNs === null ? 0 : this.lastNs + Math.ceil(tickNs(timeBase(timing)));
+    if (ns < least) {
+      if (!this.toldOrder && timing.clock === "pts") {
+        this.toldOrder = true;
+        log.warn(`${this.options.output}: frame ${frame.index} at ${frame.ptsMs.toFixed(3)} ms comes before time 0 or not after the frame before; written one tick after it (the input's timestamps are out of order)`);
+      }
+      ns = least;
+    }
+    this.lastNs = ns;
+    return ns;
   }
 
   /**
@@ -149,16 +237,17 @@ export class FileSink {
   /** The first write failure ffmpeg reports ends the file: every later frame would be lost too. */
   private watch(line: string): void {
     if (this.failure) return;
-    this.failure = writeFailure(this.file.output, line);
+    this.failure = writeFailure(this.options.output, line);
     if (this.failure) void this.encoder.close();
   }
 
   /** Keep what a playable-when-cut file holds before `failure`, or nothing; say which. */
   private async salvage(failure: Error): Promise<Error> {
-    if (this.playableWhenCut && MP4_FAMILY.includes(extname(this.file.path).toLowerCase())) {
+    const playableWhenCut = this.options.playableWhenCut ?? false;
+    if (playableWhenCut && MP4_FAMILY.includes(extname(this.file.path).toLowerCase())) {
       await trimToWholeFragments(this.file.path).catch(() => undefined);
     }
-    const kept = this.playableWhenCut ? await countFrames(this.file.path).catch(() => 0) : 0;
+    const kept = playableWhenCut ? await countFrames(this.file.path).catch(() => 0) : 0;
     if (kept === 0) {
       await this.file.discard();
       return failure;

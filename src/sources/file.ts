@@ -26,7 +26,8 @@ const TRUNCATION_SLACK = 3;
  * Decode every frame of a video file (anything ffmpeg reads) to RGB24, exactly once each and
  * in order: no frame-rate conversion (`passthrough`), rotation metadata applied, any bit depth
  * converted to 8 bits. Each frame carries its own presentation time, read from ffmpeg's
- * showinfo filter, so variable-frame-rate input keeps its timing. Scene cuts found by
+ * showinfo filter as an integer in the stream's time base (its rounded `pts_time` loses
+ * milliseconds after an hour), so variable-frame-rate input keeps its timing to the tick. Scene cuts found by
  * ffmpeg's scdet filter mark the frame after the cut as a discontinuity.
  *
  * A truncated or damaged input first delivers every frame ffmpeg could decode, then errors.
@@ -54,7 +55,9 @@ export function fileSource(path: string, info: VideoInfo, options: FileSourceOpt
       const limit = range ? ["-frames:v", String(range.count)] : [];
       decoder = new FfmpegProcess(
         ffmpeg.path,
-        ["-nostdin", "-hide_banner", "-nostats", "-i", path, "-map", "0:v:0", "-vf", select + filters, "-vsync", "passthrough", ...limit, "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"],
+        // -copyts: times on the input's own clock, where its start time and audio are (ffmpeg
+        // otherwise counts from 0, and a .ts file starting at 1.4 s looked truncated).
+        ["-nostdin", "-hide_banner", "-nostats", "-copyts", "-i", path, "-map", "0:v:0", "-vf", select + filters, "-vsync", "passthrough", ...limit, "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"],
         { onStderrLine: (line) => log.parse(line) },
       );
       void decoder.done.catch(() => undefined).then(() => log.end());
@@ -102,23 +105,31 @@ function shortfall(info: VideoInfo, frames: number, lastPtsMs: number): string |
 }
 
 /**
- * What ffmpeg's filters say of each frame on stderr: showinfo's `n: N pts: P pts_time: T`
- * gives frame N's time, and a scdet `lavfi.scd.time` line just before it marks a scene cut.
+ * What ffmpeg's filters say of each frame on stderr: showinfo's `config in time_base: A/B`
+ * gives the unit of its times, its `n: N pts: P` frame N's time in that unit, and a scdet
+ * `lavfi.scd.time` line just before it marks a scene cut.
  */
 class DecoderLog {
   private readonly frames = new Map<number, { ptsMs: number; cut: boolean }>();
   private waiter: (() => void) | null = null;
   private cutPending = false;
   private ended = false;
+  /** Milliseconds per tick of the time base showinfo prints in; null until its config line. */
+  private msPerTick: number | null = null;
 
   parse(line: string): void {
     if (line.includes("lavfi.scd.time")) {
       this.cutPending = true;
       return;
     }
-    const match = /\bn:\s*(\d+)\s+pts:\s*-?\d+\s+pts_time:\s*(-?[\d.]+)/.exec(line);
-    if (!match?.[1] || !match[2]) return;
-    this.frames.set(Number(match[1]), { ptsMs: Number(match[2]) * 1000, cut: this.cutPending });
+    const config = /\bconfig in time_base:\s*(\d+)\/(\d+)/.exec(line);
+    if (config?.[1] && config[2] && Number(config[2]) > 0) {
+      this.msPerTick = (1000 * Number(config[1])) / Number(config[2]);
+      return;
+    }
+    const match = /\bn:\s*(\d+)\s+pts:\s*(-?\d+)\s/.exec(line);
+    if (!match?.[1] || !match[2] || this.msPerTick === null) return;
+    this.frames.set(Number(match[1]), { ptsMs: Number(match[2]) * this.msPerTick, cut: this.cutPending });
     this.cutPending = false;
     this.waiter?.();
   }

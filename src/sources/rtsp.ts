@@ -4,7 +4,7 @@ import { findFfmpeg, findFfprobe, rtspInputArgs } from "../ffmpeg/locate.js";
 import { probe } from "../ffmpeg/probe.js";
 import { FfmpegProcess } from "../ffmpeg/process.js";
 import type { Frame, VideoInfo } from "../types.js";
-import { FrameReader } from "./frame-reader.js";
+import { PpmReader } from "./frame-reader.js";
 
 const FIRST_FRAME_GRACE_MS = 10_000;
 
@@ -24,14 +24,17 @@ export interface RtspSourceOptions {
 export type LiveEvent =
   | { readonly type: "connected"; readonly stream: string; readonly width: number; readonly height: number; readonly fps: number; readonly videoStreams: number }
   | { readonly type: "outage-start"; readonly stream: string; readonly atMs: number; readonly reason: string }
-  | { readonly type: "outage-end"; readonly stream: string; readonly atMs: number; readonly durationMs: number; readonly framesMissed: number };
+  | { readonly type: "outage-end"; readonly stream: string; readonly atMs: number; readonly durationMs: number; readonly framesMissed: number }
+  /** The camera came back at another size: frames now come at it, with a discontinuity. */
+  | { readonly type: "resized"; readonly stream: string; readonly width: number; readonly height: number; readonly previousWidth: number; readonly previousHeight: number };
 
 /**
  * Frames of a live camera (rtsp:// or rtsps://), read through ffmpeg. When the stream stops
  * (server down, network cut, no frame for `stallTimeoutMs`) it reconnects, quickly at first
  * and then with capped, jittered exponential backoff (`reconnectDelay`), reports each outage
  * once (start, end, frames missed at the camera's rate), and marks the first frame after it
- * as a discontinuity so the model state resets.
+ * as a discontinuity so the model state resets. A camera back at another resolution is taken
+ * at its new size (a `resized` event says so once).
  * Frame times are arrival times on this machine's clock (`receivedAtMs`), where
  * capture-to-display latency starts. Credentials in the URL never reach a log, an event or an error.
  */
@@ -42,6 +45,8 @@ export function rtspSource(url: string, options: RtspSourceOptions): Observable<
     let wake: (() => void) | null = null;
     const started = Date.now();
     let index = 0;
+    /** The size of the frames read last, to notice a camera back at another resolution. */
+    let size: { width: number; height: number } | null = null;
     let outage: { since: number; fps: number } | null = null;
     /** Failed attempts in a row: they lengthen the wait before the next one. */
     let failures = 0;
@@ -63,27 +68,35 @@ export function rtspSource(url: string, options: RtspSourceOptions): Observable<
 
     const stream = async (info: VideoInfo, announce: boolean): Promise<void> => {
       const ffmpeg = await findFfmpeg();
-      // nobuffer and a short analysis keep capture-to-frame latency low on a live stream. The
-      // scale pins every frame to the first connection's size, so a camera whose resolution
-      // changes between reconnections never misaligns the frames read from the pipe.
-      // Passthrough hands on every decoded frame as it comes: raw video otherwise gets a
-      // constant frame rate, which drops every frame after a camera's clock steps back (a
-      // shared stream restarts its timestamps when another client joins) until the clock
-      // catches up again, and duplicates frames after a step forward.
+      // nobuffer and a short analysis keep capture-to-frame latency low on a live stream. PPM
+      // images carry their size, so a camera back at another resolution is read at it without a
+      // new probe (which would add a second or more to every recovery); within a connection
+      // ffmpeg keeps the first size, so the pipe never misaligns.
+      // Passthrough hands on every decoded frame as it comes: a constant frame rate drops every
+      // frame after a camera's clock steps back (a shared stream restarts its timestamps when
+      // another client joins) until the clock catches up again, and duplicates frames after a
+      // step forward.
       decoder = new FfmpegProcess(ffmpeg.path, [
         "-nostdin", "-hide_banner", "-v", "error", "-fflags", "nobuffer", "-analyzeduration", "1000000",
         ...(await rtspInputArgs(ffmpeg, options.transport, options.stallTimeoutMs)),
-        "-i", url, "-map", "0:v:0", "-vf", `scale=${info.width}:${info.height}`, "-vsync", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1",
+        "-i", url, "-map", "0:v:0", "-vsync", "passthrough", "-f", "image2pipe", "-c:v", "ppm", "-pix_fmt", "rgb24", "pipe:1",
       ]);
-      const reader = new FrameReader(decoder.stdout, info.width * info.height * 3);
+      const reader = new PpmReader(decoder.stdout);
       let first = true;
       while (!stopped) {
         // The first frame also waits for ffmpeg's stream analysis and the next key frame.
-        const rgb = await withTimeout(reader.next(), first ? FIRST_FRAME_GRACE_MS + options.stallTimeoutMs : options.stallTimeoutMs);
-        if (rgb === "timeout") throw new Error(`no frame for ${options.stallTimeoutMs} ms`);
-        if (rgb === null) throw new Error(`stream ended (${decoder.stderr().split("\n").pop() || "no details"})`);
-        if (first) failures = 0;
-        if (first && announce) emitConnected(info);
+        const image = await withTimeout(reader.next(), first ? FIRST_FRAME_GRACE_MS + options.stallTimeoutMs : options.stallTimeoutMs);
+        if (image === "timeout") throw new Error(`no frame for ${options.stallTimeoutMs} ms`);
+        if (image === null) throw new Error(`stream ended (${decoder.stderr().split("\n").pop() || "no details"})`);
+        const { width, height, rgb } = image;
+        if (first) {
+          failures = 0;
+          if (size && (size.width !== width || size.height !== height)) {
+            emit({ type: "resized", stream: options.name, width, height, previousWidth: size.width, previousHeight: size.height });
+          }
+          size = { width, height };
+          if (announce) emitConnected({ ...info, width, height });
+        }
         if (first && outage) {
           const now = Date.now();
           const durationMs = now - outage.since;
@@ -92,7 +105,7 @@ export function rtspSource(url: string, options: RtspSourceOptions): Observable<
         }
         const now = Date.now();
         subscriber.next({
-          stream: options.name, index: index++, ptsMs: now - started, receivedAtMs: now, width: info.width, height: info.height, rgb,
+          stream: options.name, index: index++, ptsMs: now - started, receivedAtMs: now, width, height, rgb,
           ...(first ? { discontinuity: true } : {}),
         });
         first = false;
@@ -104,7 +117,7 @@ export function rtspSource(url: string, options: RtspSourceOptions): Observable<
 
     const run = async (): Promise<void> => {
       // The camera as first probed. Reconnections skip ffprobe, whose analysis would add a
-      // second or more to every recovery: ffmpeg's own analysis is enough to read frames.
+      // second or more to every recovery: the frames themselves say their size.
       let known: VideoInfo | null = null;
       while (!stopped) {
         try {

@@ -103,6 +103,17 @@ describe("dsanet CLI", () => {
     expect(lite.stdout).toMatch(/model: +lite: \S+dsanet-lite\.onnx \([\d.]+ MiB\)/);
   });
 
+  it("says once what the output cannot keep: 10 bits become 8, an odd size goes 4:4:4 at its exact size", () => {
+    const input = clip("cli-10bit-odd.mkv", "-f", "lavfi", "-i", "testsrc=size=65x47:rate=10:duration=0.3", "-c:v", "ffv1", "-pix_fmt", "yuv444p10le");
+    const output = join(WORK, "cli-10bit-odd-out.mp4");
+    const run = dsanet("deblur", input, "-o", output, "--model", "lite", "--threads", "1");
+    expect(run.code).toBe(0);
+    expect(run.stderr.match(/10-bit video; the model works in 8 bits per colour, so \S+cli-10bit-odd-out\.mp4 is 8-bit/g)).toHaveLength(1);
+    expect(run.stderr.match(/65x47 is odd, which 4:2:0 video cannot hold; encoding 4:4:4 \(yuv444p\)/g)).toHaveLength(1);
+    const probed = spawnSync("ffprobe", ["-v", "error", "-count_frames", "-show_entries", "stream=width,height,pix_fmt,nb_read_frames", "-of", "csv=p=0", output], { encoding: "utf8" });
+    expect(probed.stdout.trim()).toBe("65,47,yuv444p,3");
+  });
+
   it("--model lite deblurs with DSANet-Lite, and a bad model name says what it takes", () => {
     const input = clip("cli-lite-in.mp4", "-f", "lavfi", "-i", "testsrc2=size=96x64:rate=10:duration=0.5", "-c:v", "libx264", "-pix_fmt", "yuv420p");
     const output = join(WORK, "cli-lite-out.mp4");

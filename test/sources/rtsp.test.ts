@@ -61,6 +61,36 @@ describe("rtsp source", () => {
     expect(JSON.stringify(events)).not.toContain("hunter2");
   });
 
+  it("takes a camera back at another resolution at its new size, and says so once", async () => {
+    const port = await freePort();
+    const first = new RtspServer(port, "160x96@10");
+    await first.start();
+    const frames: Frame[] = [];
+    const events: LiveEvent[] = [];
+    subscriptions.add(
+      rtspSource(first.url, {
+        name: "cam", transport: "tcp", stallTimeoutMs: 2000, backoff: { initialMs: 200, maxMs: 1000 }, maxAttempts: null, onEvent: (e) => events.push(e),
+      }).subscribe((f) => frames.push(f)),
+    );
+    await until(() => frames.length >= 5, 20_000, "first frames");
+    await first.kill();
+    await until(() => events.some((e) => e.type === "outage-start"), 10_000, "the outage");
+    const before = frames.length;
+    const second = new RtspServer(port, "320x240@10");
+    await second.start();
+    await until(() => frames.length >= before + 5, 20_000, "frames at the new size");
+    await second.kill();
+
+    expect(frames.slice(0, before).every((f) => f.width === 160 && f.height === 96 && f.rgb.length === 160 * 96 * 3)).toBe(true);
+    const after = frames.slice(before);
+    expect(after.every((f) => f.width === 320 && f.height === 240 && f.rgb.length === 320 * 240 * 3)).toBe(true);
+    expect(after[0]?.discontinuity).toBe(true);
+    expect(events.filter((e) => e.type === "resized")).toEqual([
+      { type: "resized", stream: "cam", width: 320, height: 240, previousWidth: 160, previousHeight: 96 },
+    ]);
+    expect(events.filter((e) => e.type === "connected").at(-1)).toMatchObject({ width: 320, height: 240 });
+  });
+
   it("keeps every frame coming when the camera's clock steps back", async () => {
     // GStreamer's shared stream restarts its timestamps for everyone when a client joins
     // after a pause, as some cameras do: a constant-rate output then dropped every frame

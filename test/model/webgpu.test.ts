@@ -32,10 +32,16 @@ function agreement(cpu: Uint8Array, gpu: Uint8Array): { withinOne: number; max: 
   return { withinOne: within / cpu.length, max };
 }
 
-/** The target: at most one level off on at least 99% of the bytes. */
+/**
+ * The issue's target, at most one level off on at least 99% of the bytes, and no byte more than
+ * one level off: smooth real frames this small met the first even in the provider's NHWC layout,
+ * whose wrong convolutions put bytes up to 7 levels off.
+ */
 function expectParity(cpu: Uint8Array, gpu: Uint8Array): void {
   expect(gpu.length).toBe(cpu.length);
-  expect(agreement(cpu, gpu).withinOne).toBeGreaterThanOrEqual(0.99);
+  const { withinOne, max } = agreement(cpu, gpu);
+  expect(withinOne).toBeGreaterThanOrEqual(0.99);
+  expect(max).toBeLessThanOrEqual(1);
 }
 
 /** Rows of streams, each carrying its own state frame to frame. */

@@ -40,6 +40,10 @@ pack() {
   tracked=$(git ls-files -z | xargs -0 du -cb | tail -1 | cut -f1)
   travel=$((tracked + $(du -cb .gpu/node.xz .gpu/node_modules.tar.xz .gpu/gl .gpu/dist | tail -1 | cut -f1)))
   echo "travels: $((travel / 1048576)) MiB (tracked files $((tracked / 1048576)) MiB + .gpu); the device tool takes 64 MiB at most"
+  if ((travel > 64 * 1048576)); then
+    echo "too much for a loan: the checkout itself must shrink (models/dsanet.pt and models/tfjs/ are 35 MiB of it)" >&2
+    [[ $mode == dry ]] || exit 1
+  fi
 }
 
 # Unpacks node and node_modules into $1/.gpu and runs the bench from $1.

@@ -65,10 +65,7 @@ export async function createOnnxEngine(options: OnnxEngineOptions): Promise<Engi
       const [paddedHeight, paddedWidth] = [padded(height, stride), padded(width, stride)];
       const dims: StateDims = [rows, stateChannels, paddedHeight / 8, paddedWidth / 8];
       // A stream without a state (its first frame) starts from zeros.
-      const carried = await state.batch(
-        inputs.map((input) => input.state),
-        dims,
-      );
+      const carried = await state.batch(inputs.map((input) => input.state), dims);
       const out = await session
         .run({ ...(takesBytes ? bytesIn(inputs, height, width) : floatsIn(inputs, height, width, paddedHeight, paddedWidth)), h: carried.h, c: carried.c })
         .finally(() => carried.release());

@@ -22,8 +22,9 @@ export function sessionOptions(threads: number, provider: OnnxProvider = "cpu"):
   return {
     // No silent CPU fallback: asking for a GPU and getting the CPU would only look slow.
     executionProviders: [provider === "webgpu" ? WEBGPU_PROVIDER : provider],
-    // The carried state stays on the GPU from frame to frame: only the frames travel.
-    ...(provider === "webgpu" ? { preferredOutputLocation: { h_out: "gpu-buffer", c_out: "gpu-buffer" } } : {}),
+    // The carried state stays on the GPU from frame to frame: only the frames travel. Errors only:
+    // every webgpu session warns that shape arithmetic runs on the CPU (README, "GPU" says which).
+    ...(provider === "webgpu" ? { preferredOutputLocation: { h_out: "gpu-buffer", c_out: "gpu-buffer" }, logSeverityLevel: 3 as const } : {}),
     intraOpNumThreads: threads,
     // DSANet is one chain of convolutions: operators run one after another, each on all threads.
     executionMode: "sequential",

@@ -74,6 +74,6 @@ export function withEngineOptions(command: Command): Command {
     .option("--model <name|path>", "full (DSANet), lite (DSANet-Lite: real time on a CPU), or weights: an .onnx file (onnx) or a model.json (tfjs)")
     .option("--scales <k>", "DSANet scales, 1-3 (default: as the model was trained)", integer)
     .option("--threads <n>", "onnx CPU threads (0: one per available core)", integer)
-    .addOption(new Option("--provider <name>", "onnx execution provider").choices(["cpu", "cuda", "tensorrt"]))
+    .addOption(new Option("--provider <name>", "onnx execution provider (webgpu: a GPU through Vulkan)").choices(["cpu", "webgpu", "cuda", "tensorrt"]))
     .addOption(new Option("--backend <name>", "tfjs backend").choices(["auto", "tensorflow-gpu", "tensorflow", "wasm"]));
 }

@@ -17,7 +17,8 @@ const engine = z
     scales: z.union([z.literal(1), z.literal(2), z.literal(3)]).nullable().default(null),
     /** onnx: intra-op threads; 0: one per core available to the process (cgroup quota included). */
     threads: z.number().int().min(0).default(0),
-    provider: z.enum(["cpu", "cuda", "tensorrt"]).default("cpu"),
+    /** onnx execution provider: webgpu is bundled with onnxruntime-node (Dawn on Vulkan); cuda and tensorrt need binaries from outside npm. */
+    provider: z.enum(["cpu", "webgpu", "cuda", "tensorrt"]).default("cpu"),
     backend: z.enum(["auto", "tensorflow-gpu", "tensorflow", "wasm"]).default("auto"),
   })
   .strict();

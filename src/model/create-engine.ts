@@ -3,6 +3,7 @@ import { WorkerClient } from "../threads/worker-client.js";
 import { existingModelFile } from "./load-engine.js";
 import type { Engine, EngineInput, EngineOutput, EngineState } from "./engine.js";
 import type { EngineDescription, WorkerOutput } from "./engine-worker.js";
+import { findWebGpuAdapter } from "./webgpu.js";
 
 /** A carried state that lives in the worker, next to its engine. */
 class WorkerState implements EngineState {
@@ -21,7 +22,9 @@ class WorkerState implements EngineState {
  * blocks the event loop that reads the cameras. Its side of the thread is engine-worker.ts.
  */
 export async function createEngine(options: Config["engine"]): Promise<Engine> {
-  existingModelFile(options); // here, where a bad model is still a ConfigError the CLI reports in one line
+  // Here, where a bad model or a missing GPU driver is still a ConfigError the CLI reports in one line.
+  existingModelFile(options);
+  if (options.type === "onnx" && options.provider === "webgpu") await findWebGpuAdapter();
   const worker = await WorkerClient.start(new URL(`./engine-worker${extension()}`, import.meta.url), options, "engine");
   const description = await worker.call<EngineDescription>("describe", []);
   return {

@@ -1,10 +1,12 @@
 import ort from "onnxruntime-node";
 import { availableCores } from "../machine.js";
 import { BYTES_PER_PIXEL } from "./memory.js";
-import { checkFrames, padded, strideFor, type Engine, type EngineInput, type EngineOutput, type EngineState } from "./engine.js";
+import { stateInMemory, stateOnGpu, type StateDims } from "./carried-state.js";
+import { checkFrames, padded, strideFor, type Engine, type EngineInput, type EngineOutput } from "./engine.js";
 import { toBytes, toFloat } from "./pixels.js";
+import { describeAdapter, findWebGpuAdapter, WEBGPU_PROVIDER } from "./webgpu.js";
 
-export type OnnxProvider = "cpu" | "cuda" | "tensorrt";
+export type OnnxProvider = "cpu" | "cuda" | "tensorrt" | "webgpu";
 
 export interface OnnxEngineOptions {
   /** The .onnx file (load-engine's modelFile picks it), exported with `scales` scales. */
@@ -15,22 +17,14 @@ export interface OnnxEngineOptions {
   readonly provider: OnnxProvider;
 }
 
-class OnnxState implements EngineState {
-  constructor(
-    readonly h: ort.Tensor,
-    readonly c: ort.Tensor,
-  ) {}
-  dispose(): void {
-    this.h.dispose();
-    this.c.dispose();
-  }
-}
-
 /** How the engine runs a session; the benchmarks' bare sessions run the same way. */
 export function sessionOptions(threads: number, provider: OnnxProvider = "cpu"): ort.InferenceSession.SessionOptions {
   return {
     // No silent CPU fallback: asking for a GPU and getting the CPU would only look slow.
-    executionProviders: [provider],
+    executionProviders: [provider === "webgpu" ? WEBGPU_PROVIDER : provider],
+    // The carried state stays on the GPU from frame to frame: only the frames travel. Errors only:
+    // every webgpu session warns that shape arithmetic runs on the CPU (README, "GPU" says which).
+    ...(provider === "webgpu" ? { preferredOutputLocation: { h_out: "gpu-buffer", c_out: "gpu-buffer" }, logSeverityLevel: 3 as const } : {}),
     intraOpNumThreads: threads,
     // DSANet is one chain of convolutions: operators run one after another, each on all threads.
     executionMode: "sequential",
@@ -47,13 +41,14 @@ export async function createOnnxEngine(options: OnnxEngineOptions): Promise<Engi
   const path = options.model;
   // onnxruntime's own choice (0) was one thread on 2-core EPYCs, 1.7x slower than two.
   const threads = options.threads || availableCores();
+  // Asked of the adapter first, where a missing Vulkan driver is still one line that says so.
+  const adapter = options.provider === "webgpu" ? await findWebGpuAdapter() : null;
   const session = await ort.InferenceSession.create(path, sessionOptions(threads, options.provider)).catch((error: Error) => {
     if (options.provider === "cpu") throw error;
-    throw new Error(
-      `onnx provider '${options.provider}' could not start (${error.message.split("\n")[0]}); onnxruntime-node needs its CUDA ` +
-        `binaries for it (see README, "GPU"), or use --provider cpu`,
-    );
+    const needs = options.provider === "webgpu" ? "a Vulkan driver (see README, \"GPU\")" : `its CUDA binaries (see README, "GPU")`;
+    throw new Error(`onnx provider '${options.provider}' could not start (${error.message.split("\n")[0]}); onnxruntime-node needs ${needs} for it, or use --provider cpu`);
   });
+  const state = options.provider === "webgpu" ? await stateOnGpu(WEBGPU_PROVIDER) : stateInMemory;
   const stride = strideFor(options.scales);
   const stateChannels = stateChannelsOf(session, path);
   // training/export.py's graphs take the frames' bytes and do the pixel work themselves; older
@@ -61,7 +56,7 @@ export async function createOnnxEngine(options: OnnxEngineOptions): Promise<Engi
   const takesBytes = session.inputNames.includes("rgb");
 
   return {
-    name: options.provider === "cpu" ? `onnx (cpu, ${threads} thread${threads === 1 ? "" : "s"})` : `onnx (${options.provider})`,
+    name: adapter ? `onnx (webgpu: ${describeAdapter(adapter)})` : options.provider === "cpu" ? `onnx (cpu, ${threads} thread${threads === 1 ? "" : "s"})` : `onnx (${options.provider})`,
     stride,
     bytesPerPixel: BYTES_PER_PIXEL.onnx,
     scales: options.scales,
@@ -69,26 +64,21 @@ export async function createOnnxEngine(options: OnnxEngineOptions): Promise<Engi
       checkFrames(inputs, height, width);
       const rows = inputs.length;
       const [paddedHeight, paddedWidth] = [padded(height, stride), padded(width, stride)];
-      const stateSize = (stateChannels * paddedHeight * paddedWidth) / 64;
-      const stateDims = (n: number) => [n, stateChannels, paddedHeight / 8, paddedWidth / 8];
+      const dims: StateDims = [rows, stateChannels, paddedHeight / 8, paddedWidth / 8];
       // A stream without a state (its first frame) starts from zeros.
-      const previous = inputs.map(({ state }) => (state instanceof OnnxState ? state : null));
-      const carried = (part: "h" | "c") => stack(previous.map((state) => (state?.[part].data as Float32Array | undefined) ?? null), stateSize, Float32Array);
-      const out = await session.run({
-        ...(takesBytes ? bytesIn(inputs, height, width) : floatsIn(inputs, height, width, paddedHeight, paddedWidth)),
-        h: new ort.Tensor("float32", carried("h"), stateDims(rows)),
-        c: new ort.Tensor("float32", carried("c"), stateDims(rows)),
-      });
+      const carried = await state.batch(inputs.map((input) => input.state), dims);
+      const out = await session
+        .run({ ...(takesBytes ? bytesIn(inputs, height, width) : floatsIn(inputs, height, width, paddedHeight, paddedWidth)), h: carried.h, c: carried.c })
+        .finally(() => carried.release());
       const { h_out: h, c_out: c } = out;
       if (!h || !c) throw new Error(`${path}: expected outputs h_out, c_out`);
       const sharp = takesBytes ? bytesOut(out, path) : floatsOut(out, path, rows, height, width, paddedHeight, paddedWidth);
-      if (rows === 1) return [{ rgb: sharp, state: new OnnxState(h, c) }];
-      // Each row's state a view of the batch's: it goes back into a batch (copied) or alone (as is).
-      const row = <A extends Float32Array | Uint8Array>(data: A, size: number, i: number) => data.subarray(i * size, (i + 1) * size) as A;
-      const stateRow = (tensor: ort.Tensor, i: number) => new ort.Tensor("float32", row(tensor.data as Float32Array, stateSize, i), stateDims(1));
-      return inputs.map((_, i) => ({ rgb: row(sharp, height * width * 3, i), state: new OnnxState(stateRow(h, i), stateRow(c, i)) }));
+      const states = await state.rows(h, c, dims);
+      const frameSize = height * width * 3;
+      return states.map((rowState, i) => ({ rgb: rows === 1 ? sharp : sharp.subarray(i * frameSize, (i + 1) * frameSize), state: rowState }));
     },
     async close(): Promise<void> {
+      await state.close();
       await session.release();
     },
   };

@@ -8,11 +8,11 @@ PLAN (experiments/loan-*.yaml) lists phases, run one after the other; the runs o
 train side by side on the one GPU, each a train.py process:
 
     phases:
-      - minutes: 4
+      - minutes: 3.5
         runs:
           - {config: training/experiments/dsanet-gpu-shipped.yaml, init: models/dsanet.pt}
           - {config: training/experiments/dsanet-gpu-scaled.yaml, flags: [--profile, "10"]}
-      - minutes: 3
+      - minutes: 2.5
         runs:
           - {config: training/experiments/dsanet-gpu-clips.yaml, init: best}
 
@@ -191,26 +191,33 @@ class Loan:
         lines = [line for line in text.splitlines() if re.match(r"it \d+ |done: ", line)]
         return " / ".join(lines[-2:]) if lines else (text.strip().splitlines() or ["no output"])[-1]
 
-    def score(self, run: Run) -> None:
-        weights = self.runs_dir / run.name / "model.pt"
-        if not weights.exists():
-            return
-        result = self.work / f"{run.name}-scores.json"
-        small = ["--clips", "1", "--size", "64"] if self.args.dry_run else []
-        command = self.python("evaluate.py", "--weights", str(weights), "--photo-dir", self.photo_dir, "--json", str(result), *small)
-        with open(self.work / f"{run.name}-evaluate.out", "w") as output:
-            code = subprocess.run(command, stdout=output, stderr=subprocess.STDOUT, env=self.environment()).returncode
-        if code:
-            self.failures.append(f"{run.name}: evaluate.py exited {code}")
-            self.say(f"{run.name}: evaluate.py exited {code}")
-            return
-        run.scores = json.loads(result.read_text())
-        heavy, mild = run.scores["heavy"], run.scores["mild"]
-        self.say(
-            f"{run.name}: heavy {heavy['blurred input']['psnr']:.2f} -> {heavy['DSANet per frame']['psnr']:.2f} per frame, "
-            f"{heavy['DSANet state carried']['psnr']:.2f} carried; mild {mild['blurred input']['psnr']:.2f} -> "
-            f"{mild['DSANet per frame']['psnr']:.2f} / {mild['DSANet state carried']['psnr']:.2f} dB"
-        )
+    def score(self, runs: list[Run]) -> None:
+        """evaluate.py on each run's weights, all at once (the held-out clips are synthesized
+        on the CPU cores, the networks run on the device)."""
+        started = []
+        for run in runs:
+            weights = self.runs_dir / run.name / "model.pt"
+            if not weights.exists():
+                continue
+            result = self.work / f"{run.name}-scores.json"
+            small = ["--clips", "1", "--size", "64"] if self.args.dry_run else []
+            command = self.python("evaluate.py", "--weights", str(weights), "--photo-dir", self.photo_dir, "--json", str(result), *small)
+            output = open(self.work / f"{run.name}-evaluate.out", "w")
+            started.append((run, result, output, subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=self.environment())))
+        for run, result, output, process in started:
+            code = process.wait()
+            output.close()
+            if code:
+                self.failures.append(f"{run.name}: evaluate.py exited {code}")
+                self.say(f"{run.name}: evaluate.py exited {code}")
+                continue
+            run.scores = json.loads(result.read_text())
+            heavy, mild = run.scores["heavy"], run.scores["mild"]
+            self.say(
+                f"{run.name}: heavy {heavy['blurred input']['psnr']:.2f} -> {heavy['DSANet per frame']['psnr']:.2f} per frame, "
+                f"{heavy['DSANet state carried']['psnr']:.2f} carried; mild {mild['blurred input']['psnr']:.2f} -> "
+                f"{mild['DSANet per frame']['psnr']:.2f} / {mild['DSANet state carried']['psnr']:.2f} dB"
+            )
 
     def export(self, run: Run) -> None:
         weights = self.runs_dir / run.name / "model.pt"
@@ -301,8 +308,7 @@ class Loan:
                 self.say(self.failures[-1])
                 continue
             self.train(phase, best)
-            for run in phase.runs:
-                self.score(run)
+            self.score(phase.runs)
             scored = [r for r in phase.runs if r.scores]
             best = max(scored, key=lambda r: r.scores["heavy"]["DSANet state carried"]["psnr"]) if scored else None
             self.pack(BUNDLE_WHILE_TRAINING)

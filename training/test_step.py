@@ -59,3 +59,38 @@ def test_step_options_come_from_the_yaml_then_the_flags_and_unknown_ones_are_ref
     assert step_options({}, {}, CPU)["log_every"] == 1 and step_options({}, {}, torch.device("cuda"))["log_every"] == 50
     with pytest.raises(ValueError, match="step: unknown option.*compiled"):
         step_options({"step": {"compiled": "default"}}, {}, CPU)
+
+
+def test_train_synthesizes_on_the_device_and_profiles_the_top_kernels(tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    import yaml
+
+    from common import ROOT
+    from test_loan import write_photos
+
+    write_photos(tmp_path / "photos")
+    experiment = {
+        "name": "device-tiny",
+        "model": {"type": "DSANet", "scales": 2, "channels": [8, 16, 16], "blocks": 1},
+        "loss": {"type": "multiscale_loss", "fft_weight": 0.1, "pixel": "psnr"},
+        "data": {"crop": 32, "frames": 2, "batch": 2, "synthesis": "device", "jpeg": {"fraction": 0.5, "quality": [40, 95]},
+                 "blur": {"exposures": [5, 9], "objects": 1, "shake": 0.02, "highlights": 0.5, "shot_noise": 0.002, "read_noise": 0.004}},
+        "optim": {"type": "AdamW", "lr": 1e-3, "min_lr": 1e-6},
+        "schedule": {"type": "cosine", "warmup": 5},
+        "step": {"log_every": 11, "channels_last": True},
+        "checkpoint_every": 11,
+    }
+    config = tmp_path / "device-tiny.yaml"
+    config.write_text(yaml.safe_dump(experiment))
+    env = {**os.environ, "DSANET_RUNS": str(tmp_path / "runs"), "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, str(ROOT / "training" / "train.py"), "--config", str(config), "--photo-dir", str(tmp_path / "photos"), "--iterations", "22", "--profile", "2"]
+    trained = subprocess.run(command, capture_output=True, text=True, env=env)
+    assert trained.returncode == 0, trained.stdout + trained.stderr
+    assert "from photos, device synthesis" in trained.stdout and "'channels_last': True" in trained.stdout
+    profile = trained.stdout.split("profile of iterations 21-22 (synthesis included):")[1]
+    assert "aten::grid_sampler_2d" in profile and "Self CPU" in profile
+    rows = (tmp_path / "runs" / "device-tiny" / "log.csv").read_text().splitlines()
+    assert [r.split(",")[0] for r in rows] == ["iteration", "11", "22"]

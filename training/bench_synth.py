@@ -29,12 +29,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--clips", type=int, default=16, help="clips a round and a side (B's batch)")
     parser.add_argument("--crop", type=int, help="over the config's data.crop")
+    parser.add_argument("--frames", type=int, help="clip length, over the config's data.frames")
     parser.add_argument("--device", default="cpu", help="where B runs (A always runs on the CPU)")
     parser.add_argument("--photo-dir")
     args = parser.parse_args()
     torch.set_num_threads(1)
     data = load_experiment(args.config)["data"]
-    crop, frames = args.crop or data["crop"], data["frames"]
+    crop, frames = args.crop or data["crop"], args.frames or data["frames"]
     blur = blur_config(data.get("blur", {}))
     paths = copied(TRAIN, args.photo_dir) if args.photo_dir else TRAIN
     dev = torch.device(args.device)

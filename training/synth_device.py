@@ -49,9 +49,6 @@ class PhotoBank:
     def from_paths(paths: list[str], device: torch.device) -> "PhotoBank":
         return PhotoBank([decode_photo(p) for p in paths], device)
 
-    def __len__(self) -> int:
-        return len(self.short_sides)
-
     def eligible(self, side: float) -> Tensor:
         """Indices of the photos whose short side holds a window of `side` pixels."""
         return torch.tensor([i for i, s in enumerate(self.short_sides) if s - 1 >= side], device=self.stack.device)

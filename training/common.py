@@ -12,14 +12,16 @@ from dsanet import DSANet, DSANetConfig, ScaledResBlock
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "models"
-RUNS = ROOT / "training" / "runs"  # resumable checkpoints with optimizer state; git-ignored
+# Resumable checkpoints with optimizer state; git-ignored. DSANET_RUNS moves them (loan.py's dry run).
+RUNS = Path(os.environ.get("DSANET_RUNS", ROOT / "training" / "runs"))
 
 
 def device() -> torch.device:
     if torch.cuda.is_available():
         return torch.device("cuda")
-    # Debian's torch 1.13 starts with one thread whatever the machine has.
-    torch.set_num_threads(os.cpu_count() or 1)
+    # Debian's torch 1.13 starts with one thread whatever the machine has; OMP_NUM_THREADS, where
+    # set, wins (loan.py's dry run: on a busy machine two spinning threads ran a forward 16x slower).
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS") or 0) or os.cpu_count() or 1)
     return torch.device("cpu")
 
 

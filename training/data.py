@@ -39,17 +39,21 @@ def quantise(x: Tensor) -> Tensor:
     return (x.clamp(0, 1) * 255).round() / 255
 
 
-@lru_cache(maxsize=None)
-def load_photo(path: str, long_side: int = 1600) -> Tensor:
-    """A photo as linear-light floats (3, H, W), downscaled so its long side is `long_side`:
+def decode_photo(path: str, long_side: int = 1600) -> Tensor:
+    """A photo as sRGB bytes (3, H, W) uint8, downscaled so its long side is `long_side`:
     downscaling a 4-6K photo leaves sharper, cleaner ground truth than its own pixels."""
     image = Image.open(path).convert("RGB")
     image.draft("RGB", (long_side, long_side))
     scale = long_side / max(image.size)
     if scale < 1:
         image = image.resize((round(image.width * scale), round(image.height * scale)), Image.LANCZOS)
-    array = torch.from_numpy(np.asarray(image).copy()).permute(2, 0, 1).float() / 255
-    return srgb_to_linear(array)
+    return torch.from_numpy(np.asarray(image).copy()).permute(2, 0, 1)
+
+
+@lru_cache(maxsize=None)
+def load_photo(path: str, long_side: int = 1600) -> Tensor:
+    """decode_photo's photo as linear-light floats (3, H, W)."""
+    return srgb_to_linear(decode_photo(path, long_side).float() / 255)
 
 
 @dataclass(frozen=True)

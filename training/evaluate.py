@@ -1,6 +1,7 @@
 """PSNR and SSIM on the held-out splits (clips from photos never trained on).
 
     python3 training/evaluate.py [--weights models/dsanet.pt] [--split heavy] [--json out.json] [--figure out.png]
+    python3 training/evaluate.py --gopro GOPRO_Large [--gopro-blur blur_gamma] [--max-frames 20]
 
 Two splits of the same photos: "mild" (5-13 averaged frames: the split the first models were
 measured on) and "heavy" (15-25 frames, shake, rotation, moving objects, clipped highlights,
@@ -8,12 +9,16 @@ sensor noise: data.HEAVY). Rows: the blurred input; an unsharp mask tuned on tra
 of the same blur (the classical baseline); DSANet per frame (state reset every frame); DSANet
 with the ConvLSTM state carried through each clip, as the video pipeline runs it. PSNR is the
 mean of per-frame PSNRs.
+
+--gopro DIR scores GoPro_Large's test split instead (real blur, full 1280x720 frames, every
+sequence in order with the state carried), in the form of the papers' tables.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import math
+import os
 from itertools import product
 
 import numpy as np
@@ -24,8 +29,9 @@ from torch import Tensor
 
 from common import MODELS, device, load_model
 from data import HEAVY, BlurConfig, test_clips
-from dsanet import DSANet
-from photos import TEST, TRAIN
+from dsanet import DSANet, pad_to_stride
+from photos import TEST, TRAIN, copied
+from real_data import gopro_sequences, read_frame
 
 CLIPS, FRAMES, SIZE = 24, 4, 256
 SPLITS = {"mild": BlurConfig(), "heavy": HEAVY}
@@ -81,12 +87,14 @@ def tune_unsharp(clips: list[tuple[Tensor, Tensor]]) -> tuple[float, float]:
 
 @torch.no_grad()
 def deblur_clip(model: DSANet, blurred: Tensor, carry_state: bool, dev: torch.device) -> Tensor:
-    """blurred: (T, 3, H, W) -> (T, 3, H, W), one frame at a time as the pipeline does."""
+    """blurred: (T, 3, H, W) -> (T, 3, H, W), one frame at a time as the pipeline does; any
+    size (padded to the model's stride and cropped back)."""
     state, out = None, []
     for frame in blurred:
-        restored, new_state = model(frame[None].to(dev), state)
+        padded, (h, w) = pad_to_stride(frame[None].to(dev), model.stride)
+        restored, new_state = model(padded, state)
         state = new_state if carry_state else None
-        out.append(restored[-1].clamp(0, 1).cpu())
+        out.append(restored[-1][..., :h, :w].clamp(0, 1).cpu())
     return torch.cat(out)
 
 
@@ -97,9 +105,12 @@ def scores(pairs: list[tuple[Tensor, Tensor]]) -> dict[str, float]:
     }
 
 
-def evaluate(model: DSANet, dev: torch.device, blur: BlurConfig, clips: int = CLIPS) -> dict[str, dict[str, float]]:
-    held_out = test_clips(TEST, clips, FRAMES, SIZE, blur)
-    sigma, amount = tune_unsharp(test_clips(TRAIN[::4], 16, 1, SIZE, blur, seed=7))
+def evaluate(
+    model: DSANet, dev: torch.device, blur: BlurConfig, clips: int = CLIPS, photo_dir: str | None = None, size: int = SIZE
+) -> dict[str, dict[str, float]]:
+    test, train = (copied(TEST, photo_dir), copied(TRAIN, photo_dir)) if photo_dir else (TEST, TRAIN)
+    held_out = test_clips(test, clips, FRAMES, size, blur)
+    sigma, amount = tune_unsharp(test_clips(train[::4], 16, 1, size, blur, seed=7))
     model = model.to(dev).eval()
     return {
         "blurred input": scores([(b, s) for b, s in held_out]),
@@ -107,6 +118,24 @@ def evaluate(model: DSANet, dev: torch.device, blur: BlurConfig, clips: int = CL
         "DSANet per frame": scores([(deblur_clip(model, b, False, dev), s) for b, s in held_out]),
         "DSANet state carried": scores([(deblur_clip(model, b, True, dev), s) for b, s in held_out]),
     }
+
+
+def evaluate_gopro(model: DSANet, dev: torch.device, root: str, blur_folder: str, max_frames: int | None) -> dict[str, dict[str, float]]:
+    """GoPro_Large's test split: every sequence from its first frame (at most `max_frames` of
+    each), the state carried through the sequence as the video pipeline carries it."""
+    model = model.to(dev).eval()
+    pairs: dict[str, list[tuple[Tensor, Tensor]]] = {"blurred input": [], "DSANet per frame": [], "DSANet state carried": []}
+    for sequence in gopro_sequences(root, "test", blur_folder):
+        sequence = sequence[:max_frames]
+        blurred = torch.stack([read_frame(b) for b, _ in sequence])
+        sharp = torch.stack([read_frame(s) for _, s in sequence])
+        for name, output in (
+            ("blurred input", blurred),
+            ("DSANet per frame", deblur_clip(model, blurred, False, dev)),
+            ("DSANet state carried", deblur_clip(model, blurred, True, dev)),
+        ):
+            pairs[name] += [(o[None], s[None]) for o, s in zip(output, sharp)]
+    return {name: scores(p) for name, p in pairs.items()}
 
 
 def side_by_side(model: DSANet, dev: torch.device, blur: BlurConfig, path: str, count: int = 3) -> None:
@@ -133,21 +162,33 @@ def main() -> None:
     parser.add_argument("--clips", type=int, default=CLIPS, help=f"held-out clips of {FRAMES} frames")
     parser.add_argument("--json", help="also write the results here")
     parser.add_argument("--figure", help="write a blurred | deblurred | sharp PNG of each split here (the split's name is inserted)")
+    parser.add_argument("--photo-dir", help="the photos copied flat into this folder (photos.copied), for a machine without the Debian packages")
+    parser.add_argument("--size", type=int, default=SIZE, help="held-out crop size")
+    parser.add_argument("--gopro", metavar="DIR", help="score GoPro_Large's test split under DIR instead of the held-out photos")
+    parser.add_argument("--gopro-blur", choices=["blur", "blur_gamma"], default="blur", help="GoPro's blurred frames: blur (the usual benchmark) or blur_gamma")
+    parser.add_argument("--max-frames", type=int, help="with --gopro: at most this many frames of each sequence")
     args = parser.parse_args()
     dev = device()
     model = load_model(args.weights, args.scales).to(dev)
     results = {}
+    if args.gopro:
+        results["gopro"] = evaluate_gopro(model, dev, args.gopro, args.gopro_blur, args.max_frames)
+        print(f"{args.weights} (scales={model.scales}), GoPro test split ({args.gopro}, {args.gopro_blur}"
+              f"{f', first {args.max_frames} frames of each sequence' if args.max_frames else ''})")
+        print(markdown(results["gopro"]), flush=True)
     for name, blur in SPLITS.items():
-        if args.split not in (name, "all"):
+        if args.gopro or args.split not in (name, "all"):
             continue
-        results[name] = evaluate(model, dev, blur, args.clips)
-        print(f"{args.weights} (scales={model.scales}), {name} split: {args.clips} held-out clips x {FRAMES} frames, {SIZE}x{SIZE}")
+        results[name] = evaluate(model, dev, blur, args.clips, args.photo_dir, args.size)
+        print(f"{args.weights} (scales={model.scales}), {name} split: {args.clips} held-out clips x {FRAMES} frames, {args.size}x{args.size}")
         print(markdown(results[name]), flush=True)
         if args.figure:
             side_by_side(model, dev, blur, args.figure.replace(".png", f"-{name}.png"))
     if args.json:
-        with open(args.json, "w") as f:
+        partial = f"{args.json}.tmp"
+        with open(partial, "w") as f:
             json.dump(results, f, indent=2)
+        os.replace(partial, args.json)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import inspect
 import json
 from pathlib import Path
 
@@ -81,6 +82,9 @@ def export_onnx(model: DSANet, path: Path, opset: int = 17, pixels: bool = True)
         output_names=["sharp", "h_out", "c_out"],
         dynamic_axes={"frame": spatial, "h": state, "c": state, "sharp": spatial, "h_out": state, "c_out": state},
         opset_version=opset,
+        # PyTorch 2.9 made the dynamo exporter the default; with_pixels edits the TorchScript
+        # exporter's graph, so keep that one where there is a choice.
+        **({"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}),
     )
     if pixels:
         onnx.save(with_pixels(onnx.load(str(path)), stride), str(path))
@@ -173,10 +177,15 @@ def main() -> None:
     parser.add_argument("--scales", type=int, help="export the ONNX graph with this K (the tfjs engine picks K at run time)")
     parser.add_argument("--out", default=str(MODELS), help="folder for NAME.pt, NAME.onnx and the tfjs weights")
     parser.add_argument("--float", action="store_true", help="ONNX of the network alone, float planes in and out (no pixel work)")
+    parser.add_argument("--onnx-only", action="store_true", help="only NAME.onnx (no .pt copy, no tfjs)")
     args = parser.parse_args()
     model = load_model(args.weights)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if args.onnx_only:
+        export_onnx(model, out / f"{args.name}.onnx", pixels=not args.float)
+        print(f"wrote {out / f'{args.name}.onnx'} (scales={model.scales})")
+        return
     if args.scales and args.scales != model.scales:
         onnx_path = out / f"{args.name}-k{args.scales}.onnx"
         export_onnx(load_model(args.weights, scales=args.scales), onnx_path, pixels=not args.float)

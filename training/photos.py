@@ -5,8 +5,14 @@ plasma-workspace-wallpapers and forensics-samples-files.
 Only photographs are listed (the packages also hold abstract renders and drawings). The test
 photos are never trained on; they cover a city street, a crowd-free landscape, a forest, boats,
 animals and close-up texture so the held-out score is not one kind of scene.
+
+    python3 training/photos.py DIR    # copy them flat into DIR, for a machine without the packages
 """
 from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
 
 _BG = "/usr/share/backgrounds"
 _WP = "/usr/share/wallpapers"
@@ -63,3 +69,18 @@ def copied(paths: list[str], folder: str) -> list[str]:
     """The same photos copied flat into `folder` (for a machine without the Debian packages):
     /usr/share/backgrounds/x.jpg is folder/usr_share_backgrounds_x.jpg."""
     return [f"{folder}/{p.lstrip('/').replace('/', '_')}" for p in paths]
+
+
+def copy_flat(folder: str) -> None:
+    """Copy the training and test photos into `folder` under copied()'s names."""
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    for source, target in zip(TRAIN + TEST, copied(TRAIN + TEST, folder)):
+        if not Path(source).exists():
+            raise SystemExit(f"{source}: missing; install lomiri-wallpapers-16.04 lomiri-wallpapers-20.04 mate-backgrounds plasma-workspace-wallpapers forensics-samples-files")
+        shutil.copyfile(source, target)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        raise SystemExit("usage: python3 training/photos.py DIR")
+    copy_flat(sys.argv[1])

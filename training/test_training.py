@@ -8,7 +8,7 @@ import torch
 from dsanet import DSANet, DSANetConfig, count_flops, pad_to_stride
 from export import export_onnx
 from losses import fft_mse, mse, multiscale_loss
-from train import train_step
+from step import train_step
 
 TINY = DSANetConfig(channels=(8, 16, 32), blocks=1)
 

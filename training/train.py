@@ -11,7 +11,9 @@ machine); "constant" holds the lr after warm-up for as long as the run goes (a r
 resumes across sessions does not know its end), and --anneal ends it.
 
 Every checkpoint line prints throughput in 128x128 crops a second and the GFLOP/s achieved
-(forward and backward counted as 3x the forward's FLOPs).
+(forward and backward counted as 3x the forward's FLOPs). On a GPU, `data.synthesis: device`
+makes the blur on the GPU itself (synth_device.py) and the YAML's `step:` (step.py) sets
+torch.compile and channels_last; --profile N prints the top kernels of N iterations.
 """
 from __future__ import annotations
 
@@ -27,41 +29,37 @@ import torch
 from torch.utils.data import DataLoader
 
 from cache import CachedClips, cache_dir
-from common import RUNS, bf16_is_native, device, init_from, load_experiment, model_config, save_model
+from common import RUNS, device, init_from, load_experiment, model_config, save_model
 from data import ClipStream, PhotoClips, blur_config
 from dsanet import DSANet, count_flops
-from losses import multiscale_loss
 from photos import TRAIN, copied
+from real_data import real_batches
+from step import Step, bottleneck, make_optimizer, profile_table, step_options
+from synth_device import DeviceClips, DeviceSynth, JpegConfig, PhotoBank
 
 
 def cosine(progress: float, lr: float, min_lr: float) -> float:
     return min_lr + 0.5 * (lr - min_lr) * (1 + math.cos(math.pi * min(progress, 1.0)))
 
 
-def train_step(model: DSANet, blurred: torch.Tensor, sharp: torch.Tensor, fft_weight: float, pixel: str = "mse") -> torch.Tensor:
-    """Loss of one batch of clips (B, T, 3, S, S), the state carried from frame to frame."""
-    state = None
-    loss = blurred.new_zeros(())
-    for t in range(blurred.shape[1]):
-        restored, state = model(blurred[:, t], state)
-        loss = loss + multiscale_loss(restored, sharp[:, t], fft_weight, pixel)
-    return loss / blurred.shape[1]
-
-
-def make_optimizer(model: DSANet, optim: dict) -> torch.optim.Optimizer:
-    betas = tuple(optim.get("betas", (0.9, 0.999)))
-    if optim["type"] == "AdamW":
-        return torch.optim.AdamW(model.parameters(), lr=optim["lr"], betas=betas, weight_decay=optim.get("weight_decay", 0.0))
-    return torch.optim.Adam(model.parameters(), lr=optim["lr"], betas=betas)
-
-
-def batches(experiment: dict, config_path: str, seed: int, args: argparse.Namespace) -> tuple[object, subprocess.Popen | None]:
-    """The training batches: made by DataLoader workers (--workers), from the disk cache (built
-    beside training by cache.py) or made on this thread. Returns the iterable and the cache
-    builder, if one was started."""
+def batches(experiment: dict, config_path: str, seed: int, args: argparse.Namespace, dev: torch.device) -> tuple[object, subprocess.Popen | None]:
+    """The training batches: real footage (`data.source`: gopro, reds, videos), or blur
+    synthesized from the photos: on the training device (`data.synthesis: device`), by
+    DataLoader workers (--workers), from the disk cache (built beside training by cache.py) or
+    on this thread. Returns the iterable and the cache builder, if one was started."""
     data = experiment["data"]
+    if data.get("source", "photos") != "photos":
+        return real_batches(data, seed), None
     photos = copied(TRAIN, args.photo_dir) if args.photo_dir else TRAIN
     blur = blur_config(data.get("blur", {}))
+    synthesis = data.get("synthesis", "cpu")
+    if synthesis not in ("cpu", "device"):
+        raise ValueError(f"data.synthesis must be cpu or device, got {synthesis!r}")
+    if synthesis == "device":
+        jpeg = data.get("jpeg")
+        jpeg_config = JpegConfig(jpeg["fraction"], tuple(jpeg["quality"])) if jpeg else None
+        synth = DeviceSynth(PhotoBank.from_paths(photos, dev), data["frames"], data["crop"], blur, seed, jpeg_config)
+        return DeviceClips(synth, data["batch"]), None
     if args.workers:
         clips = PhotoClips(photos, data["frames"], data["crop"], blur, seed, args.reuse)
         return DataLoader(clips, batch_size=data["batch"], num_workers=args.workers, pin_memory=True, prefetch_factor=4, persistent_workers=True), None
@@ -93,6 +91,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, help="synthesize clips in this many DataLoader workers (for a GPU), not the cache")
     parser.add_argument("--reuse", type=int, default=4, help="with --workers: times each synthesized clip is used, on average")
     parser.add_argument("--photo-dir", help="the training photos copied flat into this folder (photos.copied)")
+    parser.add_argument("--compile", help="torch.compile mode (default, max-autotune-no-cudagraphs, ...; none: eager), over the YAML's step.compile")
+    parser.add_argument("--channels-last", action=argparse.BooleanOptionalAction, help="NHWC activations, over the YAML's step.channels_last")
+    parser.add_argument("--log-every", type=int, help="iterations between reads of the loss, over the YAML's step.log_every")
+    parser.add_argument("--profile", type=int, default=0, help="profile this many iterations after the first 20 and print the top kernels")
     args = parser.parse_args()
 
     experiment = load_experiment(args.config)
@@ -110,7 +112,7 @@ def main() -> None:
     model.to(dev)
     torch.backends.cudnn.benchmark = True  # fixed crop sizes: let cuDNN pick its fastest kernels
     optim, schedule = experiment["optim"], experiment["schedule"]
-    optimizer = make_optimizer(model, optim)
+    optimizer = make_optimizer(model, optim, dev)
     iteration, elapsed, cpu_elapsed = 0, 0.0, 0.0
     if args.resume:
         saved = torch.load(run_dir / "last.pt", map_location=dev)
@@ -121,9 +123,9 @@ def main() -> None:
     warmup = schedule.get("warmup", 0)
 
     data = experiment["data"]
-    stream, builder = batches(experiment, args.config, args.seed + iteration, args)
-    fft_weight, pixel = experiment["loss"]["fft_weight"], experiment["loss"].get("pixel", "mse")
-    use_bf16 = bf16_is_native(dev)
+    stream, builder = batches(experiment, args.config, args.seed + iteration, args, dev)
+    options = step_options(experiment, {"compile": args.compile, "channels_last": args.channels_last, "log_every": args.log_every}, dev)
+    step = Step(model, optimizer, dev, options, experiment["loss"]["fft_weight"], experiment["loss"].get("pixel", "mse"))
     log_path = run_dir / "log.csv"
     rows = []
     if args.resume and log_path.exists():
@@ -136,39 +138,38 @@ def main() -> None:
     writer.writerow(["iteration", "seconds", "cpu_seconds", "crops", "lr", "loss"])
     writer.writerows(rows)
 
-    # The mean |encoder output| at the bottleneck, before any LayerNorm, shown with each
-    # checkpoint: healthy values are ~0.01-1. At lr 1e-3 the paper's blocks grew it to 1e5,
-    # saturating every gate of the ConvLSTM (the state stopped mattering) and killing the
-    # decoder's ReLUs below it, which no later step could revive. Kept as a tensor (no device
-    # sync each step) and read only when printed.
-    bottleneck = [torch.zeros(())]
-    model.net.lstm_norm.register_forward_hook(lambda _m, inputs, _out: bottleneck.__setitem__(0, inputs[0].detach().abs().mean()))
-
     frames_per_iteration = data["batch"] * data["frames"]
     crops_per_iteration = frames_per_iteration * (data["crop"] / 128) ** 2
     flops_per_iteration = 3 * count_flops(model, data["crop"], data["crop"]) * frames_per_iteration
     start, cpu_start = time.time() - elapsed, time.process_time() - cpu_elapsed
     anneal_from = (iteration, time.time(), optimizer.param_groups[0]["lr"]) if args.anneal else None
     interval = (iteration, time.time())
-    running = None
-    print(f"training {experiment['name']} on {dev} ({torch.get_num_threads()} threads){' in bf16' if use_bf16 else ''} from iteration {iteration}", flush=True)
+    profile_from, profiler = iteration + 20, None
+    loss = float("nan")
+    print(
+        f"training {experiment['name']} on {dev} ({torch.get_num_threads()} threads){' in bf16' if step.bf16 else ''} from iteration {iteration}; "
+        f"{data['batch']} x {data['frames']} frames of {data['crop']}x{data['crop']} from "
+        f"{data['source'] if data.get('source', 'photos') != 'photos' else 'photos, ' + data.get('synthesis', 'cpu') + ' synthesis'}; step {options}",
+        flush=True,
+    )
     try:
         for blurred, sharp in stream:
             elapsed, cpu_elapsed = time.time() - start, time.process_time() - cpu_start
             lr = learning_rate(args, schedule, optim, iteration, elapsed, cpu_elapsed, warmup, total_iterations, anneal_from)
             if lr is None:
                 break
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=use_bf16):
-                loss = train_step(model, blurred.to(dev, non_blocking=True), sharp.to(dev, non_blocking=True), fft_weight, pixel)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
+            if args.profile and iteration == profile_from:
+                profiler = torch.profiler.profile(activities=profiled_activities(dev))
+                profiler.__enter__()
+            step(blurred, sharp, lr)
             iteration += 1
-            running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
-            writer.writerow([iteration, round(elapsed, 1), round(cpu_elapsed, 1), iteration * frames_per_iteration, f"{lr:.3g}", f"{loss.item():.6f}"])
+            if profiler is not None and iteration == profile_from + args.profile:
+                profiler.__exit__(None, None, None)
+                print(f"profile of iterations {profile_from + 1}-{iteration} (synthesis included):\n{profile_table(profiler, dev)}", flush=True)
+                profiler = None
+            if iteration % options["log_every"] == 0:
+                loss = step.mean_loss()  # waits on the device, once per log_every iterations
+                writer.writerow([iteration, round(elapsed, 1), round(cpu_elapsed, 1), iteration * frames_per_iteration, f"{lr:.3g}", f"{loss:.6f}"])
             if iteration % experiment["checkpoint_every"] == 0:
                 log.flush()
                 save_checkpoint(model, optimizer, iteration, time.time() - start, time.process_time() - cpu_start, run_dir)
@@ -176,17 +177,26 @@ def main() -> None:
                 steps = iteration - interval[0]
                 interval = (iteration, time.time())
                 print(
-                    f"it {iteration} {elapsed / 60:.1f} min (cpu {cpu_elapsed / 60:.1f}) lr {lr:.2e} loss {running:.5f} "
-                    f"bottleneck {bottleneck[0].item():.3g} | {steps * crops_per_iteration / seconds:.2f} crops/s "
+                    f"it {iteration} {elapsed / 60:.1f} min (cpu {cpu_elapsed / 60:.1f}) lr {lr:.2e} loss {loss:.5f} "
+                    f"bottleneck {bottleneck(model, blurred.to(dev)):.3g} | {steps * crops_per_iteration / seconds:.2f} crops/s "
                     f"{steps * flops_per_iteration / seconds / 1e9:.0f} GFLOP/s",
                     flush=True,
                 )
     finally:
         if builder:
             builder.terminate()
+    if step.steps:
+        writer.writerow([iteration, round(elapsed, 1), round(cpu_elapsed, 1), iteration * frames_per_iteration, f"{lr or 0:.3g}", f"{step.mean_loss():.6f}"])
     save_checkpoint(model, optimizer, iteration, time.time() - start, time.process_time() - cpu_start, run_dir)
     log.close()
     print(f"done: {iteration} iterations, {iteration * frames_per_iteration} crops, {(time.time() - start) / 60:.1f} min")
+
+
+def profiled_activities(dev: torch.device) -> list:
+    activities = [torch.profiler.ProfilerActivity.CPU]
+    if dev.type == "cuda":
+        activities.append(torch.profiler.ProfilerActivity.CUDA)
+    return activities
 
 
 def learning_rate(

@@ -78,7 +78,7 @@ describe("dsanet CLI", () => {
     expect(flag.stderr).toMatch(/engine\.scales: .*\(got 7\)/);
   });
 
-  it("detect-compare reports detections before and after deblurring, with a picture report", () => {
+  it("detect-compare reports detections before and after deblurring, with a picture report", { timeout: 300_000 }, () => {
     const report = join(WORK, "compare.html");
     const run = dsanet("detect-compare", PEDESTRIANS, "--every", "10", "-o", report, "--threads", "1");
     expect(run.code).toBe(0);

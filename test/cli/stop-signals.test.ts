@@ -37,6 +37,8 @@ describe("a terminal's Ctrl-C and hang-up reach the whole foreground process gro
         try {
           const port = await servedPort(serve);
           await until(async () => ((await metric(port, "dsanet_frames_out_total", "cam")) >= 5 ? true : null), 60_000, `run ${run}: 5 frames out`);
+          // The recording has begun (its encoder wrote a first fragment): a stop from here on must keep it.
+          await until(() => (leftovers(folder).length > 0 ? true : null), 60_000, `run ${run}: the recording begun`);
           // Stop at a different moment each run, while frames are deblurred and written.
           await new Promise((resolve) => setTimeout(resolve, run * 200));
           const framesOut = await metric(port, "dsanet_frames_out_total", "cam");

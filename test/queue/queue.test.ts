@@ -62,7 +62,7 @@ function psnr(a: Buffer, b: Buffer): number {
 }
 
 describe("the job queue (BullMQ on Redis)", () => {
-  it("deblurs a video in chunks on three workers, one killed mid-chunk, every frame once and in order", async () => {
+  it("deblurs a video in chunks on three workers, one killed mid-chunk, every frame once and in order", { timeout: 300_000 }, async () => {
     const input = clip("queue-in.mp4",
       "-f", "lavfi", "-i", `testsrc2=size=${W}x${H}:rate=10:duration=6`, "-f", "lavfi", "-i", "sine=frequency=440:duration=6",
       "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest");

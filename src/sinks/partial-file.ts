@@ -35,14 +35,15 @@ export class PartialFile {
 
   /** Move the finished file to its real name, replacing any older output there. */
   async commit(): Promise<void> {
-    unfinished.delete(this);
     await rename(this.path, this.output);
+    unfinished.delete(this);
   }
 
   /** Remove the unfinished file; the real name is left as it was. */
   async discard(): Promise<void> {
-    unfinished.delete(this);
+    // Still settled at exit until the removal is done: an exit between the two would leave it.
     await rm(this.path, { force: true });
+    unfinished.delete(this);
   }
 
   /** At exit, where nothing can be awaited: keep or remove the file as `onExit` says. */

@@ -1,4 +1,5 @@
 import { emitEinsum } from "./einsum.js";
+import { canFold, fold, type Folded } from "./fold.js";
 import { GraphBuilder, INT64_MAX, INT64_MIN } from "./onnx-builder.js";
 import { OnnxType, type OnnxGraph, type OnnxTensor, type OnnxValue } from "./onnx-proto.js";
 import { tensorName, tfDtype, type TfConstant, type TfDtype, type TfGraph, type TfNode } from "./tfjs-graph.js";
@@ -198,13 +199,57 @@ function value(name: string, dtype: TfDtype, shape: readonly number[] | null): O
   return { name, type: ONNX_TYPE[dtype], dims: shape?.map((d, axis) => (d >= 0 ? d : `${name}_dim${axis}`)) ?? null };
 }
 
+/** The node's value when every input's is known (checked in order: most nodes stop at their first). */
+function foldNode(node: TfNode, known: (tfName: string) => Folded | null): Folded | null {
+  const values: Folded[] = [];
+  for (const input of node.inputs) {
+    const value = known(tensorName(input));
+    if (!value) return null;
+    values.push(value);
+  }
+  return fold(node, values);
+}
+
+function foldedTensor(name: string, folded: Folded): OnnxTensor {
+  const { dtype, shape, values } = folded;
+  if (dtype === "float32") return initializer(name, { dtype, shape, values: Float32Array.from(values) });
+  if (dtype === "int32") return initializer(name, { dtype, shape, values: Int32Array.from(values) });
+  return initializer(name, { dtype, shape, values: Uint8Array.from(values) });
+}
+
+export interface ConvertOptions {
+  /**
+   * Fixed sizes of the graph's inputs, by signature key: what is then known about the graph
+   * (its shape arithmetic) is computed at conversion and the graph holds only the network,
+   * for exactly these sizes. Without: the graph stays shape-polymorphic.
+   */
+  readonly inputShapes?: Readonly<Record<string, readonly number[]>>;
+}
+
 /**
- * A TensorFlow.js graph as an ONNX graph computing the same, op for op, shapes left as the
- * graph computes them (a shape-polymorphic graph stays one). Inputs and outputs keep the
- * signature's names, layouts and dtypes; onnxruntime folds what is constant when it optimizes.
+ * A TensorFlow.js graph as an ONNX graph computing the same, op for op. Inputs and outputs
+ * keep the signature's names, layouts and dtypes.
  */
-export function tfjsToOnnx(graph: TfGraph, name: string): OnnxGraph {
+export function tfjsToOnnx(graph: TfGraph, name: string, options: ConvertOptions = {}): OnnxGraph {
   const b = new GraphBuilder();
+  const fixed = new Map(graph.inputs.flatMap((i) => (options.inputShapes?.[i.key] ? [[i.tensor, options.inputShapes[i.key] ?? []] as const] : [])));
+  const folded = new Map<string, Folded>();
+  const known = (tfName: string): Folded | null => {
+    const value = folded.get(tfName);
+    if (value) return value;
+    const constant = graph.constants.get(tfName);
+    return constant ? { dtype: constant.dtype, shape: constant.shape, values: Float64Array.from(constant.values) } : null;
+  };
+  const emitted = new Set<string>();
+  /** The ONNX name of a tensor a node reads: a folded one becomes an initializer when first read. */
+  const use = (tfName: string) => {
+    const value = folded.get(tfName);
+    if (value && !emitted.has(tfName)) {
+      b.initializer(foldedTensor(onnxName(tfName), value));
+      emitted.add(tfName);
+    }
+    return onnxName(tfName);
+  };
   const unsupported = [...new Set(graph.nodes.map((n) => n.op).filter((op) => !SUPPORTED_OPS.includes(op)))];
   if (unsupported.length > 0) throw new Error(`${name}: ops ${unsupported.join(", ")} are not supported by the converter (it knows ${SUPPORTED_OPS.join(", ")})`);
   // Short value names: onnxruntime's session set-up slowed to minutes on MAXIM's 150-character
@@ -220,7 +265,7 @@ export function tfjsToOnnx(graph: TfGraph, name: string): OnnxGraph {
   };
   const inputs = graph.inputs.map((i) => {
     b.add("Identity", [i.key], {}, onnxName(i.tensor));
-    return value(i.key, i.dtype, i.shape);
+    return value(i.key, i.dtype, fixed.get(i.tensor) ?? i.shape);
   });
   for (const node of graph.nodes) {
     if (node.op === "Placeholder") continue;
@@ -230,6 +275,16 @@ export function tfjsToOnnx(graph: TfGraph, name: string): OnnxGraph {
       b.initializer(initializer(onnxName(node.name), constant));
       continue;
     }
+    const inputShape = node.op === "Shape" ? fixed.get(tensorName(node.inputs[0] ?? "")) : undefined;
+    if (inputShape) {
+      folded.set(node.name, { dtype: "int32", shape: [inputShape.length], values: Float64Array.from(inputShape) });
+      continue;
+    }
+    const value = fixed.size > 0 && canFold(node.op) ? foldNode(node, known) : null;
+    if (value) {
+      folded.set(node.name, value);
+      continue;
+    }
     const context: Context = {
       b,
       node,
@@ -237,15 +292,15 @@ export function tfjsToOnnx(graph: TfGraph, name: string): OnnxGraph {
       input(k) {
         const input = node.inputs[k];
         if (input === undefined) throw new Error(`${node.name}: ${node.op} has no input ${k}`);
-        return onnxName(tensorName(input));
+        return use(tensorName(input));
       },
       constant(k) {
         const input = tensorName(node.inputs[k] ?? "");
-        const constant = graph.constants.get(input);
-        if (!constant) throw new Error(`${node.name}: ${node.op} needs input ${k} (${input}) to be a constant`);
-        return Array.from(constant.values);
+        const value = known(input);
+        if (!value) throw new Error(`${node.name}: ${node.op} needs input ${k} (${input}) to be a constant`);
+        return Array.from(value.values);
       },
-      isConstant: (k) => graph.constants.has(tensorName(node.inputs[k] ?? "")),
+      isConstant: (k) => known(tensorName(node.inputs[k] ?? "")) !== null,
       int: (attr) => Number(attributeOf(node, attr).i ?? 0),
       ints: (attr) => (attributeOf(node, attr).list?.i ?? []).map(Number),
       string: (attr) => Buffer.from(attributeOf(node, attr).s ?? "", "base64").toString("utf8"),
@@ -255,7 +310,7 @@ export function tfjsToOnnx(graph: TfGraph, name: string): OnnxGraph {
     if (translate) translate(context);
   }
   const outputs = graph.outputs.map((o) => {
-    b.add("Identity", [onnxName(o.tensor)], {}, o.key);
+    b.add("Identity", [use(o.tensor)], {}, o.key);
     return value(o.key, o.dtype, o.shape);
   });
   return b.graph(name, inputs, outputs);

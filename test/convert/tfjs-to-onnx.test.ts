@@ -73,12 +73,15 @@ function writeModel(name: string, spec: Spec) {
   return { path: join(dir, `${name}.json`), artifacts: { ...json, weightSpecs: weights, weightData: new Uint8Array(data).buffer } };
 }
 
-/** Runs `spec` on tfjs-cpu and, converted, on onnxruntime, for inputs of each shape; compares every output. */
-async function expectSame(name: string, spec: Spec, shapes: readonly (readonly number[])[]) {
+/**
+ * Runs `spec` on tfjs-cpu and, converted, on onnxruntime, for inputs of each shape; compares
+ * every output. `fixed`: converted for each shape, its shape arithmetic folded at conversion.
+ */
+async function expectSame(name: string, spec: Spec, shapes: readonly (readonly number[])[], fixed = false) {
   const { path, artifacts } = writeModel(name, spec);
   const model = await tf.loadGraphModel({ load: async () => artifacts });
-  const session = await ort.InferenceSession.create(await convertTfjsModel(path));
   for (const shape of shapes) {
+    const session = await ort.InferenceSession.create(await convertTfjsModel(path, fixed ? { inputShapes: { x: shape } } : {}));
     const size = shape.reduce((a, b) => a * b, 1);
     const x = Float32Array.from({ length: size }, (_, k) => Math.sin(k * 0.73) * 1.5 + (k % 5 === 0 ? 1 : 0));
     const expected = model.execute({ x: tf.tensor(x, [...shape]) }, [...spec.outputs]) as tf.Tensor[];
@@ -92,11 +95,11 @@ async function expectSame(name: string, spec: Spec, shapes: readonly (readonly n
       const gotValues = Array.from(got.data as Float32Array | BigInt64Array | Uint8Array, Number);
       wantValues.forEach((v, j) => expect(gotValues[j], `${name} ${output}[${j}] at ${shape.join("x")}`).toBeCloseTo(v, 4));
     });
+    await session.release();
   }
-  await session.release();
 }
 
-describe("tfjs graph model to ONNX", () => {
+describe.each([false, true])("tfjs graph model to ONNX (input size fixed at conversion: %s)", (fixed) => {
   it("element-wise ops, comparisons and selection agree with tfjs", async () => {
     const unary = (name: string, op: string, input = "x") => ({ name, op, input: [input], attr: T() });
     const binary = (name: string, op: string, a: string, b: string, dtype: Dtype = "float32") => ({ name, op, input: [a, b], attr: T(dtype) });
@@ -138,6 +141,7 @@ describe("tfjs graph model to ONNX", () => {
         outputs: ["rsqrt", "reciprocal", "tanh", "exp", "floor", "sign", "max", "min", "div", "sub", "floordiv", "floormod", "select", "lt_f", "le_f", "gt_f"],
       },
       [[4, 3], [7, 3]],
+      fixed,
     );
   });
 
@@ -190,6 +194,7 @@ describe("tfjs graph model to ONNX", () => {
         outputs: ["same2", "valid1", "upsampled"],
       },
       [[1, 7, 9, 2], [2, 8, 6, 2]],
+      fixed,
     );
   });
 
@@ -210,6 +215,7 @@ describe("tfjs graph model to ONNX", () => {
         outputs: ["last", "third", "first", "dot"],
       },
       [[1, 4, 5, 6], [2, 4, 5, 6]],
+      fixed,
     );
     expect(matmulPlan("abcg,gf->abcf")).toEqual({ matrixFirst: false, tensorPerm: [0, 1, 2, 3], matrixTransposed: false, outputPerm: [0, 1, 2, 3] });
     expect(matmulPlan("gb,cgef->bcef")).toEqual({ matrixFirst: true, tensorPerm: [0, 2, 3, 1], matrixTransposed: false, outputPerm: [3, 0, 1, 2] });
@@ -283,6 +289,7 @@ describe("tfjs graph model to ONNX", () => {
         outputs: ["grid", "transposed", "joined", "picked", "squeezed", "head", "reversed", "choiceF"],
       },
       [[4, 3], [6, 3]],
+      fixed,
     );
   });
 });

@@ -11,9 +11,12 @@ export class GraphBuilder {
   private readonly int64s = new Map<string, string>();
   private counter = 0;
 
+  /** `prefix` keeps apart the names of builders whose graphs are joined. */
+  constructor(private readonly prefix = "") {}
+
   /** A fresh name for an intermediate value, readable after the value it came from. */
   fresh(hint: string): string {
-    return `${hint}__${this.counter++}`;
+    return `${this.prefix}${hint}__${this.counter++}`;
   }
 
   /** Adds a node with one output, named `output` (or a fresh name after `hint`); returns that name. */

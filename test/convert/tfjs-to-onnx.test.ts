@@ -6,6 +6,7 @@ import ort from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { convertTfjsModel } from "../../src/convert/convert-tfjs-model.js";
 import { matmulPlan } from "../../src/convert/einsum.js";
+import { createOnnxEngine } from "../../src/model/onnx-engine.js";
 import type { TfAttr } from "../../src/convert/tfjs-graph.js";
 
 /*
@@ -291,5 +292,33 @@ describe.each([false, true])("tfjs graph model to ONNX (input size fixed at conv
       [[4, 3], [6, 3]],
       fixed,
     );
+  });
+});
+
+describe("an NHWC image network behind uint8 frames", () => {
+  it("pads to the converted size, crops back, rounds and clips; the onnx engine runs it without state", async () => {
+    // out = 2x - 0.25 per pixel, then the pixel work: clipped at 0 and 255.
+    const { path } = writeModel("pixels", {
+      input: { shape: [-1, -1, -1, 3] },
+      weights: { two: { dtype: "float32", shape: [], values: [2] }, quarter: { dtype: "float32", shape: [], values: [0.25] } },
+      nodes: [
+        { name: "doubled", op: "Mul", input: ["x", "two"], attr: T() },
+        { name: "shifted", op: "Sub", input: ["doubled", "quarter"], attr: T() },
+      ],
+      outputs: ["shifted"],
+    });
+    const model = join(dir, "pixels.onnx");
+    writeFileSync(model, await convertTfjsModel(path, { inputShapes: { x: [1, 8, 16, 3] }, pixels: { height: 8, width: 16 } }));
+    const engine = await createOnnxEngine({ model, scales: 1, stride: 8, threads: 1, provider: "cpu" });
+    try {
+      expect(engine.carriesState).toBe(false);
+      const [height, width] = [5, 11];
+      const rgb = Uint8Array.from({ length: height * width * 3 }, (_, k) => (k * 37) % 256);
+      const [out] = await engine.run([{ rgb, state: null }], height, width);
+      const expected = Array.from(rgb, (v) => Math.min(255, Math.max(0, Math.round(Math.fround(Math.fround(v / 255) * 2 - 0.25) * 255))));
+      expect(Array.from(out?.rgb ?? [])).toEqual(expected);
+    } finally {
+      await engine.close();
+    }
   });
 });

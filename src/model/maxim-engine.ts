@@ -1,0 +1,52 @@
+import { padded, type Engine, type EngineInput, type EngineOutput } from "./engine.js";
+import { convertedMaxim, MAXIM } from "./maxim.js";
+import { createOnnxEngine, type OnnxProvider } from "./onnx-engine.js";
+
+/**
+ * Peak memory of a MAXIM inference per input pixel on onnxruntime's CPU provider, measured as
+ * the peak RSS growth of one inference at 640x384 (see models/MODEL_CARD.md, "MAXIM").
+ */
+export const MAXIM_BYTES_PER_PIXEL = 9_000;
+
+export interface MaximEngineOptions {
+  readonly threads: number;
+  readonly provider: OnnxProvider;
+  /** Where the first use of a frame size says it converts the graph (tens of seconds). */
+  readonly progress: (line: string) => void;
+}
+
+/**
+ * MAXIM on the onnx engine: one converted graph, and one session, per padded frame size, made
+ * on the first frame of that size (a video has one; tiles have one more at most).
+ */
+export async function createMaximEngine(options: MaximEngineOptions): Promise<Engine> {
+  const sessions = new Map<string, Promise<Engine>>();
+  const engineFor = (height: number, width: number): Promise<Engine> => {
+    const [h, w] = [padded(height, MAXIM.stride), padded(width, MAXIM.stride)];
+    const key = `${w}x${h}`;
+    let engine = sessions.get(key);
+    if (!engine) {
+      engine = convertedMaxim(h, w, options.progress).then((model) =>
+        createOnnxEngine({ model, scales: 1, stride: MAXIM.stride, bytesPerPixel: MAXIM_BYTES_PER_PIXEL, threads: options.threads, provider: options.provider }),
+      );
+      sessions.set(key, engine);
+    }
+    return engine;
+  };
+  const name = options.provider === "cpu" ? "maxim-3s on onnx (cpu)" : `maxim-3s on onnx (${options.provider})`;
+  return {
+    name,
+    stride: MAXIM.stride,
+    scales: 3,
+    carriesState: false,
+    bytesPerPixel: MAXIM_BYTES_PER_PIXEL,
+    async run(inputs: readonly EngineInput[], height: number, width: number): Promise<EngineOutput[]> {
+      return (await engineFor(height, width)).run(inputs, height, width);
+    },
+    async close(): Promise<void> {
+      const engines = await Promise.allSettled(sessions.values());
+      sessions.clear();
+      await Promise.all(engines.flatMap((e) => (e.status === "fulfilled" ? [e.value.close()] : [])));
+    },
+  };
+}

@@ -4,6 +4,7 @@ import ort from "onnxruntime-node";
 import type { Config } from "../config/schema.js";
 import { findFfmpeg, findFfprobe } from "../ffmpeg/locate.js";
 import { createEngine } from "../model/create-engine.js";
+import { MODEL_CATALOG } from "../model/catalog.js";
 import { modelFile } from "../model/load-engine.js";
 import { resolveConfig, withEngineOptions, type ConfigFlags } from "./flags.js";
 
@@ -31,6 +32,8 @@ async function describeInfo(config: Config): Promise<string> {
     `ffmpeg:    ${ffmpeg.path} (${ffmpeg.origin}) ${ffmpeg.version}`,
     `ffprobe:   ${ffprobe.path} (${ffprobe.origin})`,
     `node:      ${process.version} on ${process.platform}-${process.arch}`,
+    "models (--model):",
+    ...MODEL_CATALOG.map((m) => `  ${m.name.padEnd(6)} ${m.title}: ${m.parameters} parameters, ${m.flops640x360} FLOPs at 640x360, ${m.license}; ${m.source}`),
     "",
   ].join("\n");
 }

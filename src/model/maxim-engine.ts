@@ -3,10 +3,12 @@ import { convertedMaxim, MAXIM } from "./maxim.js";
 import { createOnnxEngine, type OnnxProvider } from "./onnx-engine.js";
 
 /**
- * Peak memory of a MAXIM inference per input pixel on onnxruntime's CPU provider, measured as
- * the peak RSS growth of one inference at 640x384 (see models/MODEL_CARD.md, "MAXIM").
+ * Peak memory of a MAXIM inference per padded pixel on onnxruntime's CPU provider: the
+ * package's 340x340 fixture (384x384 padded) peaked at 3.75 GB RSS through the CLI, first use
+ * (conversion in the same process) included: 23 KB a pixel, rounded up. 1280x720 whole would
+ * need some 24 GB: such frames run in tiles (memory.ts).
  */
-export const MAXIM_BYTES_PER_PIXEL = 9_000;
+export const MAXIM_BYTES_PER_PIXEL = 24_000;
 
 export interface MaximEngineOptions {
   readonly threads: number;
@@ -21,6 +23,9 @@ export interface MaximEngineOptions {
  */
 export async function createMaximEngine(options: MaximEngineOptions): Promise<Engine> {
   const sessions = new Map<string, Promise<Engine>>();
+  // One inference at a time: each already uses every core, and each holds gigabytes. Frames
+  // in flight (deblur.slots) wait here rather than multiply the memory.
+  let queue: Promise<unknown> = Promise.resolve();
   const engineFor = (height: number, width: number): Promise<Engine> => {
     const [h, w] = [padded(height, MAXIM.stride), padded(width, MAXIM.stride)];
     const key = `${w}x${h}`;
@@ -40,8 +45,10 @@ export async function createMaximEngine(options: MaximEngineOptions): Promise<En
     scales: 3,
     carriesState: false,
     bytesPerPixel: MAXIM_BYTES_PER_PIXEL,
-    async run(inputs: readonly EngineInput[], height: number, width: number): Promise<EngineOutput[]> {
-      return (await engineFor(height, width)).run(inputs, height, width);
+    run(inputs: readonly EngineInput[], height: number, width: number): Promise<EngineOutput[]> {
+      const result = queue.then(async () => (await engineFor(height, width)).run(inputs, height, width));
+      queue = result.catch(() => undefined);
+      return result;
     },
     async close(): Promise<void> {
       const engines = await Promise.allSettled(sessions.values());

@@ -20,7 +20,7 @@ export async function bareSession(model: ShippedModel, height: number, width: nu
   const session = await ort.InferenceSession.create(path, sessionOptions(threads || availableCores()));
   const stride = strideFor(SHIPPED_MODELS[model].scales);
   const [h, w] = [padded(height, stride), padded(width, stride)];
-  const channels = stateChannelsOf(session, path);
+  const channels = stateChannelsOf(session, path) ?? 0;
   // The graph's own input: frames' bytes (the pixel work in the graph) or float planes padded to the stride.
   const frames = (n: number): Record<string, ort.Tensor> =>
     session.inputNames.includes("rgb")

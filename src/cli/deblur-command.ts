@@ -62,7 +62,8 @@ export function deblurCommand(): Command {
     });
     try {
       const engine = resources.add(await createEngine(config.engine));
-      log.info(`engine: ${engine.name}, ${engine.scales} scales, state ${config.deblur.carryState ? "carried" : "reset every frame"}`);
+      const state = !engine.carriesState ? "none (the model carries no state: frames run one by one)" : config.deblur.carryState ? "carried" : "reset every frame";
+      log.info(`engine: ${engine.name}, ${engine.scales} scales, state ${state}`);
       const detector = flags.detect ? resources.add(await startDetector(config.detector)) : null;
       const detections = flags.detect ? resources.add(await JsonLinesSink.open(flags.detect)) : null;
       const bar = flags.quiet ? null : resources.add(new ProgressBar(source));

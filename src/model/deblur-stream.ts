@@ -59,7 +59,7 @@ export class DeblurStream {
     const [out] = await this.engine.run([{ rgb, state: this.states.get(i) ?? null }], height, width);
     if (!out) throw new Error(`${this.engine.name}: no output for the frame`);
     this.states.get(i)?.dispose();
-    if (this.options.carryState) this.states.set(i, out.state);
+    if (this.options.carryState && this.engine.carriesState) this.states.set(i, out.state);
     else out.state.dispose();
     return out.rgb;
   }

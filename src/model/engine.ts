@@ -24,6 +24,11 @@ export interface Engine {
   /** Frames are padded to multiples of this (32 with 3 scales); tiles are sized in them. */
   readonly stride: number;
   readonly scales: number;
+  /**
+   * Whether the network carries a state from frame to frame (DSANet's ConvLSTM). A model that
+   * carries none (MAXIM) returns empty states, and the pipeline runs it frame by frame.
+   */
+  readonly carriesState: boolean;
   /** Peak memory of an inference per input pixel, measured (see memory.ts). */
   readonly bytesPerPixel: number;
   /**

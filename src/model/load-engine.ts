@@ -3,6 +3,8 @@ import { fileURLToPath } from "node:url";
 import { ConfigError } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import type { Engine } from "./engine.js";
+import { createMaximEngine } from "./maxim-engine.js";
+import { maximModelJson } from "./maxim.js";
 import { createOnnxEngine } from "./onnx-engine.js";
 import { createTfjsEngine } from "./tfjs-engine.js";
 
@@ -43,8 +45,12 @@ export function modelFile(engine: Pick<Config["engine"], "type" | "model" | "sca
   return { path: scales === trained ? path : path.replace(/\.onnx$/, `-k${scales}.onnx`), scales };
 }
 
+/** `--model maxim`: the published MAXIM-3S, converted from its npm package on first use (maxim.ts). */
+export const MAXIM_MODEL = "maxim";
+
 /** The config's model file, or a ConfigError naming the field and what would make the file. */
 export function existingModelFile(engine: Pick<Config["engine"], "type" | "model" | "scales">): ModelFile {
+  if (engine.model === MAXIM_MODEL) return maximFile(engine);
   const file = modelFile(engine);
   if (existsSync(file.path)) return file;
   const shipped = isShippedModel(engine.model) ? SHIPPED_MODELS[engine.model] : null;
@@ -54,12 +60,26 @@ export function existingModelFile(engine: Pick<Config["engine"], "type" | "model
   throw new ConfigError(`engine.model: ${file.path}: no such model; ${hint}`);
 }
 
+/** MAXIM's npm graph (converted per frame size when run), or a ConfigError saying what is missing. */
+function maximFile(engine: Pick<Config["engine"], "type" | "scales">): ModelFile {
+  if (engine.type !== "onnx") throw new ConfigError(`engine.model: maxim runs on the onnx engine (--engine onnx), not ${engine.type}`);
+  if (engine.scales !== null) throw new ConfigError(`engine.scales: maxim has no scales option (its 3 stages are fixed); leave --scales out`);
+  try {
+    return { path: maximModelJson(), scales: null };
+  } catch (error) {
+    throw new ConfigError(`engine.model: ${(error as Error).message}`);
+  }
+}
+
 /**
  * The engine a config asks for, on this thread: its inference blocks this thread's event loop.
  * `createEngine` runs it in a worker.
  */
 export async function loadEngine(options: Config["engine"]): Promise<Engine> {
   const { path, scales } = existingModelFile(options);
+  if (options.model === MAXIM_MODEL) {
+    return createMaximEngine({ threads: options.threads, provider: options.provider, progress: (line) => process.stderr.write(`${line}\n`) });
+  }
   if (options.type === "tfjs") return createTfjsEngine({ model: path, scales, backend: options.backend });
   return createOnnxEngine({ model: path, scales: scales ?? 3, threads: options.threads, provider: options.provider });
 }

@@ -2,7 +2,7 @@ import ort from "onnxruntime-node";
 import { availableCores } from "../machine.js";
 import { BYTES_PER_PIXEL } from "./memory.js";
 import { stateInMemory, stateOnGpu, type StateDims } from "./carried-state.js";
-import { checkFrames, padded, strideFor, type Engine, type EngineInput, type EngineOutput } from "./engine.js";
+import { checkFrames, padded, strideFor, type Engine, type EngineInput, type EngineOutput, type EngineState } from "./engine.js";
 import { toBytes, toFloat } from "./pixels.js";
 import { describeAdapter, findWebGpuAdapter, WEBGPU_PROVIDER } from "./webgpu.js";
 
@@ -12,10 +12,17 @@ export interface OnnxEngineOptions {
   /** The .onnx file (load-engine's modelFile picks it), exported with `scales` scales. */
   readonly model: string;
   readonly scales: number;
+  /** Frames are padded to multiples of this; default: DSANet's for `scales`. */
+  readonly stride?: number;
+  /** Peak bytes an inference needs per pixel; default: DSANet's. */
+  readonly bytesPerPixel?: number;
   /** Intra-op threads for the CPU provider; 0: one per available core (never onnxruntime's own choice). */
   readonly threads: number;
   readonly provider: OnnxProvider;
 }
+
+/** What a model that carries no state (no `h`/`c` inputs: MAXIM) returns for each frame. */
+const NO_STATE: EngineState = { dispose: () => undefined };
 
 /** How the engine runs a session; the benchmarks' bare sessions run the same way. */
 export function sessionOptions(threads: number, provider: OnnxProvider = "cpu"): ort.InferenceSession.SessionOptions {
@@ -49,7 +56,7 @@ export async function createOnnxEngine(options: OnnxEngineOptions): Promise<Engi
     throw new Error(`onnx provider '${options.provider}' could not start (${error.message.split("\n")[0]}); onnxruntime-node needs ${needs} for it, or use --provider cpu`);
   });
   const state = options.provider === "webgpu" ? await stateOnGpu(WEBGPU_PROVIDER) : stateInMemory;
-  const stride = strideFor(options.scales);
+  const stride = options.stride ?? strideFor(options.scales);
   const stateChannels = stateChannelsOf(session, path);
   // training/export.py's graphs take the frames' bytes and do the pixel work themselves; older
   // exports (and --float) take float planes padded to the stride, converted here.
@@ -58,10 +65,12 @@ export async function createOnnxEngine(options: OnnxEngineOptions): Promise<Engi
   return {
     name: adapter ? `onnx (webgpu: ${describeAdapter(adapter)})` : options.provider === "cpu" ? `onnx (cpu, ${threads} thread${threads === 1 ? "" : "s"})` : `onnx (${options.provider})`,
     stride,
-    bytesPerPixel: BYTES_PER_PIXEL.onnx,
+    bytesPerPixel: options.bytesPerPixel ?? BYTES_PER_PIXEL.onnx,
     scales: options.scales,
+    carriesState: stateChannels !== null,
     async run(inputs: readonly EngineInput[], height: number, width: number): Promise<EngineOutput[]> {
       checkFrames(inputs, height, width);
+      if (stateChannels === null) return runStateless(session, path, inputs, height, width);
       const rows = inputs.length;
       const [paddedHeight, paddedWidth] = [padded(height, stride), padded(width, stride)];
       const dims: StateDims = [rows, stateChannels, paddedHeight / 8, paddedWidth / 8];
@@ -84,10 +93,27 @@ export async function createOnnxEngine(options: OnnxEngineOptions): Promise<Engi
   };
 }
 
-/** The ConvLSTM's width, from the graph's `h` input (N, C, H/8, W/8): 128 for DSANet, less for Lite. */
-export function stateChannelsOf(session: ort.InferenceSession, path: string): number {
+/**
+ * A model without state inputs (MAXIM): frames' bytes in and out, nothing carried. Its graphs
+ * are converted for one frame at a time, so a batch runs row by row.
+ */
+async function runStateless(session: ort.InferenceSession, path: string, inputs: readonly EngineInput[], height: number, width: number): Promise<EngineOutput[]> {
+  const outputs: EngineOutput[] = [];
+  for (const input of inputs) {
+    const out = await session.run(bytesIn([input], height, width));
+    outputs.push({ rgb: bytesOut(out, path), state: NO_STATE });
+  }
+  return outputs;
+}
+
+/**
+ * The ConvLSTM's width, from the graph's `h` input (N, C, H/8, W/8): 128 for DSANet, less for
+ * Lite; null for a graph without one, that carries no state (MAXIM).
+ */
+export function stateChannelsOf(session: ort.InferenceSession, path: string): number | null {
   const h = session.inputMetadata.find((input) => input.name === "h");
-  const channels = h?.isTensor ? h.shape[1] : undefined;
+  if (!h) return null;
+  const channels = h.isTensor ? h.shape[1] : undefined;
   if (typeof channels !== "number") throw new Error(`${path}: expected an input 'h' of shape (N, C, H/8, W/8) with a fixed C`);
   return channels;
 }

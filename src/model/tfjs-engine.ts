@@ -62,6 +62,7 @@ export async function createTfjsEngine(options: TfjsEngineOptions): Promise<Engi
     bytesPerPixel: BYTES_PER_PIXEL.tfjs,
     stride,
     scales,
+    carriesState: true,
     async run(inputs: readonly EngineInput[], height: number, width: number): Promise<EngineOutput[]> {
       checkFrames(inputs, height, width);
       const rows = inputs.length;

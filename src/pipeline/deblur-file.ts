@@ -86,7 +86,8 @@ export async function deblurFile(options: DeblurFileOptions): Promise<DeblurSumm
     encode: options.encode,
   });
   const credits = new Credits(options.slots);
-  const warmup = range ? Math.min(range.warmup, range.first) : 0;
+  // A model that carries no state has nothing to rebuild before a chunk.
+  const warmup = range && options.engine.carriesState ? Math.min(range.warmup, range.first) : 0;
   const decoded = range ? { first: range.first - warmup, count: range.count + warmup } : undefined;
   // Matroska and others announce no frame count; their duration gives a fair estimate.
   const expected = range ? range.count : (info.frameCount ?? (info.durationMs === null ? null : Math.round((info.durationMs / 1000) * info.fps)));

@@ -1,0 +1,23 @@
+import { basename, dirname } from "node:path";
+import { withNhwcPixels } from "./nhwc-pixels.js";
+import { encodeModel } from "./onnx-proto.js";
+import { readTfjsGraph } from "./tfjs-graph.js";
+import { OPSET, tfjsToOnnx, type ConvertOptions } from "./tfjs-to-onnx.js";
+
+const PRODUCER = "dsanet-stream tfjs-to-onnx";
+
+export interface ModelOptions extends ConvertOptions {
+  /** Wrap an NHWC image network of this padded size to take and give uint8 frames (nhwc-pixels.ts). */
+  readonly pixels?: { readonly height: number; readonly width: number };
+}
+
+/** A TensorFlow.js graph model (model.json and its shards) as the bytes of an ONNX model computing the same. */
+export async function convertTfjsModel(modelJson: string, options: ModelOptions = {}): Promise<Uint8Array> {
+  const graph = await readTfjsGraph(modelJson);
+  const converted = tfjsToOnnx(graph, basename(dirname(modelJson)), options);
+  const [input] = graph.inputs;
+  const [output] = graph.outputs;
+  if (!options.pixels) return encodeModel(converted, OPSET, PRODUCER);
+  if (graph.inputs.length !== 1 || graph.outputs.length !== 1 || !input || !output) throw new Error(`${modelJson}: pixels wrap a graph of one input and one output`);
+  return encodeModel(withNhwcPixels(converted, input.key, output.key, options.pixels.height, options.pixels.width), OPSET, PRODUCER);
+}

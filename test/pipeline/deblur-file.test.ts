@@ -6,6 +6,7 @@ import { createOnnxEngine } from "../../src/model/onnx-engine.js";
 import type { Engine } from "../../src/model/engine.js";
 import { deblurFile, type DeblurFileOptions } from "../../src/pipeline/deblur-file.js";
 import { COCKATOO, MODEL, WORK, clip, decodeAll, meanAbsDiff, streamInfo } from "../helpers/clips.js";
+import { deblurFileOptions } from "../helpers/deblur-options.js";
 
 let engine: Engine;
 beforeAll(async () => {
@@ -13,17 +14,7 @@ beforeAll(async () => {
 });
 afterAll(() => engine.close());
 
-const options = (input: string, output: string): DeblurFileOptions => ({
-  input,
-  output,
-  engine,
-  carryState: true,
-  tile: null,
-  overlap: 32,
-  memoryLimitMB: null,
-  slots: 3,
-  encode: { codec: "libx264", crf: 12, preset: "veryfast", lossless: false },
-});
+const options = (input: string, output: string): DeblurFileOptions => deblurFileOptions(engine, input, output);
 
 describe("deblurFile", () => {
   it("writes every frame in order with the input's timestamps and audio", async () => {

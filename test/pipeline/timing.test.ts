@@ -7,6 +7,7 @@ import type { Engine } from "../../src/model/engine.js";
 import { deblurFile, type DeblurFileOptions } from "../../src/pipeline/deblur-file.js";
 import { joinChunks } from "../../src/queue/join.js";
 import { REPO, WORK, clip, decodeAll, meanAbsDiff, streamInfo } from "../helpers/clips.js";
+import { deblurFileOptions } from "../helpers/deblur-options.js";
 
 // DSANet-Lite on one thread: these tests are about timing and sizes, not about the picture.
 let engine: Engine;
@@ -15,17 +16,7 @@ beforeAll(async () => {
 });
 afterAll(() => engine.close());
 
-const options = (input: string, output: string): DeblurFileOptions => ({
-  input,
-  output,
-  engine,
-  carryState: true,
-  tile: null,
-  overlap: 32,
-  memoryLimitMB: null,
-  slots: 3,
-  encode: { codec: "libx264", crf: 12, preset: "veryfast", lossless: false },
-});
+const options = (input: string, output: string): DeblurFileOptions => deblurFileOptions(engine, input, output);
 
 /** Every decoded frame's pts (in ticks of the time base) and size, as ffprobe -show_frames sees them. */
 function frames(path: string): { timeBase: string; pts: number[]; sizes: string[] } {

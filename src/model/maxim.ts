@@ -1,9 +1,9 @@
 import { existsSync } from "node:fs";
-import { mkdir, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { convertTfjsModel } from "../convert/convert-tfjs-model.js";
+import { CONVERTER_REVISION, convertTfjsModel } from "../convert/convert-tfjs-model.js";
 
 /**
  * MAXIM-3S (Tu et al., CVPR 2022), trained on GoPro: the published network for heavy blur in
@@ -39,13 +39,16 @@ export function cacheFolder(): string {
 /**
  * The ONNX graph (uint8 frames in and out, see nhwc-pixels.ts) of MAXIM for frames padded to
  * paddedHeight x paddedWidth: from the cache, or converted now (tens of seconds) and written
- * there under a temporary name, then renamed, so that a crash never leaves half a graph.
+ * there under a temporary name, then renamed, so that a crash never leaves half a graph. The
+ * same size's graphs of older package versions or converters (~90 MB each) are removed then.
  */
 export async function convertedMaxim(paddedHeight: number, paddedWidth: number, progress: (line: string) => void): Promise<string> {
-  const path = join(cacheFolder(), `maxim-${MAXIM.version}-${paddedWidth}x${paddedHeight}.onnx`);
+  const size = `${paddedWidth}x${paddedHeight}`;
+  const name = `maxim-${MAXIM.version}-r${CONVERTER_REVISION}-${size}.onnx`;
+  const path = join(cacheFolder(), name);
   if (existsSync(path)) return path;
   const modelJson = maximModelJson();
-  progress(`maxim: converting ${MAXIM.package} for ${paddedWidth}x${paddedHeight} frames into ${path} (once)`);
+  progress(`maxim: converting ${MAXIM.package} for ${size} frames into ${path} (once)`);
   const started = performance.now();
   const bytes = await convertTfjsModel(modelJson, { inputShapes: { xs_0: [1, paddedHeight, paddedWidth, 3] }, pixels: { height: paddedHeight, width: paddedWidth } });
   await mkdir(cacheFolder(), { recursive: true });
@@ -56,6 +59,8 @@ export async function convertedMaxim(paddedHeight: number, paddedWidth: number, 
   } finally {
     await rm(temporary, { force: true });
   }
+  const stale = (await readdir(cacheFolder())).filter((file) => file !== name && file.startsWith("maxim-") && file.endsWith(`-${size}.onnx`));
+  await Promise.all(stale.map((file) => rm(join(cacheFolder(), file), { force: true })));
   progress(`maxim: converted in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   return path;
 }

@@ -6,6 +6,9 @@ import ort from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { convertTfjsModel } from "../../src/convert/convert-tfjs-model.js";
 import { matmulPlan } from "../../src/convert/einsum.js";
+import { fuseLayerNorms } from "../../src/convert/fuse-layer-norm.js";
+import { readTfjsGraph } from "../../src/convert/tfjs-graph.js";
+import { tfjsToOnnx } from "../../src/convert/tfjs-to-onnx.js";
 import { createOnnxEngine } from "../../src/model/onnx-engine.js";
 import type { TfAttr } from "../../src/convert/tfjs-graph.js";
 
@@ -85,7 +88,9 @@ async function expectSame(name: string, spec: Spec, shapes: readonly (readonly n
     const session = await ort.InferenceSession.create(await convertTfjsModel(path, fixed ? { inputShapes: { x: shape } } : {}));
     const size = shape.reduce((a, b) => a * b, 1);
     const x = Float32Array.from({ length: size }, (_, k) => Math.sin(k * 0.73) * 1.5 + (k % 5 === 0 ? 1 : 0));
-    const expected = model.execute({ x: tf.tensor(x, [...shape]) }, [...spec.outputs]) as tf.Tensor[];
+    // tfjs gives a lone tensor, not a list, for a single output.
+    const result = model.execute({ x: tf.tensor(x, [...shape]) }, [...spec.outputs]);
+    const expected = Array.isArray(result) ? result : [result];
     const actual = await session.run({ x: new ort.Tensor("float32", x, [...shape]) });
     spec.outputs.forEach((output, k) => {
       const want = expected[k];
@@ -320,5 +325,56 @@ describe("an NHWC image network behind uint8 frames", () => {
     } finally {
       await engine.close();
     }
+  });
+});
+
+describe("layer normalization as jax2tf writes it (mean of squares minus square of mean)", () => {
+  const f = (name: string, op: string, input: readonly string[]) => ({ name, op, input, attr: T() });
+  const sum = (name: string, input: string) => ({ name, op: "Sum", input: [input, "axisLast"], attr: { ...T(), Tidx: { type: "DT_INT32" }, keep_dims: { b: false } } });
+  const reshape = (name: string, input: string) => ({ name, op: "Reshape", input: [input, "keepShape"], attr: { ...T(), Tshape: { type: "DT_INT32" } } });
+  const spec: Spec = {
+    input: { shape: [1, 4, 5, 8] },
+    weights: {
+      axisLast: i32([-1]),
+      keepShape: i32([1, 4, 5, 1]),
+      perChannel: { dtype: "float32", shape: [], values: [1 / 8] },
+      zero: { dtype: "float32", shape: [], values: [0] },
+      epsilon: { dtype: "float32", shape: [], values: [1e-6] },
+      gamma: f32([1, 1, 1, 8], 1),
+      beta: f32([1, 1, 1, 8], 2),
+    },
+    nodes: [
+      sum("sum", "x"),
+      f("mean", "Mul", ["sum", "perChannel"]),
+      f("squares", "Square", ["x"]),
+      sum("sumOfSquares", "squares"),
+      f("meanOfSquares", "Mul", ["sumOfSquares", "perChannel"]),
+      f("squareOfMean", "Square", ["mean"]),
+      f("difference", "Sub", ["meanOfSquares", "squareOfMean"]),
+      f("variance", "Maximum", ["zero", "difference"]),
+      reshape("varianceShaped", "variance"),
+      f("plusEpsilon", "AddV2", ["varianceShaped", "epsilon"]),
+      f("inverse", "Rsqrt", ["plusEpsilon"]),
+      f("scale", "Mul", ["inverse", "gamma"]),
+      reshape("meanShaped", "mean"),
+      f("centred", "Sub", ["x", "meanShaped"]),
+      f("normalized", "Mul", ["centred", "scale"]),
+      f("y", "AddV2", ["normalized", "beta"]),
+    ],
+    outputs: ["y"],
+  };
+
+  it("becomes one LayerNormalization node when the input size is fixed, and agrees with tfjs", async () => {
+    const { path } = writeModel("layer-norm", spec);
+    const graph = fuseLayerNorms(tfjsToOnnx(await readTfjsGraph(path), "layer-norm", { inputShapes: { x: [1, 4, 5, 8] } }));
+    // Identity nodes name the graph's input and output.
+    expect(graph.nodes.map((n) => n.op).filter((op) => op !== "Identity")).toEqual(["LayerNormalization"]);
+    await expectSame("layer-norm", spec, [[1, 4, 5, 8]], true);
+  });
+
+  it("is left written out when it normalizes over another axis", async () => {
+    const { path } = writeModel("other-axis", { ...spec, weights: { ...spec.weights, axisLast: i32([2]), keepShape: i32([1, 4, 1, 8]) }, input: { shape: [1, 4, 8, 8] } });
+    const graph = fuseLayerNorms(tfjsToOnnx(await readTfjsGraph(path), "other-axis", { inputShapes: { x: [1, 4, 8, 8] } }));
+    expect(graph.nodes.map((n) => n.op)).not.toContain("LayerNormalization");
   });
 });

@@ -1,0 +1,124 @@
+import { OnnxType, type OnnxGraph, type OnnxNode, type OnnxTensor } from "./onnx-proto.js";
+
+/**
+ * Layer normalization over the last axis, written out as jax2tf and flax write it:
+ *
+ *   mean = ReduceSum(x, [last]) * (1/C)            var = max(0, ReduceSum(x*x, [last]) * (1/C) - mean*mean)
+ *   y = (x - Reshape(mean)) * (Reciprocal(Sqrt(Reshape(var) + eps)) * gamma) + beta
+ *
+ * becomes one LayerNormalization (opset 17) node. onnxruntime runs the written-out form as
+ * thirteen kernels, six of them passes over the whole tensor, and fuses none of it (its own
+ * LayerNorm fusion looks for ReduceMean and Pow): MAXIM's 372 layer norms were a third of its
+ * time. The fused kernel computes the variance as the mean of squared deviations, which
+ * differs from E[x²] - E[x]² by float rounding only. Anything that deviates from the pattern
+ * (another axis, another scale, a shared intermediate) is left as it is.
+ */
+export function fuseLayerNorms(graph: OnnxGraph): OnnxGraph {
+  const producer = new Map<string, OnnxNode>();
+  const consumers = new Map<string, OnnxNode[]>();
+  for (const node of graph.nodes) {
+    for (const output of node.outputs) producer.set(output, node);
+    for (const input of node.inputs) consumers.set(input, [...(consumers.get(input) ?? []), node]);
+  }
+  const constants = new Map(graph.initializers.map((t) => [t.name, t]));
+
+  const made = (name: string | undefined, op: string): OnnxNode | null => {
+    const node = name === undefined ? undefined : producer.get(name);
+    return node?.op === op ? node : null;
+  };
+  const onlyConsumer = (node: OnnxNode, op: string): OnnxNode | null => {
+    const [output] = node.outputs;
+    const users = output === undefined ? [] : (consumers.get(output) ?? []);
+    return users.length === 1 && users[0]?.op === op ? users[0] : null;
+  };
+  /** The one input of a binary node that is not `known`, and the constant among its inputs. */
+  const split = (node: OnnxNode): { value: string; constant: OnnxTensor } | null => {
+    const [a, b] = node.inputs;
+    if (a === undefined || b === undefined) return null;
+    const constant = constants.get(b) ?? constants.get(a);
+    if (!constant || (constants.has(a) && constants.has(b))) return null;
+    return { value: constants.has(b) ? a : b, constant };
+  };
+
+  const replaced = new Map<OnnxNode, OnnxNode>();
+  const added: OnnxTensor[] = [];
+  for (const sqrt of graph.nodes.filter((n) => n.op === "Sqrt")) {
+    const match = matchLayerNorm(sqrt);
+    if (!match) continue;
+    const channels = match.gamma.dims[match.gamma.dims.length - 1] ?? 0;
+    const gamma = { ...match.gamma, name: `${match.gamma.name}__layer_norm`, dims: [channels] };
+    const beta = { ...match.beta, name: `${match.beta.name}__layer_norm`, dims: [channels] };
+    added.push(gamma, beta);
+    replaced.set(match.last, { op: "LayerNormalization", inputs: [match.x, gamma.name, beta.name], outputs: match.last.outputs, attributes: { axis: -1, epsilon: { float: match.epsilon } } });
+  }
+  if (replaced.size === 0) return graph;
+  return withoutDeadNodes({ ...graph, nodes: graph.nodes.map((n) => replaced.get(n) ?? n), initializers: [...graph.initializers, ...added] });
+
+  function matchLayerNorm(sqrt: OnnxNode) {
+    // Upwards from Sqrt: the variance and, through it, x and the mean.
+    const plusEpsilon = made(sqrt.inputs[0], "Add");
+    const epsilon = plusEpsilon && split(plusEpsilon);
+    const varianceShaped = made(epsilon?.value, "Reshape");
+    const clamped = made(varianceShaped?.inputs[0], "Max");
+    const zero = clamped && split(clamped);
+    const difference = made(zero?.value, "Sub");
+    const meanOfSquares = made(difference?.inputs[0], "Mul");
+    const squareOfMean = made(difference?.inputs[1], "Mul");
+    if (!epsilon || !zero || scalar(zero.constant) !== 0 || !meanOfSquares || !squareOfMean) return null;
+    const ofSquares = split(meanOfSquares);
+    const sumOfSquares = made(ofSquares?.value, "ReduceSum");
+    const squares = made(sumOfSquares?.inputs[0], "Mul");
+    const x = squares?.inputs[0];
+    const mean = made(squareOfMean.inputs[0], "Mul");
+    if (!ofSquares || !sumOfSquares || !squares || x === undefined || squares.inputs[1] !== x || squareOfMean.inputs[1] !== squareOfMean.inputs[0] || !mean) return null;
+    const ofSum = split(mean);
+    const sum = made(ofSum?.value, "ReduceSum");
+    if (!ofSum || !sum || sum.inputs[0] !== x || sum.inputs[1] !== sumOfSquares.inputs[1] || scalar(ofSum.constant) !== scalar(ofSquares.constant)) return null;
+    const rank = varianceShaped?.inputs[1] === undefined ? undefined : constants.get(varianceShaped.inputs[1])?.dims[0];
+    const axes = sum.inputs[1] === undefined ? undefined : constants.get(sum.inputs[1]);
+    if (rank === undefined || !axes || !lastAxisOnly(axes, rank) || sum.attributes?.keepdims !== 0 || sumOfSquares.attributes?.keepdims !== 0) return null;
+
+    // Downwards: the scale, the centred x, the shift.
+    const reciprocal = onlyConsumer(sqrt, "Reciprocal");
+    const scaled = reciprocal && onlyConsumer(reciprocal, "Mul");
+    const gamma = scaled && split(scaled);
+    const normalized = scaled && onlyConsumer(scaled, "Mul");
+    const shifted = normalized && onlyConsumer(normalized, "Add");
+    const beta = shifted && split(shifted);
+    if (!reciprocal || !gamma || gamma.value !== reciprocal.outputs[0] || !normalized || !shifted || !beta) return null;
+    const centred = made(normalized.inputs.find((i) => i !== scaled.outputs[0]), "Sub");
+    const meanShaped = made(centred?.inputs[1], "Reshape");
+    if (!centred || centred.inputs[0] !== x || meanShaped?.inputs[0] !== mean.outputs[0]) return null;
+    const channels = gamma.constant.dims[gamma.constant.dims.length - 1];
+    const size = (t: OnnxTensor) => t.dims.reduce((a, b) => a * b, 1);
+    if (!channels || size(gamma.constant) !== channels || size(beta.constant) !== channels || beta.constant.dims[beta.constant.dims.length - 1] !== channels) return null;
+    if (Math.abs((scalar(ofSum.constant) ?? 0) * channels - 1) > 1e-6) return null;
+    const eps = scalar(epsilon.constant);
+    if (eps === null) return null;
+    return { x, gamma: gamma.constant, beta: beta.constant, epsilon: eps, last: shifted };
+  }
+}
+
+/** A float scalar initializer's value, or null for anything else. */
+function scalar(tensor: OnnxTensor): number | null {
+  if (tensor.type !== OnnxType.float || tensor.data.byteLength !== 4) return null;
+  return new DataView(tensor.data.buffer, tensor.data.byteOffset, 4).getFloat32(0, true);
+}
+
+function lastAxisOnly(axes: OnnxTensor, rank: number): boolean {
+  if (axes.type !== OnnxType.int64 || axes.data.byteLength !== 8) return false;
+  const axis = Number(new DataView(axes.data.buffer, axes.data.byteOffset, 8).getBigInt64(0, true));
+  return axis === -1 || axis === rank - 1;
+}
+
+/** The graph without nodes nothing reads (what a fusion replaced) and initializers no node reads. */
+function withoutDeadNodes(graph: OnnxGraph): OnnxGraph {
+  const needed = new Set(graph.outputs.map((o) => o.name));
+  const kept: OnnxNode[] = [];
+  for (const node of [...graph.nodes].reverse()) {
+    if (!node.outputs.some((o) => needed.has(o))) continue;
+    kept.push(node);
+    for (const input of node.inputs) needed.add(input);
+  }
+  return { ...graph, nodes: kept.reverse(), initializers: graph.initializers.filter((t) => needed.has(t.name)) };
+}

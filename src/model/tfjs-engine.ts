@@ -1,8 +1,7 @@
-import { readFile } from "node:fs/promises";
 import type * as tfjs from "@tensorflow/tfjs";
-import { z } from "zod";
-import { readOnnxWeights, type OnnxFloats } from "../convert/onnx-read.js";
+import type { OnnxFloats } from "../convert/onnx-read.js";
 import { loadTensorflow, type Tf, type TfjsBackend } from "../tensorflow/load.js";
+import { readDsanetFile } from "./dsanet-file.js";
 import { BYTES_PER_PIXEL } from "./memory.js";
 import { checkFrames, padded, strideFor, type Engine, type EngineInput, type EngineOutput, type EngineState } from "./engine.js";
 import { toBytes, toFloat } from "./pixels.js";
@@ -15,41 +14,6 @@ export interface TfjsEngineOptions {
   /** null: the K the weights were trained with (their config's). */
   readonly scales: number | null;
   readonly backend: TfjsBackend;
-}
-
-/** The metadata_props key under which training/export.py writes the DSANetConfig (training/common.py's ONNX_CONFIG_KEY). */
-const CONFIG_KEY = "dsanet.config";
-
-/** training/dsanet.py's DSANetConfig, as export.py writes it. */
-const DsanetConfig = z.object({
-  scales: z.number().int().min(1).max(3),
-  channels: z.tuple([z.number().int().positive(), z.number().int().positive(), z.number().int().positive()]),
-  blocks: z.number().int().min(0),
-  attention: z.boolean(),
-  block: z.string(),
-  bottleneck_norm: z.boolean(),
-});
-
-/** The config and weights of an exported DSANet, or an error naming the file and what to do. */
-async function readDsanet(path: string): Promise<{ config: z.infer<typeof DsanetConfig>; weights: ReadonlyMap<string, OnnxFloats> }> {
-  const bytes = await readFile(path);
-  const { metadata, floats } = named(path, () => readOnnxWeights(bytes));
-  const json = metadata.get(CONFIG_KEY);
-  if (json === undefined) throw new Error(`${path}: no ${CONFIG_KEY} in its metadata, so not a DSANet export the tfjs engine can rebuild; re-export it with training/export.py, or run it with --engine onnx`);
-  const config = DsanetConfig.safeParse(named(path, () => JSON.parse(json) as unknown));
-  if (!config.success) throw new Error(`${path}: its ${CONFIG_KEY} is not a DSANetConfig (${config.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")})`);
-  // export.py folds scaled blocks into plain ones; NAFNet's blocks have no tfjs version here.
-  if (config.data.block !== "plain") throw new Error(`${path}: the tfjs engine has no '${config.data.block}' block; use --engine onnx`);
-  return { config: config.data, weights: floats };
-}
-
-/** `read()`'s result, or its error with the file's name in front. */
-function named<T>(path: string, read: () => T): T {
-  try {
-    return read();
-  } catch (error) {
-    throw new Error(`${path}: ${(error as Error).message}`);
-  }
 }
 
 class TfjsState implements EngineState {
@@ -66,7 +30,9 @@ class TfjsState implements EngineState {
 /** DSANet written in TensorFlow.js ops (NHWC), from the same trained weights as the ONNX model. */
 export async function createTfjsEngine(options: TfjsEngineOptions): Promise<Engine> {
   const { tf, backendName } = await loadTensorflow(options.backend);
-  const { config, weights } = await readDsanet(options.model);
+  const { config, weights } = await readDsanetFile(options.model);
+  // export.py folds scaled blocks into plain ones; NAFNet's blocks have no tfjs version here.
+  if (config.block !== "plain") throw new Error(`${options.model}: the tfjs engine has no '${config.block}' block; use --engine onnx`);
   const net = new DsanetOps(tf, new TfjsWeights(tf, weights, options.model), { blocks: config.blocks, attention: config.attention, bottleneckNorm: config.bottleneck_norm });
   const scales = options.scales ?? config.scales;
   const stateChannels = config.channels[2];

@@ -76,7 +76,8 @@ def fold_residual_scales(model: DSANet) -> DSANet:
 def export_onnx(model: DSANet, path: Path, opset: int = 17, pixels: bool = True) -> list[str]:
     """The network as ONNX, written atomically, with its weights named and its config in the
     metadata (see the module's docstring); with `pixels`, wrapped to take and give uint8 frames
-    (see with_pixels). Returns the state-dict keys the graph lacks (weights its K never uses)."""
+    (see with_pixels). Returns the state-dict keys no initializer holds (with K=1: weights it
+    never uses, and the Up's bias, which only a folded constant holds)."""
     model = fold_residual_scales(model)
     stride = model.stride
     frame = torch.rand(1, 3, 2 * stride, 3 * stride)
@@ -116,7 +117,7 @@ def name_weights(graph: onnx.ModelProto, state: dict[str, Tensor]) -> list[str]:
     repeat_interleave), and those are found by their values, which is exact: where two weights
     hold equal values, either name loads the same model. The exporter also keeps one
     initializer for weights of equal values (an untrained model's zero biases): each other key
-    gets a copy, which no node reads. Returns the keys the graph lacks (weights it never uses)."""
+    gets a copy, which no node reads. Returns the keys no initializer holds."""
     prefix = "model."
     initializers = list(graph.graph.initializer)
     renamed = {t.name: t.name.removeprefix(prefix) for t in initializers if t.name.startswith(prefix) and t.name.removeprefix(prefix) in state}
@@ -215,7 +216,8 @@ def main() -> None:
     if model.config.block == "scaled":
         print(f"note: {path.name} holds the residual scales folded into their convs: it loads as block: plain (the same outputs); resume the scaled design from its .pt")
     if missing:
-        print(f"note: {path.name} lacks {len(missing)} weights that K={scales} never uses: training and the tfjs engine cannot load it; they read the trained K's file")
+        # K=1 never runs the attention heads, and its one Up folds its bias into a constant.
+        print(f"note: {path.name} holds {len(missing)} weights under no name of theirs ({', '.join(missing)}): training and the tfjs engine cannot load it; they read the trained K's file")
 
 
 if __name__ == "__main__":

@@ -87,7 +87,7 @@ def _onnx_weights(path: Path) -> tuple[DSANetConfig, dict[str, Tensor]]:
     """export.py names each initializer that holds a weight by its state-dict key; the graph's
     other initializers (the pixel constants) are not weights. A file that cannot rebuild the
     model exactly is refused: an export from before the config travelled in the file, or a
-    --scales 1 graph, which never uses (and so lacks) the attention heads' weights."""
+    --scales 1 graph, which never uses the attention heads and folds its Up's bias."""
     import onnx
     from onnx import numpy_helper
 
@@ -102,7 +102,7 @@ def _onnx_weights(path: Path) -> tuple[DSANetConfig, dict[str, Tensor]]:
     if missing:
         raise ValueError(
             f"{path}: lacks {len(missing)} of the {len(wanted)} weights its config needs ({', '.join(missing[:3])}{', ...' if len(missing) > 3 else ''}); "
-            "(a graph exported with --scales 1 never uses, and so lacks, the attention heads' weights): load the .onnx or .pt it was exported from"
+            "(a graph exported with --scales 1 holds some folded into constants, or not at all): load the .onnx or .pt it was exported from"
         )
     return config, state
 

@@ -87,7 +87,7 @@ def _onnx_weights(path: Path) -> tuple[DSANetConfig, dict[str, Tensor]]:
     """export.py names each initializer that holds a weight by its state-dict key; the graph's
     other initializers (the pixel constants) are not weights. A file that cannot rebuild the
     model exactly is refused: an export from before the config travelled in the file, or a
-    --scales 1 graph, which never uses the attention heads and folds its Up's bias."""
+    --scales 1 graph, which never uses the attention heads and folds the image head's kernel."""
     import onnx
     from onnx import numpy_helper
 

@@ -77,7 +77,7 @@ def export_onnx(model: DSANet, path: Path, opset: int = 17, pixels: bool = True)
     """The network as ONNX, written atomically, with its weights named and its config in the
     metadata (see the module's docstring); with `pixels`, wrapped to take and give uint8 frames
     (see with_pixels). Returns the state-dict keys no initializer holds (with K=1: weights it
-    never uses, and the Up's bias, which only a folded constant holds)."""
+    never uses, and the image head's kernel, which only a folded constant holds)."""
     model = fold_residual_scales(model)
     stride = model.stride
     frame = torch.rand(1, 3, 2 * stride, 3 * stride)
@@ -216,7 +216,8 @@ def main() -> None:
     if model.config.block == "scaled":
         print(f"note: {path.name} holds the residual scales folded into their convs: it loads as block: plain (the same outputs); resume the scaled design from its .pt")
     if missing:
-        # K=1 never runs the attention heads, and its one Up folds its bias into a constant.
+        # K=1 never runs the attention heads, and folds the image head's kernel into a constant
+        # (dsanet.conv_after_pixel_shuffle).
         print(f"note: {path.name} holds {len(missing)} weights under no name of theirs ({', '.join(missing)}): training and the tfjs engine cannot load it; they read the trained K's file")
 
 

@@ -1,12 +1,15 @@
 """What train, evaluate and export share: device choice, config and checkpoint loading."""
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 from pathlib import Path
 from typing import Any
 
 import torch
 import yaml
+from torch import Tensor
 
 from dsanet import DSANet, DSANetConfig, ScaledResBlock
 
@@ -14,6 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "models"
 # Resumable checkpoints with optimizer state; git-ignored. DSANET_RUNS moves them (loan.py's dry run).
 RUNS = Path(os.environ.get("DSANET_RUNS", ROOT / "training" / "runs"))
+# The metadata_props key under which an exported ONNX file carries its DSANetConfig as JSON.
+ONNX_CONFIG_KEY = "dsanet.config"
 
 
 def device() -> torch.device:
@@ -51,22 +56,64 @@ def model_config(options: dict[str, Any]) -> DSANetConfig:
 
 
 def load_model(weights: str | Path, scales: int | None = None) -> DSANet:
-    """A DSANet from a state dict file saved with its config (as train.py and models/ do)."""
-    saved = torch.load(weights, map_location="cpu")
-    config = DSANetConfig(**{**saved["config"], "channels": tuple(saved["config"]["channels"])})
+    """A DSANet from an exported ONNX file (models/dsanet.onnx: the config in its metadata, the
+    weights in its initializers) or a .pt state dict saved with its config (train.py's runs).
+    An export of a `block: scaled` model loads as `block: plain`: its scales were folded into
+    the convs (the same outputs); the run's .pt keeps them apart."""
+    config, state = read_weights(weights)
     if scales is not None:
-        config = DSANetConfig(**{**config.__dict__, "scales": scales})
+        config = dataclasses.replace(config, scales=scales)
     model = DSANet(config)
-    model.load_state_dict(saved["model"])
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as error:
+        raise ValueError(f"{weights}: its weights do not fit its own config {config}: {error}") from None
     return model.eval()
+
+
+def read_weights(weights: str | Path) -> tuple[DSANetConfig, dict[str, Tensor]]:
+    """The config and state dict that `weights` holds, an .onnx export or a .pt checkpoint."""
+    if Path(weights).suffix == ".onnx":
+        return _onnx_weights(Path(weights))
+    saved = torch.load(weights, map_location="cpu")
+    return _config(saved["config"]), saved["model"]
+
+
+def _config(options: dict[str, Any]) -> DSANetConfig:
+    return DSANetConfig(**{**options, "channels": tuple(options["channels"])})
+
+
+def _onnx_weights(path: Path) -> tuple[DSANetConfig, dict[str, Tensor]]:
+    """export.py names each initializer that holds a weight by its state-dict key; the graph's
+    other initializers (the pixel constants) are not weights. A file that cannot rebuild the
+    model exactly is refused: an export from before the config travelled in the file, or a
+    --scales 1 graph, which never uses the attention heads and folds the image head's kernel."""
+    import onnx
+    from onnx import numpy_helper
+
+    graph = onnx.load(str(path))
+    metadata = {p.key: p.value for p in graph.metadata_props}
+    if ONNX_CONFIG_KEY not in metadata:
+        raise ValueError(f"{path}: no {ONNX_CONFIG_KEY} in its metadata (an export from before the config travelled in the file); re-export it with training/export.py")
+    config = _config(json.loads(metadata[ONNX_CONFIG_KEY]))
+    wanted = DSANet(config).state_dict().keys()
+    state = {t.name: torch.from_numpy(numpy_helper.to_array(t).copy()) for t in graph.graph.initializer if t.name in wanted}
+    missing = [key for key in wanted if key not in state]
+    if missing:
+        raise ValueError(
+            f"{path}: lacks {len(missing)} of the {len(wanted)} weights its config needs ({', '.join(missing[:3])}{', ...' if len(missing) > 3 else ''}); "
+            "(a graph exported with --scales 1 holds some folded into constants, or not at all): load the .onnx or .pt it was exported from"
+        )
+    return config, state
 
 
 def init_from(model: DSANet, weights: str | Path) -> list[str]:
     """Start `model` from trained weights of the same or an older block design: every tensor
-    whose name and shape match is copied; residual scales the weights lack start at 1, so
+    whose name and shape match is copied; residual scales the weights lack (an older design, or
+    an ONNX export, which folds them into the convs) start at 1, so
     the paper's blocks compute exactly what they did; anything else new (a LayerNorm) keeps
     its initial value. Returns the names left at their initial values."""
-    saved = torch.load(weights, map_location="cpu")["model"]
+    saved = read_weights(weights)[1]
     own = model.state_dict()
     copied = {k: v for k, v in saved.items() if k in own and own[k].shape == v.shape}
     model.load_state_dict({**own, **copied})

@@ -1,6 +1,6 @@
 """PSNR and SSIM on the held-out splits (clips from photos never trained on).
 
-    python3 training/evaluate.py [--weights models/dsanet.pt] [--split heavy] [--json out.json] [--figure out.png]
+    python3 training/evaluate.py [--weights models/dsanet.onnx] [--split heavy] [--json out.json] [--figure out.png]
     python3 training/evaluate.py --gopro GOPRO_Large [--gopro-blur blur_gamma] [--max-frames 20]
 
 Two splits of the same photos: "mild" (5-13 averaged frames: the split the first models were
@@ -156,7 +156,7 @@ def markdown(results: dict[str, dict[str, float]]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--weights", default=str(MODELS / "dsanet.pt"))
+    parser.add_argument("--weights", default=str(MODELS / "dsanet.onnx"))
     parser.add_argument("--scales", type=int, help="run the shared scale network with this K")
     parser.add_argument("--split", choices=[*SPLITS, "all"], default="all")
     parser.add_argument("--clips", type=int, default=CLIPS, help=f"held-out clips of {FRAMES} frames")

@@ -3,7 +3,7 @@
 # held-out splits on the GPU, export ONNX, and bring weights, logs and scores back in $OUT
 # within the tool's file limits. See training/loan.py for plans and options; for example
 #   bash training/gpu.sh training/experiments/loan-recipes.yaml --photo-dir .gpu/photos --out "$OUT"
-#   bash training/gpu.sh training/experiments/dsanet-gpu.yaml --minutes 8 --photo-dir .gpu/photos --out "$OUT" --init models/dsanet.pt
+#   bash training/gpu.sh training/experiments/dsanet-gpu.yaml --minutes 8 --photo-dir .gpu/photos --out "$OUT" --init models/dsanet.onnx
 # with the photos copied flat into .gpu/photos (python3 training/photos.py .gpu/photos) and
 # .gpu carried. --dry-run runs the same path on the CPU in seconds (training/test_loan.py).
 set -euo pipefail

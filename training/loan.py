@@ -1,7 +1,7 @@
 """A whole GPU loan in one call: train, score on the device, export, and bring it all back.
 
     bash training/gpu.sh PLAN --photo-dir .gpu/photos --out "$OUT" [--minutes 10]
-    bash training/gpu.sh training/experiments/dsanet-gpu.yaml --minutes 8 --photo-dir .gpu/photos --out "$OUT" --init models/dsanet.pt
+    bash training/gpu.sh training/experiments/dsanet-gpu.yaml --minutes 8 --photo-dir .gpu/photos --out "$OUT" --init models/dsanet.onnx
     bash training/gpu.sh PLAN --photo-dir DIR --out DIR --dry-run     # the same path on the CPU in seconds
 
 PLAN (experiments/loan-*.yaml) lists phases, run one after the other; the runs of a phase
@@ -10,7 +10,7 @@ train side by side on the one GPU, each a train.py process:
     phases:
       - minutes: 3.5
         runs:
-          - {config: training/experiments/dsanet-gpu-shipped.yaml, init: models/dsanet.pt}
+          - {config: training/experiments/dsanet-gpu-shipped.yaml, init: models/dsanet.onnx}
           - {config: training/experiments/dsanet-gpu-scaled.yaml, flags: [--profile, "10"]}
       - minutes: 2.5
         runs:
@@ -224,7 +224,7 @@ class Loan:
         if not weights.exists():
             return
         folder = self.work / "export" / run.name
-        command = self.python("export.py", "--weights", str(weights), "--name", run.name, "--out", str(folder), "--onnx-only")
+        command = self.python("export.py", "--weights", str(weights), "--name", run.name, "--out", str(folder))
         with open(self.work / f"{run.name}-export.out", "w") as output:
             code = subprocess.run(command, stdout=output, stderr=subprocess.STDOUT, env=self.environment()).returncode
         self.onnx[run.name] = "exported" if code == 0 else f"export.py exited {code}"
@@ -315,7 +315,7 @@ class Loan:
         if self.args.dry_run:
             # export.py traces the full graph whatever the crop (~90 CPU-seconds here), and a
             # failed export is recorded, never fatal: the dry run names the step and skips it.
-            self.say("dry run: ONNX export skipped (export.py --onnx-only on each last-phase run in a loan)")
+            self.say("dry run: ONNX export skipped (export.py on each last-phase run in a loan)")
         elif importlib.util.find_spec("onnx"):
             for run in self.phases[-1].runs:  # the loan's result; export.py makes the others' from model.pt
                 self.export(run)
@@ -333,7 +333,7 @@ def main() -> None:
     parser.add_argument("--out", required=True, help="what the device tool brings back ($OUT)")
     parser.add_argument("--photo-dir", required=True, help="the training and test photos copied flat (photos.py DIR)")
     parser.add_argument("--minutes", type=float, help="training minutes in all (a plan's phases keep their proportions)")
-    parser.add_argument("--init", help="the first phase's start for runs without their own init (e.g. models/dsanet.pt)")
+    parser.add_argument("--init", help="the first phase's start for runs without their own init (e.g. models/dsanet.onnx)")
     parser.add_argument("--runs", help="checkpoint folder (default: in the work folder)")
     parser.add_argument("--work", help="folder for configs, outputs and the bundle (default: beside --out)")
     parser.add_argument("--dry-run", action="store_true", help="3 iterations of 64x64 crops a run, 1 held-out clip: the path, not the result")

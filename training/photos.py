@@ -7,10 +7,18 @@ photos are never trained on; they cover a city street, a crowd-free landscape, a
 animals and close-up texture so the held-out score is not one kind of scene.
 
     python3 training/photos.py DIR    # copy them flat into DIR, for a machine without the packages
+
+The copies are made at the size training decodes them (data.decode_photo: long side 1600,
+from 4-6K originals) and read back by the same function, with no ffmpeg: the training photos
+as JPEG at quality 95 without chroma subsampling (no decoded copy is further than 40 dB
+PSNR from its original's decode), the held-out test photos losslessly, as WebP, so that a
+loan's held-out scores are the ones measured here. 30 MB in all, against 52 MB of originals:
+with the checkout, within what a device loan carries (64 MiB), which the copy checks.
 """
 from __future__ import annotations
 
-import shutil
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -65,22 +73,58 @@ TEST = [
 ]
 
 
+# What the device tool carries at most: the checkout (tracked and untracked, not ignored
+# files) and the folders a run names in `carry`.
+LOAN_LIMIT = 64 << 20
+
+
 def copied(paths: list[str], folder: str) -> list[str]:
     """The same photos copied flat into `folder` (for a machine without the Debian packages):
-    /usr/share/backgrounds/x.jpg is folder/usr_share_backgrounds_x.jpg."""
-    return [f"{folder}/{p.lstrip('/').replace('/', '_')}" for p in paths]
+    /usr/share/backgrounds/x.jpg is folder/usr_share_backgrounds_x.jpg, a test photo's copy
+    is .webp."""
+    names = [p.lstrip("/").replace("/", "_") for p in paths]
+    return [f"{folder}/{Path(n).with_suffix('.webp') if p in TEST else n}" for p, n in zip(paths, names)]
 
 
 def copy_flat(folder: str) -> None:
-    """Copy the training and test photos into `folder` under copied()'s names."""
+    """Write the training and test photos into `folder` under copied()'s names (see the module's
+    docstring), each under a temporary name, then renamed."""
+    from PIL import Image
+
+    from data import decode_photo
+
     Path(folder).mkdir(parents=True, exist_ok=True)
     for source, target in zip(TRAIN + TEST, copied(TRAIN + TEST, folder)):
         if not Path(source).exists():
             raise SystemExit(f"{source}: missing; install lomiri-wallpapers-16.04 lomiri-wallpapers-20.04 mate-backgrounds plasma-workspace-wallpapers forensics-samples-files")
-        shutil.copyfile(source, target)
+        image = Image.fromarray(decode_photo(source).permute(1, 2, 0).numpy())
+        partial = f"{target}.tmp"
+        if source in TEST:
+            image.save(partial, format="WEBP", lossless=True)
+        else:
+            image.save(partial, format="JPEG", quality=95, subsampling=0)
+        os.replace(partial, target)
+
+
+def loan_size(folder: str) -> tuple[int, int]:
+    """Bytes of the checkout that a device loan carries (outside `folder`) and of `folder`."""
+    root = Path(__file__).resolve().parent.parent
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=root, capture_output=True, check=True).stdout
+    inside = Path(folder).resolve()
+    checkout = 0
+    for name in filter(None, listed.decode().split("\0")):
+        path = root / name
+        if path.is_file() and inside not in path.resolve().parents:
+            checkout += path.stat().st_size
+    return checkout, sum(f.stat().st_size for f in Path(folder).iterdir() if f.is_file())
 
 
 if __name__ == "__main__":
     if len(sys.argv) != 2:
         raise SystemExit("usage: python3 training/photos.py DIR")
     copy_flat(sys.argv[1])
+    checkout, photos = loan_size(sys.argv[1])
+    mib = lambda n: f"{n / (1 << 20):.1f} MiB"  # noqa: E731
+    print(f"travels: {mib(checkout + photos)} (checkout {mib(checkout)} + photos {mib(photos)}, with {sys.argv[1]} carried); the device tool takes {mib(LOAN_LIMIT)} at most")
+    if checkout + photos > LOAN_LIMIT:
+        raise SystemExit(f"too much for a loan by {mib(checkout + photos - LOAN_LIMIT)}: shrink the checkout (git ls-files, biggest first) or carry fewer photos")

@@ -1,10 +1,13 @@
 """pytest: the model's shapes, the loss's values, a training step, the ONNX export."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import onnx
 import pytest
 import torch
 
+from common import ONNX_CONFIG_KEY, load_model
 from dsanet import DSANet, DSANetConfig, count_flops, pad_to_stride
 from export import export_onnx
 from losses import fft_mse, mse, multiscale_loss
@@ -71,21 +74,57 @@ def test_one_training_step_lowers_the_loss() -> None:
         after = train_step(model, blurred, sharp, 0.1)
     assert after.item() < before.item()
 
-def test_onnx_export_has_dynamic_size_and_state(tmp_path) -> None:
+@pytest.fixture(scope="module")
+def tiny_export(tmp_path_factory: pytest.TempPathFactory) -> tuple[DSANet, Path]:
+    """An untrained TINY model and its ONNX export, made once: an export traces for a minute."""
     model = DSANet(TINY).eval()
+    path = tmp_path_factory.mktemp("export") / "tiny.onnx"
+    assert export_onnx(model, path) == []
+    return model, path
+
+
+def test_onnx_export_has_dynamic_size_and_state(tiny_export: tuple[DSANet, Path], tmp_path: Path) -> None:
+    model, path = tiny_export
     dims = lambda values: {v.name: [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim] for v in values}
-    path = tmp_path / "tiny.onnx"
-    export_onnx(model, path)
     graph = onnx.load(str(path))
     onnx.checker.check_model(graph)
     state = ["batch", 32, "state_height", "state_width"]
     assert dims(graph.graph.input) == {"rgb": ["batch", "height", "width", 3], "h": state, "c": state}
     assert dims(graph.graph.output)["rgb_out"] == ["batch", "height", "width", 3]
     assert [o.name for o in graph.graph.output] == ["rgb_out", "h_out", "c_out"]
-    export_onnx(model, path, pixels=False)
-    floats = onnx.load(str(path))
+    export_onnx(model, tmp_path / "float.onnx", pixels=False)
+    floats = onnx.load(str(tmp_path / "float.onnx"))
     assert dims(floats.graph.input) == {"frame": ["batch", 3, "height", "width"], "h": state, "c": state}
     assert [o.name for o in floats.graph.output] == ["sharp", "h_out", "c_out"]
+
+
+def test_the_onnx_export_alone_rebuilds_the_model(tiny_export: tuple[DSANet, Path]) -> None:
+    model, path = tiny_export
+    loaded = load_model(path)
+    assert loaded.config == model.config
+    # Every weight by its own name: the transposed convs' biases (renamed by constant folding)
+    # and the untrained model's equal zero biases (kept once by the exporter) too.
+    expected = model.state_dict()
+    assert all(torch.equal(value, expected[key]) for key, value in loaded.state_dict().items())
+    x = torch.rand(1, 3, 32, 64)
+    with torch.no_grad():
+        (ours, (h, _)), (theirs, (h2, _)) = model(x), loaded(x)
+    assert torch.equal(ours[-1], theirs[-1]) and torch.equal(h, h2)
+
+
+def test_the_loader_refuses_an_onnx_file_that_cannot_rebuild_the_model(tiny_export: tuple[DSANet, Path], tmp_path: Path) -> None:
+    _, path = tiny_export
+    graph = onnx.load(str(path))
+    lacking = [t for t in graph.graph.initializer if t.name != "net.output.to_mask.weight"]
+    del graph.graph.initializer[:]
+    graph.graph.initializer.extend(lacking)
+    onnx.save(graph, str(tmp_path / "lacking.onnx"))
+    with pytest.raises(ValueError, match=r"lacking\.onnx: lacks 1 of the \d+ weights its config needs \(net\.output\.to_mask\.weight\)"):
+        load_model(tmp_path / "lacking.onnx")
+    del graph.metadata_props[:]
+    onnx.save(graph, str(tmp_path / "old.onnx"))
+    with pytest.raises(ValueError, match=rf"old\.onnx: no {ONNX_CONFIG_KEY} in its metadata"):
+        load_model(tmp_path / "old.onnx")
 
 
 def test_exported_scaled_blocks_fold_their_scale_into_the_conv() -> None:
@@ -97,6 +136,9 @@ def test_exported_scaled_blocks_fold_their_scale_into_the_conv() -> None:
         p.data.normal_(0, 0.2)
     folded = fold_residual_scales(model)
     assert not any("scale" in name for name, _ in folded.named_parameters())
+    # What the ONNX file says it is, and what load_model builds from it: the plain network.
+    assert folded.config.block == "plain"
+    DSANet(folded.config).load_state_dict(folded.state_dict())
     x = torch.rand(1, 3, 32, 48)
     with torch.no_grad():
         assert torch.allclose(folded(x)[0][-1], model(x)[0][-1], atol=1e-4)

@@ -3,7 +3,7 @@
     python3 training/train.py --config training/experiments/dsanet.yaml --minutes 90
     python3 training/train.py ... --resume                  # continue runs/<name>/last.pt (optimizer too)
     python3 training/train.py ... --resume --anneal 30      # end a run: lr down to min_lr over 30 minutes
-    python3 training/train.py ... --init models/dsanet.pt   # start from shipped weights
+    python3 training/train.py ... --init models/dsanet.onnx # start from shipped weights
 
 Schedules (`schedule.type`): "cosine" spans `schedule.iterations`, or the budget given by
 --minutes (wall clock) or --cpu-minutes (this process's CPU time, fair when runs share the
@@ -85,7 +85,7 @@ def main() -> None:
     parser.add_argument("--anneal", type=float, help="with --resume: take the lr down to min_lr over this many minutes, then stop")
     parser.add_argument("--iterations", type=int, help="stop after this many iterations (overrides the config)")
     parser.add_argument("--resume", action="store_true", help="continue from runs/<name>/last.pt")
-    parser.add_argument("--init", help="start from these weights (a models/*.pt state dict, an older block design too)")
+    parser.add_argument("--init", help="start from these weights (models/*.onnx or a run's model.pt; an older block design too)")
     parser.add_argument("--threads", type=int, help="CPU threads (default: all cores)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, help="synthesize clips in this many DataLoader workers (for a GPU), not the cache")

@@ -3,8 +3,9 @@
 #
 #   bench/gpu/run.sh pack     here: build the bench, pack node, a pruned node_modules (onnxruntime-node's
 #                             linux x64 binaries only) and the Vulkan loader's debs into .gpu/
-#   bench/gpu/run.sh device   there, as the device tool's command, with carry [".gpu"]: unpack, measure,
-#                             the table into $OUT/gpu-bench.md
+#   bench/gpu/run.sh device   there, as the device tool's command, with carry [".gpu/dist", ".gpu/node.xz",
+#                             ".gpu/node_modules.tar.xz", ".gpu/gl"] (not all of .gpu: the training photos
+#                             may be in .gpu/photos): unpack, measure, the table into $OUT/gpu-bench.md
 #   bench/gpu/run.sh dry      here: pack, then the device steps from a copy outside the checkout (so a
 #                             package left out of the pruned node_modules fails here, not on a loan),
 #                             on this machine's Vulkan (lavapipe), at a tiny size
@@ -41,7 +42,7 @@ pack() {
   travel=$((tracked + $(du -cb .gpu/node.xz .gpu/node_modules.tar.xz .gpu/gl .gpu/dist | tail -1 | cut -f1)))
   echo "travels: $((travel / 1048576)) MiB (tracked files $((tracked / 1048576)) MiB + .gpu); the device tool takes 64 MiB at most"
   if ((travel > 64 * 1048576)); then
-    echo "too much for a loan: the checkout itself must shrink (models/dsanet.pt and models/tfjs/ are 35 MiB of it)" >&2
+    echo "too much for a loan: shrink the checkout (its largest files: git ls-files -z | xargs -0 du -b | sort -n | tail) or the pack" >&2
     [[ $mode == dry ]] || exit 1
   fi
 }

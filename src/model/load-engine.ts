@@ -13,11 +13,12 @@ export const MODELS_DIR = fileURLToPath(new URL("../../models/", import.meta.url
 
 /**
  * The weights that ship in models/, by the name `--model` takes: DSANet for quality,
- * DSANet-Lite (narrower, one block a stage, two scales) for real time on a CPU.
+ * DSANet-Lite (narrower, one block a stage, two scales) for real time on a CPU. Each lives
+ * once, in its ONNX file: the onnx engine runs its graph, the tfjs engine reads its weights.
  */
 export const SHIPPED_MODELS = {
-  full: { export: "dsanet", onnx: "dsanet.onnx", tfjs: "tfjs/model.json", scales: 3 },
-  lite: { export: "dsanet-lite", onnx: "dsanet-lite.onnx", tfjs: "tfjs-lite/model.json", scales: 2 },
+  full: { export: "dsanet", onnx: "dsanet.onnx", scales: 3 },
+  lite: { export: "dsanet-lite", onnx: "dsanet-lite.onnx", scales: 2 },
 } as const;
 
 export type ShippedModel = keyof typeof SHIPPED_MODELS;
@@ -26,19 +27,20 @@ export function isShippedModel(model: string): model is ShippedModel {
   return Object.hasOwn(SHIPPED_MODELS, model);
 }
 
-/** The file an engine loads, and with how many scales (null: what the tfjs weights say). */
+/** The file an engine loads, and with how many scales (null: what the file's config says, on tfjs). */
 export interface ModelFile {
   readonly path: string;
   readonly scales: number | null;
 }
 
 /**
- * Where the config's model lives. An ONNX graph fixes K when exported: K other than the one
- * the weights were trained with (3 for weights of your own) is a file of its own, NAME-kK.onnx.
+ * Where the config's model lives. An ONNX graph fixes K when exported: on the onnx engine, K
+ * other than the one the weights were trained with (3 for weights of your own) is a file of
+ * its own, NAME-kK.onnx; the tfjs engine runs any K from the weights of the trained K's file.
  */
 export function modelFile(engine: Pick<Config["engine"], "type" | "model" | "scales">): ModelFile {
   const shipped = isShippedModel(engine.model) ? SHIPPED_MODELS[engine.model] : null;
-  const path = shipped ? `${MODELS_DIR}${shipped[engine.type]}` : engine.model;
+  const path = shipped ? `${MODELS_DIR}${shipped.onnx}` : engine.model;
   if (engine.type === "tfjs") return { path, scales: engine.scales ?? shipped?.scales ?? null };
   const trained = shipped?.scales ?? 3;
   const scales = engine.scales ?? trained;
@@ -54,9 +56,11 @@ export function existingModelFile(engine: Pick<Config["engine"], "type" | "model
   const file = modelFile(engine);
   if (existsSync(file.path)) return file;
   const shipped = isShippedModel(engine.model) ? SHIPPED_MODELS[engine.model] : null;
-  const hint = shipped
-    ? `export it with: python3 training/export.py --weights models/${shipped.export}.pt --name ${shipped.export}${file.scales === shipped.scales ? "" : ` --scales ${file.scales}`}`
-    : `--model takes ${Object.keys(SHIPPED_MODELS).join(", ")} or the path of ${engine.type === "onnx" ? "an .onnx file" : "a tfjs model.json"}`;
+  const hint = !shipped
+    ? `--model takes ${Object.keys(SHIPPED_MODELS).join(", ")} or the path of an .onnx file`
+    : file.scales === shipped.scales
+      ? `it ships with the repository: git checkout -- models/${shipped.onnx}`
+      : `export it with: python3 training/export.py --weights models/${shipped.onnx} --name ${shipped.export} --scales ${file.scales}`;
   throw new ConfigError(`engine.model: ${file.path}: no such model; ${hint}`);
 }
 

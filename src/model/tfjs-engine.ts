@@ -1,7 +1,7 @@
-import { readFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
 import type * as tfjs from "@tensorflow/tfjs";
+import type { OnnxFloats } from "../convert/onnx-read.js";
 import { loadTensorflow, type Tf, type TfjsBackend } from "../tensorflow/load.js";
+import { readDsanetFile } from "./dsanet-file.js";
 import { BYTES_PER_PIXEL } from "./memory.js";
 import { checkFrames, padded, strideFor, type Engine, type EngineInput, type EngineOutput, type EngineState } from "./engine.js";
 import { toBytes, toFloat } from "./pixels.js";
@@ -9,17 +9,11 @@ import { toBytes, toFloat } from "./pixels.js";
 type T4 = tfjs.Tensor4D;
 
 export interface TfjsEngineOptions {
-  /** models/tfjs/model.json: the config and a weights manifest written by training/export.py. */
+  /** models/dsanet.onnx: training/export.py's ONNX file, whose weights and config this engine reads. */
   readonly model: string;
-  /** null: the K the weights were trained with (their config's, 3 where it has none). */
+  /** null: the K the weights were trained with (their config's). */
   readonly scales: number | null;
   readonly backend: TfjsBackend;
-}
-
-interface WeightsFile {
-  /** training/dsanet.py's DSANetConfig; weights exported before `block` and `bottleneck_norm` existed lack them. */
-  config: { channels: [number, number, number]; blocks: number; attention: boolean; scales?: number; block?: "plain" | "scaled"; bottleneck_norm?: boolean };
-  weightsManifest: { paths: string[]; weights: { name: string; shape: number[]; dtype: string }[] }[];
 }
 
 class TfjsState implements EngineState {
@@ -36,25 +30,12 @@ class TfjsState implements EngineState {
 /** DSANet written in TensorFlow.js ops (NHWC), from the same trained weights as the ONNX model. */
 export async function createTfjsEngine(options: TfjsEngineOptions): Promise<Engine> {
   const { tf, backendName } = await loadTensorflow(options.backend);
-  const manifest = JSON.parse(await readFile(options.model, "utf8")) as WeightsFile;
-  const weights = new Map<string, tfjs.Tensor>();
-  let offset = 0;
-  for (const group of manifest.weightsManifest) {
-    const buffers = await Promise.all(group.paths.map((p) => readFile(join(dirname(options.model), p))));
-    const bytes = Buffer.concat(buffers);
-    for (const { name, shape } of group.weights) {
-      const count = shape.reduce((a, b) => a * b, 1);
-      const values = new Float32Array(bytes.buffer.slice(bytes.byteOffset + offset, bytes.byteOffset + offset + count * 4));
-      weights.set(name, tf.tensor(values, shape, "float32"));
-      offset += count * 4;
-    }
-    offset = 0;
-  }
-  const { block = "plain", bottleneck_norm: bottleneckNorm = false } = manifest.config;
-  if (block !== "plain" && block !== "scaled") throw new Error(`${options.model}: the tfjs engine has no '${String(block)}' block; use --engine onnx`);
-  const net = new DsanetOps(tf, weights, { blocks: manifest.config.blocks, attention: manifest.config.attention, block, bottleneckNorm });
-  const scales = options.scales ?? manifest.config.scales ?? 3;
-  const stateChannels = manifest.config.channels[2];
+  const { config, weights } = await readDsanetFile(options.model);
+  // export.py folds scaled blocks into plain ones; NAFNet's blocks have no tfjs version here.
+  if (config.block !== "plain") throw new Error(`${options.model}: the tfjs engine has no '${config.block}' block; use --engine onnx`);
+  const net = new DsanetOps(tf, new TfjsWeights(tf, weights, options.model), { blocks: config.blocks, attention: config.attention, bottleneckNorm: config.bottleneck_norm });
+  const scales = options.scales ?? config.scales;
+  const stateChannels = config.channels[2];
   const stride = strideFor(scales);
 
   return {
@@ -87,27 +68,72 @@ export async function createTfjsEngine(options: TfjsEngineOptions): Promise<Engi
       });
     },
     async close(): Promise<void> {
-      for (const tensor of weights.values()) tensor.dispose();
+      net.dispose();
     },
   };
 }
 
-/** The forward pass of training/dsanet.py, op for op; weight names are its state-dict keys. */
 interface Architecture {
   readonly blocks: number;
   readonly attention: boolean;
-  /** "scaled": each residual branch times a learnable per-channel scale. */
-  readonly block: "plain" | "scaled";
   /** LayerNorm over the channels in front of the ConvLSTM. */
   readonly bottleneckNorm: boolean;
 }
 
+/**
+ * The ONNX file's weights as tensors in the layouts TensorFlow's ops take, each made on its
+ * first use, where the op that uses it says what it is, and kept until dispose().
+ */
+class TfjsWeights {
+  private readonly tensors = new Map<string, tfjs.Tensor>();
+
+  constructor(
+    private readonly tf: Tf,
+    private readonly onnx: ReadonlyMap<string, OnnxFloats>,
+    private readonly path: string,
+  ) {}
+
+  /**
+   * A conv's kernel: one permutation serves both kinds, conv OIHW to HWIO (tf.conv2d's
+   * filter) and transposed conv IOHW to HWOI (tf.conv2dTranspose's filter).
+   */
+  kernel(name: string): T4 {
+    return this.get(name, (values, dims) => this.tf.transpose(this.tf.tensor(values, [...dims]), [2, 3, 1, 0])) as T4;
+  }
+
+  /** A per-channel parameter (a bias; LayerNorm's (1, C, 1, 1)) as (C,), which broadcasts over NHWC's last axis. */
+  channels(name: string): tfjs.Tensor1D {
+    return this.get(name, (values) => this.tf.tensor1d(values)) as tfjs.Tensor1D;
+  }
+
+  dispose(): void {
+    for (const tensor of this.tensors.values()) tensor.dispose();
+    this.tensors.clear();
+  }
+
+  private get(name: string, make: (values: Float32Array, dims: readonly number[]) => tfjs.Tensor): tfjs.Tensor {
+    const made = this.tensors.get(name);
+    if (made) return made;
+    const weight = this.onnx.get(name);
+    if (!weight) throw new Error(`${this.path}: no initializer ${name}; re-export it with training/export.py`);
+    // Made inside the forward pass's tidy(), which would dispose it with the frame's tensors.
+    const tensor = this.tf.keep(this.tf.tidy(() => make(weight.values, weight.dims)));
+    this.tensors.set(name, tensor);
+    return tensor;
+  }
+}
+
+/** The forward pass of training/dsanet.py, op for op; weight names are its state-dict keys. */
 class DsanetOps {
   constructor(
     private readonly tf: Tf,
-    private readonly weights: Map<string, tfjs.Tensor>,
+    private readonly weights: TfjsWeights,
     private readonly architecture: Architecture,
   ) {}
+
+  dispose(): void {
+    this.weights.dispose();
+  }
 
   forward(blurred: T4, h: T4, c: T4, scales: number): [T4, T4, T4] {
     const { tf } = this;
@@ -156,8 +182,7 @@ class DsanetOps {
       for (let b = 0; b < this.architecture.blocks; b++) {
         const input = x;
         x = this.tf.tidy(() => {
-          let branch = this.conv(`${prefix}.${b}.body.2`, this.relu(this.conv(`${prefix}.${b}.body.0`, input)));
-          if (this.architecture.block === "scaled") branch = this.tf.mul<T4>(branch, this.weight(`${prefix}.${b}.scale`));
+          const branch = this.conv(`${prefix}.${b}.body.2`, this.relu(this.conv(`${prefix}.${b}.body.0`, input)));
           return this.tf.add<T4>(input, branch);
         });
       }
@@ -170,20 +195,20 @@ class DsanetOps {
     const { tf } = this;
     const { mean, variance } = tf.moments(x, 3, true);
     const normalised = tf.div<T4>(tf.sub<T4>(x, mean), tf.sqrt(tf.add(variance, 1e-6)));
-    return tf.add<T4>(tf.mul<T4>(normalised, this.weight(`${name}.weight`)), this.weight(`${name}.bias`));
+    return tf.add<T4>(tf.mul<T4>(normalised, this.weights.channels(`${name}.weight`)), this.weights.channels(`${name}.bias`));
   }
 
   /** 3x3 conv with PyTorch's symmetric padding of 1 (TensorFlow's 'same' pads stride 2 unevenly). */
   private conv(name: string, x: T4, stride: 1 | 2 = 1): T4 {
-    return this.tf.add<T4>(this.tf.conv2d(x, this.weight(`${name}.weight`) as tfjs.Tensor4D, stride, 1), this.weight(`${name}.bias`));
+    return this.tf.add<T4>(this.tf.conv2d(x, this.weights.kernel(`${name}.weight`), stride, 1), this.weights.channels(`${name}.bias`));
   }
 
   /** 4x4 transposed conv, stride 2, padding 1: doubles height and width, then ReLU. */
   private up(name: string, x: T4): T4 {
-    const filter = this.weight(`${name}.weight`) as tfjs.Tensor4D;
+    const filter = this.weights.kernel(`${name}.weight`);
     const [n, height, width] = x.shape;
     const outShape: [number, number, number, number] = [n, height * 2, width * 2, filter.shape[2]];
-    return this.relu(this.tf.add<T4>(this.tf.conv2dTranspose(x, filter, outShape, 2, 1), this.weight(`${name}.bias`)));
+    return this.relu(this.tf.add<T4>(this.tf.conv2dTranspose(x, filter, outShape, 2, 1), this.weights.channels(`${name}.bias`)));
   }
 
   private upsample(x: T4): T4 {
@@ -193,11 +218,5 @@ class DsanetOps {
 
   private relu(x: T4): T4 {
     return this.tf.relu(x);
-  }
-
-  private weight(name: string): tfjs.Tensor {
-    const tensor = this.weights.get(name);
-    if (!tensor) throw new Error(`tfjs weights: missing ${name}; re-export with training/export.py`);
-    return tensor;
   }
 }

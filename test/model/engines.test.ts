@@ -1,8 +1,9 @@
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { lastValueFrom, take, toArray } from "rxjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { encodeModel, OnnxType } from "../../src/convert/onnx-proto.js";
 import { probe } from "../../src/ffmpeg/probe.js";
 import type { Engine, EngineState } from "../../src/model/engine.js";
 import { createEngine } from "../../src/model/create-engine.js";
@@ -89,7 +90,7 @@ describe.each(Object.keys(SHIPPED_MODELS) as ShippedModel[])("the shipped %s mod
   beforeAll(async () => {
     engines = {
       onnx: await createOnnxEngine({ model: join(MODELS_DIR, shipped.onnx), scales: shipped.scales, threads: 1, provider: "cpu" }),
-      tfjs: await createTfjsEngine({ model: join(MODELS_DIR, shipped.tfjs), scales: null, backend: "auto" }),
+      tfjs: await createTfjsEngine({ model: join(MODELS_DIR, shipped.onnx), scales: null, backend: "auto" }),
     };
   });
   afterAll(async () => {
@@ -106,14 +107,13 @@ describe.each(Object.keys(SHIPPED_MODELS) as ShippedModel[])("the shipped %s mod
   it("its ONNX export matches PyTorch's reference model (to rounding)", async () => {
     const input = join(WORK, `parity-input-${model}.f32`);
     const output = join(WORK, `parity-torch-${model}.f32`);
-    const { writeFileSync } = await import("node:fs");
     const planes = frames.map((f) => Float32Array.from({ length: f.length }, (_, i) => (f[(i % (H * W)) * 3 + Math.floor(i / (H * W))] as number) / 255));
     writeFileSync(input, Buffer.concat(planes.map((f) => Buffer.from(f.buffer))));
     const script = [
       "import sys, numpy as np, torch",
       "sys.path.insert(0, 'training')",
       "from common import load_model",
-      `m = load_model('models/${shipped.export}.pt')`,
+      `m = load_model('models/${shipped.onnx}')`,
       `x = torch.from_numpy(np.fromfile('${input}', dtype='<f4').reshape(-1, 3, ${H}, ${W}))`,
       "state, out = None, []",
       "with torch.no_grad():",
@@ -184,8 +184,12 @@ describe("engines", () => {
   it("says clearly when a GPU provider or a model file is missing", async () => {
     await expect(createOnnxEngine({ model: MODEL, scales: 3, threads: 1, provider: "cuda" })).rejects.toThrow(/onnx provider 'cuda' could not start/);
     await expect(loadEngine({ type: "onnx", model: "full", scales: 2, threads: 1, provider: "cpu", backend: "auto" })).rejects.toThrow(
-      /engine\.model: \S+dsanet-k2\.onnx: no such model; export it with: python3 training\/export\.py --weights models\/dsanet\.pt --name dsanet --scales 2/,
+      /engine\.model: \S+dsanet-k2\.onnx: no such model; export it with: python3 training\/export\.py --weights models\/dsanet\.onnx --name dsanet --scales 2/,
     );
+    // The tfjs engine reads DSANet's config and weights from the ONNX file; a graph without them is refused by name.
+    const bare = join(WORK, "bare.onnx");
+    writeFileSync(bare, encodeModel({ name: "bare", nodes: [{ op: "Identity", inputs: ["x"], outputs: ["y"] }], initializers: [], inputs: [{ name: "x", type: OnnxType.float, dims: [1] }], outputs: [{ name: "y", type: OnnxType.float, dims: [1] }] }, 17, "test"));
+    await expect(createTfjsEngine({ model: bare, scales: null, backend: "auto" })).rejects.toThrow(/bare\.onnx: no dsanet\.config in its metadata, so not a DSANet export the tfjs engine can rebuild; re-export it with training\/export\.py/);
     // The same reasons reach the caller from the engine's worker thread.
     await expect(createEngine({ type: "onnx", model: MODEL, scales: 3, threads: 1, provider: "cuda", backend: "auto" })).rejects.toThrow(/onnx provider 'cuda' could not start/);
   });

@@ -85,7 +85,12 @@ export async function probe(input: string, inputArgs: readonly string[] = [], ti
   const upright = rotation % 180 === 90;
   const frameRate = rate(video.avg_frame_rate) ? video.avg_frame_rate ?? "25/1" : video.r_frame_rate ?? "25/1";
   const fps = rate(frameRate) || 25;
-  const duration = seconds(video.duration) ?? seconds(result.format?.duration);
+  const startSeconds = seconds(video.start_time) ?? seconds(result.format?.start_time) ?? 0;
+  // A stream's duration is its own length. A container's (all that Matroska gives) runs from
+  // zero to the last frame's end, so a file that starts late, as a cut with -copyts does,
+  // would look longer than it is and be called truncated.
+  const containerEnd = seconds(result.format?.duration);
+  const duration = seconds(video.duration) ?? (containerEnd === null ? null : Math.max(0, containerEnd - startSeconds));
   const counted = Number(video.nb_frames);
   const audio = streams.find((s) => s.codec_type === "audio");
   return {
@@ -95,7 +100,7 @@ export async function probe(input: string, inputArgs: readonly string[] = [], ti
     frameRate,
     timeBase: video.time_base && rate(video.time_base) > 0 ? video.time_base : "1/1000",
     bitDepth: bitDepth(video),
-    startMs: (seconds(video.start_time) ?? seconds(result.format?.start_time) ?? 0) * 1000,
+    startMs: startSeconds * 1000,
     durationMs: duration === null ? null : duration * 1000,
     frameCount: counted > 0 ? counted : null,
     audioCodec: audio?.codec_name ?? null,

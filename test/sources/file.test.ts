@@ -88,6 +88,17 @@ describe("file source", () => {
     expect(seen.length).toBeLessThan(45);
   });
 
+  it("reads a file that starts late (a cut that kept its times) as whole, its length its own", async () => {
+    // Matroska announces only where the file ends (3 s), not how long it is (2 s from 1 s).
+    const late = clip("late.mkv", "-f", "lavfi", "-i", "testsrc2=size=64x48:rate=10:duration=3", "-vf", "trim=start=1", "-c:v", "libx264");
+    const info = await probe(late);
+    expect([info.startMs, info.durationMs]).toEqual([1000, 2000]);
+    const frames: Frame[] = [];
+    const ended = await new Promise<string>((resolve) => fileSource(late, info).subscribe({ next: (f) => frames.push(f), error: (e: Error) => resolve(e.message), complete: () => resolve("complete") }));
+    expect(ended).toBe("complete");
+    expect(frames).toHaveLength(20);
+  });
+
   it("names the problem with a missing or non-video input", async () => {
     await expect(probe(join(WORK, "nope.mp4"))).rejects.toThrow(/nope\.mp4: no such file/);
     const audio = clip("audio.m4a", "-f", "lavfi", "-i", "sine=duration=0.5", "-c:a", "aac");

@@ -8,10 +8,12 @@ import { OnnxType, type OnnxGraph, type OnnxNode, type OnnxTensor } from "./onnx
  *
  * becomes one LayerNormalization (opset 17) node. onnxruntime runs the written-out form as
  * thirteen kernels, six of them passes over the whole tensor, and fuses none of it (its own
- * LayerNorm fusion looks for ReduceMean and Pow): MAXIM's 372 layer norms were a third of its
- * time. The fused kernel computes the variance as the mean of squared deviations, which
- * differs from E[x²] - E[x]² by float rounding only. Anything that deviates from the pattern
- * (another axis, another scale, a shared intermediate) is left as it is.
+ * LayerNorm fusion looks for ReduceMean and Pow). For MAXIM's 372 layer norms at 640x384:
+ * 14,841 nodes become 8,889, the session sets up in 5.9 s instead of 11.3, and a frame takes
+ * 64-68 s instead of 71-72 on two cores. The fused kernel computes the variance as the mean of
+ * squared deviations, which differs from E[x²] - E[x]² by float rounding only (1 level on 102
+ * of 691,200 output bytes). Anything that deviates from the pattern (another axis, another
+ * scale, a shared intermediate) is left as it is.
  */
 export function fuseLayerNorms(graph: OnnxGraph): OnnxGraph {
   const producer = new Map<string, OnnxNode>();

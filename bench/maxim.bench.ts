@@ -23,7 +23,7 @@ let started = performance.now();
 const model = await convertedMaxim(paddedHeight, paddedWidth, (line) => console.log(line));
 console.log(`graph ready (converted or cached) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 started = performance.now();
-const bare = await ort.InferenceSession.create(model, sessionOptions(threads));
+const bare = await ort.InferenceSession.create(model, sessionOptions(threads, "cpu", false));
 console.log(`bare session created in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 const config = await loadConfig(null);
 const engine = await createEngine({ ...config.engine, model: "maxim", threads });

@@ -3,10 +3,11 @@ import { convertedMaxim, MAXIM } from "./maxim.js";
 import { createOnnxEngine, type OnnxProvider } from "./onnx-engine.js";
 
 /**
- * Peak memory of a MAXIM inference per padded pixel on onnxruntime's CPU provider: the
- * package's 340x340 fixture (384x384 padded) peaked at 3.75 GB RSS through the CLI, first use
- * (conversion in the same process) included: 23 KB a pixel, rounded up. 1280x720 whole would
- * need some 24 GB: such frames run in tiles (memory.ts).
+ * Peak memory of a MAXIM inference per padded pixel on onnxruntime's CPU provider, without
+ * the memory pattern (onnx-engine.ts): the package's 340x340 fixture (384x384 padded) peaked
+ * at 3.75 GB RSS through the CLI, conversion included; a bare 640x384 session at 5.33 GiB over
+ * two frames: 23 KB a pixel, rounded up. 1280x720 whole would need some 24 GB: such frames run
+ * in tiles (memory.ts).
  */
 export const MAXIM_BYTES_PER_PIXEL = 24_000;
 
@@ -32,7 +33,7 @@ export async function createMaximEngine(options: MaximEngineOptions): Promise<En
     let engine = sessions.get(key);
     if (!engine) {
       engine = convertedMaxim(h, w, options.progress).then((model) =>
-        createOnnxEngine({ model, scales: 1, stride: MAXIM.stride, bytesPerPixel: MAXIM_BYTES_PER_PIXEL, threads: options.threads, provider: options.provider }),
+        createOnnxEngine({ model, scales: 1, stride: MAXIM.stride, bytesPerPixel: MAXIM_BYTES_PER_PIXEL, threads: options.threads, provider: options.provider, memoryPattern: false }),
       );
       sessions.set(key, engine);
     }

@@ -19,14 +19,21 @@ export interface OnnxEngineOptions {
   /** Intra-op threads for the CPU provider; 0: one per available core (never onnxruntime's own choice). */
   readonly threads: number;
   readonly provider: OnnxProvider;
+  /** onnxruntime's memory pattern (default on); see sessionOptions. */
+  readonly memoryPattern?: boolean;
 }
 
 /** What a model that carries no state (no `h`/`c` inputs: MAXIM) returns for each frame. */
 const NO_STATE: EngineState = { dispose: () => undefined };
 
 /** How the engine runs a session; the benchmarks' bare sessions run the same way. */
-export function sessionOptions(threads: number, provider: OnnxProvider = "cpu"): ort.InferenceSession.SessionOptions {
+export function sessionOptions(threads: number, provider: OnnxProvider = "cpu", memoryPattern = true): ort.InferenceSession.SessionOptions {
   return {
+    // The memory pattern plans, after the first run, one block for all of a run's tensors, on
+    // top of what the first run grew the arena by: MAXIM's RSS doubled from its second frame
+    // (640x384: 4.95 GiB, then 9.70; without the pattern 5.33, at the same 54 s a frame), past
+    // the memory limit its tiles are planned for. Models that big run without it.
+    enableMemPattern: memoryPattern,
     // No silent CPU fallback: asking for a GPU and getting the CPU would only look slow.
     executionProviders: [provider === "webgpu" ? WEBGPU_PROVIDER : provider],
     // The carried state stays on the GPU from frame to frame: only the frames travel. Errors only:
@@ -50,7 +57,7 @@ export async function createOnnxEngine(options: OnnxEngineOptions): Promise<Engi
   const threads = options.threads || availableCores();
   // Asked of the adapter first, where a missing Vulkan driver is still one line that says so.
   const adapter = options.provider === "webgpu" ? await findWebGpuAdapter() : null;
-  const session = await ort.InferenceSession.create(path, sessionOptions(threads, options.provider)).catch((error: Error) => {
+  const session = await ort.InferenceSession.create(path, sessionOptions(threads, options.provider, options.memoryPattern)).catch((error: Error) => {
     if (options.provider === "cpu") throw error;
     const needs = options.provider === "webgpu" ? "a Vulkan driver (see README, \"GPU\")" : `its CUDA binaries (see README, "GPU")`;
     throw new Error(`onnx provider '${options.provider}' could not start (${error.message.split("\n")[0]}); onnxruntime-node needs ${needs} for it, or use --provider cpu`);

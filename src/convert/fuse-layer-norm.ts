@@ -20,7 +20,11 @@ export function fuseLayerNorms(graph: OnnxGraph): OnnxGraph {
   const consumers = new Map<string, OnnxNode[]>();
   for (const node of graph.nodes) {
     for (const output of node.outputs) producer.set(output, node);
-    for (const input of node.inputs) consumers.set(input, [...(consumers.get(input) ?? []), node]);
+    for (const input of node.inputs) {
+      const users = consumers.get(input);
+      if (users) users.push(node);
+      else consumers.set(input, [node]);
+    }
   }
   const constants = new Map(graph.initializers.map((t) => [t.name, t]));
 
@@ -33,7 +37,7 @@ export function fuseLayerNorms(graph: OnnxGraph): OnnxGraph {
     const users = output === undefined ? [] : (consumers.get(output) ?? []);
     return users.length === 1 && users[0]?.op === op ? users[0] : null;
   };
-  /** The one input of a binary node that is not `known`, and the constant among its inputs. */
+  /** A binary node's input that is not a constant, and its constant one; null unless exactly one is constant. */
   const split = (node: OnnxNode): { value: string; constant: OnnxTensor } | null => {
     const [a, b] = node.inputs;
     if (a === undefined || b === undefined) return null;
@@ -43,18 +47,22 @@ export function fuseLayerNorms(graph: OnnxGraph): OnnxGraph {
   };
 
   const replaced = new Map<OnnxNode, OnnxNode>();
-  const added: OnnxTensor[] = [];
+  // LayerNormalization takes scale and bias of the normalized axis' shape: (C) copies of (1, ..., C).
+  const added = new Map<string, OnnxTensor>();
+  const flat = (tensor: OnnxTensor): OnnxTensor => {
+    const name = `${tensor.name}__layer_norm`;
+    const copy = added.get(name) ?? { ...tensor, name, dims: [tensor.dims[tensor.dims.length - 1] ?? 0] };
+    added.set(name, copy);
+    return copy;
+  };
   for (const sqrt of graph.nodes.filter((n) => n.op === "Sqrt")) {
     const match = matchLayerNorm(sqrt);
     if (!match) continue;
-    const channels = match.gamma.dims[match.gamma.dims.length - 1] ?? 0;
-    const gamma = { ...match.gamma, name: `${match.gamma.name}__layer_norm`, dims: [channels] };
-    const beta = { ...match.beta, name: `${match.beta.name}__layer_norm`, dims: [channels] };
-    added.push(gamma, beta);
+    const [gamma, beta] = [flat(match.gamma), flat(match.beta)];
     replaced.set(match.last, { op: "LayerNormalization", inputs: [match.x, gamma.name, beta.name], outputs: match.last.outputs, attributes: { axis: -1, epsilon: { float: match.epsilon } } });
   }
   if (replaced.size === 0) return graph;
-  return withoutDeadNodes({ ...graph, nodes: graph.nodes.map((n) => replaced.get(n) ?? n), initializers: [...graph.initializers, ...added] });
+  return withoutDeadNodes({ ...graph, nodes: graph.nodes.map((n) => replaced.get(n) ?? n), initializers: [...graph.initializers, ...added.values()] });
 
   function matchLayerNorm(sqrt: OnnxNode) {
     // Upwards from Sqrt: the variance and, through it, x and the mean.

@@ -4,11 +4,9 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { availableCores } from "../../src/machine.js";
 import { PEDESTRIANS, REPO, WORK, clip, streamInfo } from "../helpers/clips.js";
+import { dsanetSync } from "../helpers/command.js";
 
-function dsanet(...args: string[]) {
-  const result = spawnSync(process.execPath, ["--import", "tsx", join(REPO, "src/cli/main.ts"), ...args], { cwd: REPO, encoding: "utf8" });
-  return { code: result.status, stderr: result.stderr, stdout: result.stdout };
-}
+const dsanet = (...args: string[]) => dsanetSync(args);
 
 describe("dsanet CLI", () => {
   it("deblurs a file and reports a summary", () => {

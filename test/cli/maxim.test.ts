@@ -1,20 +1,13 @@
-import { spawnSync } from "node:child_process";
 import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { PEDESTRIANS, REPO, WORK, decodeAll, ffmpeg } from "../helpers/clips.js";
+import { PEDESTRIANS, WORK, decodeAll, ffmpeg, psnr } from "../helpers/clips.js";
+import { dsanetSync } from "../helpers/command.js";
 
 const [WIDTH, HEIGHT] = [96, 64];
 const CACHE = join(WORK, "maxim-cache");
 
-function dsanet(...args: string[]) {
-  const result = spawnSync(process.execPath, ["--import", "tsx", join(REPO, "src/cli/main.ts"), ...args], {
-    cwd: REPO,
-    encoding: "utf8",
-    env: { ...process.env, DSANET_CACHE: CACHE },
-  });
-  return { code: result.status, stderr: result.stderr };
-}
+const dsanet = (...args: string[]) => dsanetSync(args, { DSANET_CACHE: CACHE });
 
 /** A 96x64 crop of real footage (people walking), exact in an FFV1 file, and its frame. */
 function sharpCrop(): { path: string; frame: Buffer } {
@@ -38,12 +31,6 @@ function motionBlurred(frame: Buffer): Buffer {
     }
   }
   return out;
-}
-
-function psnr(a: Uint8Array, b: Uint8Array): number {
-  let squared = 0;
-  for (let i = 0; i < a.length; i++) squared += ((a[i] as number) - (b[i] as number)) ** 2;
-  return 10 * Math.log10((255 * 255) / (squared / a.length));
 }
 
 describe("--model maxim", () => {

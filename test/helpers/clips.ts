@@ -53,5 +53,13 @@ export function meanAbsDiff(a: Uint8Array, b: Uint8Array): number {
   return sum / a.length;
 }
 
+/** RGB PSNR in dB between two frames of the same size (Infinity when identical). */
+export function psnr(a: Uint8Array, b: Uint8Array): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += ((a[i] as number) - (b[i] as number)) ** 2;
+  const mse = sum / a.length / 255 ** 2;
+  return mse === 0 ? Infinity : -10 * Math.log10(mse);
+}
+
 /** The shipped weights. */
 export const MODEL = join(REPO, "models/dsanet.onnx");

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcessByStdio } from "node:child_process";
+import { spawn, spawnSync, type ChildProcessByStdio } from "node:child_process";
 import { once } from "node:events";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
@@ -6,6 +6,12 @@ import { REPO } from "./clips.js";
 
 /** The command a user runs from a checkout: bin/dsanet, on the built dist/ (npm test builds it). */
 export const DSANET = join(REPO, "bin/dsanet");
+
+/** `dsanet ARGS` from the sources (tsx, no build needed), run to its end; `env` adds to the environment. */
+export function dsanetSync(args: readonly string[], env: Readonly<Record<string, string>> = {}): { code: number | null; stderr: string; stdout: string } {
+  const result = spawnSync(process.execPath, ["--import", "tsx", join(REPO, "src/cli/main.ts"), ...args], { cwd: REPO, encoding: "utf8", env: { ...process.env, ...env } });
+  return { code: result.status, stderr: result.stderr, stdout: result.stdout };
+}
 
 export interface RunningCommand {
   readonly child: ChildProcessByStdio<null, null, Readable>;

@@ -9,7 +9,7 @@ import { connection, QUEUE, type JobData } from "../../src/queue/jobs.js";
 import { cleanChunks } from "../../src/queue/clean.js";
 import { allVideos } from "../../src/queue/status.js";
 import { submitFiles } from "../../src/queue/submit.js";
-import { REPO, WORK, clip, decodeAll, streamInfo } from "../helpers/clips.js";
+import { REPO, WORK, clip, decodeAll, psnr, streamInfo } from "../helpers/clips.js";
 import { RedisServer } from "../helpers/redis.js";
 
 const DSANET = join(REPO, "bin/dsanet");
@@ -52,13 +52,6 @@ async function until(condition: () => boolean, timeoutMs: number, what: string):
 
 function dsanet(...args: string[]) {
   return spawnSync(DSANET, args, { cwd: REPO, encoding: "utf8" });
-}
-
-function psnr(a: Buffer, b: Buffer): number {
-  let sum = 0;
-  for (let i = 0; i < a.length; i++) sum += ((a[i] as number) - (b[i] as number)) ** 2;
-  const mse = sum / a.length / 255 ** 2;
-  return mse === 0 ? Infinity : -10 * Math.log10(mse);
 }
 
 describe("the job queue (BullMQ on Redis)", () => {

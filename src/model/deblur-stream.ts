@@ -16,7 +16,7 @@ export type DeblurStreamOptions = Readonly<Pick<Config["deblur"], "carryState" |
 export class DeblurStream {
   private readonly states = new Map<number, EngineState>();
   private size = "";
-  private tile: number | null = null;
+  private tiles: Tile[] = [];
   private readonly memoryLimitMB: number;
 
   constructor(
@@ -32,9 +32,9 @@ export class DeblurStream {
   async deblur(frame: Frame): Promise<Frame> {
     const size = `${frame.width}x${frame.height}`;
     if (frame.discontinuity || size !== this.size) this.reset();
-    if (size !== this.size) this.tile = this.planTile(frame.width, frame.height);
+    if (size !== this.size) this.tiles = this.tilesFor(frame.width, frame.height);
     this.size = size;
-    const tiles = planTiles(frame.width, frame.height, this.tile, this.options.overlap);
+    const tiles = this.tiles;
     // The engine gets copies (crop), as it may take their buffers: the frame goes on to viewers.
     if (tiles.length === 1) return { ...frame, rgb: await this.run(0, crop(frame.rgb, frame.width, tiles[0] as Tile), frame.height, frame.width) };
 
@@ -64,15 +64,17 @@ export class DeblurStream {
     return out.rgb;
   }
 
-  /** The user's tile size, or one that keeps inference within the memory limit. */
-  private planTile(width: number, height: number): number | null {
+  /** Tiles of the user's size, or of one that keeps inference within the memory limit. */
+  private tilesFor(width: number, height: number): Tile[] {
     const { stride, bytesPerPixel } = this.engine;
-    const tile = tileFor(width, height, stride, bytesPerPixel, this.memoryLimitMB, this.options.tile);
-    if (tile !== null && this.options.tile === null) {
+    const { overlap, tile: requested } = this.options;
+    const tile = tileFor(width, height, { stride, bytesPerPixel, limitMB: this.memoryLimitMB, overlap, requested });
+    const tiles = planTiles(width, height, tile, overlap);
+    if (tile !== null && requested === null) {
       const needMB = Math.round((width * height * bytesPerPixel) / 2 ** 20);
-      log.info(`${width}x${height} frames need about ${needMB} MiB whole, over deblur.memoryLimitMB (${this.memoryLimitMB}): deblurring them in ${tile}-pixel tiles (--tile sets the size)`);
+      log.info(`${width}x${height} frames need about ${needMB} MiB whole, over deblur.memoryLimitMB (${this.memoryLimitMB}): deblurring them in ${tiles.length} tiles of ${tile.width}x${tile.height} (--tile N sets a square size)`);
     }
-    return tile;
+    return tiles;
   }
 
   /** Forget the carried state: the next frame starts afresh (a cut, a seek, a reconnect). */

@@ -24,13 +24,16 @@ function columnError(a: Uint8Array, b: Uint8Array, width: number, height: number
 
 describe("tiles", () => {
   it("cover the frame, overlap by at least the asked amount, and weigh to 1 in the interior", () => {
-    const tiles = planTiles(640, 480, 256, 32);
+    const tiles = planTiles(640, 480, { width: 256, height: 256 }, 32);
     const xs = [...new Set(tiles.map((t) => t.x))];
     expect(xs[0]).toBe(0);
     expect((xs.at(-1) as number) + 256).toBe(640);
     xs.slice(1).forEach((x, i) => expect((xs[i] as number) + 256 - x).toBeGreaterThanOrEqual(32));
     expect(tiles[0]?.weight(128, 128)).toBe(1);
     expect(planTiles(100, 60, null, 32)).toHaveLength(1);
+    // Not square: full-width rows.
+    const rows = planTiles(1280, 720, { width: 1280, height: 384 }, 32);
+    expect(rows.map((t) => [t.x, t.y, t.width, t.height])).toEqual([[0, 0, 1280, 384], [0, 336, 1280, 384]]);
   });
 
   it("deblur a real frame in tiles without seams", async () => {

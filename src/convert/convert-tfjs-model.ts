@@ -1,5 +1,6 @@
 import { basename, dirname } from "node:path";
 import { fuseLayerNorms } from "./fuse-layer-norm.js";
+import { fuseSwappedDenses } from "./fuse-swapped-dense.js";
 import { withNhwcPixels } from "./nhwc-pixels.js";
 import { encodeModel } from "./onnx-proto.js";
 import { readTfjsGraph } from "./tfjs-graph.js";
@@ -9,9 +10,10 @@ const PRODUCER = "dsanet-stream tfjs-to-onnx";
 
 /**
  * Names a converted graph's cache file: raised whenever a change alters what the converter
- * writes, so that graphs cached by an older converter are converted again (2: layer norms fused).
+ * writes, so that graphs cached by an older converter are converted again (2: layer norms fused;
+ * 3: dense layers across a swapped axis fused).
  */
-export const CONVERTER_REVISION = 2;
+export const CONVERTER_REVISION = 3;
 
 export interface ModelOptions extends ConvertOptions {
   /** Wrap an NHWC image network of this padded size to take and give uint8 frames (nhwc-pixels.ts). */
@@ -21,7 +23,7 @@ export interface ModelOptions extends ConvertOptions {
 /** A TensorFlow.js graph model (model.json and its shards) as the bytes of an ONNX model computing the same. */
 export async function convertTfjsModel(modelJson: string, options: ModelOptions = {}): Promise<Uint8Array> {
   const graph = await readTfjsGraph(modelJson);
-  const converted = fuseLayerNorms(tfjsToOnnx(graph, basename(dirname(modelJson)), options));
+  const converted = fuseSwappedDenses(fuseLayerNorms(tfjsToOnnx(graph, basename(dirname(modelJson)), options)));
   const [input] = graph.inputs;
   const [output] = graph.outputs;
   if (!options.pixels) return encodeModel(converted, OPSET, PRODUCER);

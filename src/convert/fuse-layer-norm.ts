@@ -1,3 +1,4 @@
+import { indexGraph, withoutDeadNodes } from "./graph-index.js";
 import { OnnxType, type OnnxGraph, type OnnxNode, type OnnxTensor } from "./onnx-proto.js";
 
 /**
@@ -16,35 +17,7 @@ import { OnnxType, type OnnxGraph, type OnnxNode, type OnnxTensor } from "./onnx
  * scale, a shared intermediate) is left as it is.
  */
 export function fuseLayerNorms(graph: OnnxGraph): OnnxGraph {
-  const producer = new Map<string, OnnxNode>();
-  const consumers = new Map<string, OnnxNode[]>();
-  for (const node of graph.nodes) {
-    for (const output of node.outputs) producer.set(output, node);
-    for (const input of node.inputs) {
-      const users = consumers.get(input);
-      if (users) users.push(node);
-      else consumers.set(input, [node]);
-    }
-  }
-  const constants = new Map(graph.initializers.map((t) => [t.name, t]));
-
-  const made = (name: string | undefined, op: string): OnnxNode | null => {
-    const node = name === undefined ? undefined : producer.get(name);
-    return node?.op === op ? node : null;
-  };
-  const onlyConsumer = (node: OnnxNode, op: string): OnnxNode | null => {
-    const [output] = node.outputs;
-    const users = output === undefined ? [] : (consumers.get(output) ?? []);
-    return users.length === 1 && users[0]?.op === op ? users[0] : null;
-  };
-  /** A binary node's input that is not a constant, and its constant one; null unless exactly one is constant. */
-  const split = (node: OnnxNode): { value: string; constant: OnnxTensor } | null => {
-    const [a, b] = node.inputs;
-    if (a === undefined || b === undefined) return null;
-    const constant = constants.get(b) ?? constants.get(a);
-    if (!constant || (constants.has(a) && constants.has(b))) return null;
-    return { value: constants.has(b) ? a : b, constant };
-  };
+  const { constants, made, onlyConsumer, split } = indexGraph(graph);
 
   const replaced = new Map<OnnxNode, OnnxNode>();
   // LayerNormalization takes scale and bias of the normalized axis' shape: (C) copies of (1, ..., C).
@@ -119,16 +92,4 @@ function lastAxisOnly(axes: OnnxTensor, rank: number): boolean {
   if (axes.type !== OnnxType.int64 || axes.data.byteLength !== 8) return false;
   const axis = Number(new DataView(axes.data.buffer, axes.data.byteOffset, 8).getBigInt64(0, true));
   return axis === -1 || axis === rank - 1;
-}
-
-/** The graph without nodes nothing reads (what a fusion replaced) and initializers no node reads. */
-function withoutDeadNodes(graph: OnnxGraph): OnnxGraph {
-  const needed = new Set(graph.outputs.map((o) => o.name));
-  const kept: OnnxNode[] = [];
-  for (const node of [...graph.nodes].reverse()) {
-    if (!node.outputs.some((o) => needed.has(o))) continue;
-    kept.push(node);
-    for (const input of node.inputs) needed.add(input);
-  }
-  return { ...graph, nodes: kept.reverse(), initializers: graph.initializers.filter((t) => needed.has(t.name)) };
 }

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { convertTfjsModel } from "../../src/convert/convert-tfjs-model.js";
 import { matmulPlan } from "../../src/convert/einsum.js";
 import { fuseLayerNorms } from "../../src/convert/fuse-layer-norm.js";
+import { fuseSwappedDenses } from "../../src/convert/fuse-swapped-dense.js";
 import { readTfjsGraph } from "../../src/convert/tfjs-graph.js";
 import { tfjsToOnnx } from "../../src/convert/tfjs-to-onnx.js";
 import { createOnnxEngine } from "../../src/model/onnx-engine.js";
@@ -376,5 +377,51 @@ describe("layer normalization as jax2tf writes it (mean of squares minus square 
     const { path } = writeModel("other-axis", { ...spec, weights: { ...spec.weights, axisLast: i32([2]), keepShape: i32([1, 4, 1, 8]) }, input: { shape: [1, 4, 8, 8] } });
     const graph = fuseLayerNorms(tfjsToOnnx(await readTfjsGraph(path), "other-axis", { inputShapes: { x: [1, 4, 8, 8] } }));
     expect(graph.nodes.map((n) => n.op)).not.toContain("LayerNormalization");
+  });
+});
+
+describe("a dense layer across a swapped axis (swapaxes, Dense, swapaxes back, as MAXIM's gMLP writes it)", () => {
+  const dense = (name: string, input: string, weight: string) => ({ name, op: "Einsum", input: [input, weight], attr: { ...T(), equation: s("abcg,gf->abcf"), N: i(2) } });
+  const swap = (name: string, input: string, perm: string) => ({ name, op: "Transpose", input: [input, perm], attr: { ...T(), Tperm: { type: "DT_INT32" } } });
+  const add = (name: string, input: string, bias: string) => ({ name, op: "AddV2", input: [input, bias], attr: T() });
+  const spec: Spec = {
+    input: { shape: [-1, 4, 6, 5] },
+    weights: {
+      swap13: i32([0, 3, 2, 1]),
+      swap23: i32([0, 1, 3, 2]),
+      swap12: i32([0, 2, 1, 3]),
+      overAxis1: f32([4, 3], 1),
+      bias1: f32([3], 2),
+      overAxis2: f32([6, 2], 3),
+      bias2: f32([1, 1, 1, 2], 4),
+    },
+    nodes: [
+      // Across axis 1: becomes a 1x1 convolution.
+      swap("t1", "x", "swap13"),
+      dense("d1", "t1", "overAxis1"),
+      add("b1", "d1", "bias1"),
+      swap("y1", "b1", "swap13"),
+      // Across axis 2 (rank - 2): becomes a MatMul with the weight on the left.
+      swap("t2", "x", "swap23"),
+      dense("d2", "t2", "overAxis2"),
+      add("b2", "d2", "bias2"),
+      swap("y2", "b2", "swap23"),
+      // Swapped back another way: left as it is.
+      swap("t3", "x", "swap23"),
+      dense("d3", "t3", "overAxis2"),
+      swap("y3", "d3", "swap12"),
+    ],
+    outputs: ["y1", "y2", "y3"],
+  };
+
+  it("runs without its transposes, with the weight on the left, and agrees with tfjs", async () => {
+    const { path } = writeModel("swapped-dense", spec);
+    const graph = fuseSwappedDenses(tfjsToOnnx(await readTfjsGraph(path), "swapped-dense", { inputShapes: { x: [1, 4, 6, 5] } }));
+    const ops = graph.nodes.map((n) => n.op).filter((op) => op !== "Identity");
+    // Only y3's two transposes stay.
+    expect(ops.filter((op) => op === "Transpose")).toHaveLength(2);
+    expect(ops.filter((op) => op === "Conv")).toHaveLength(1);
+    await expectSame("swapped-dense", spec, [[1, 4, 6, 5], [2, 4, 6, 5]], true);
+    await expectSame("swapped-dense", spec, [[1, 4, 6, 5], [2, 4, 6, 5]], false);
   });
 });

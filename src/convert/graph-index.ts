@@ -1,0 +1,58 @@
+import type { OnnxGraph, OnnxNode, OnnxTensor } from "./onnx-proto.js";
+
+/** Who makes and who reads each value of a graph, and its constants: what a fusion pass looks up. */
+export interface GraphIndex {
+  readonly constants: ReadonlyMap<string, OnnxTensor>;
+  /** The node that makes `name` if it is an `op`, else null. */
+  made(name: string | undefined, op: string): OnnxNode | null;
+  /** The one node that reads `node`'s output if it is an `op` and nothing else reads it, else null. */
+  onlyConsumer(node: OnnxNode, op: string): OnnxNode | null;
+  /** A binary node's input that is not a constant, and its constant one; null unless exactly one is constant. */
+  split(node: OnnxNode): { value: string; constant: OnnxTensor } | null;
+}
+
+export function indexGraph(graph: OnnxGraph): GraphIndex {
+  const producer = new Map<string, OnnxNode>();
+  // Lists grown in place: shared constants feed thousands of nodes.
+  const consumers = new Map<string, OnnxNode[]>();
+  for (const node of graph.nodes) {
+    for (const output of node.outputs) producer.set(output, node);
+    for (const input of node.inputs) {
+      const users = consumers.get(input);
+      if (users) users.push(node);
+      else consumers.set(input, [node]);
+    }
+  }
+  const constants = new Map(graph.initializers.map((t) => [t.name, t]));
+  return {
+    constants,
+    made(name, op) {
+      const node = name === undefined ? undefined : producer.get(name);
+      return node?.op === op ? node : null;
+    },
+    onlyConsumer(node, op) {
+      const [output] = node.outputs;
+      const users = output === undefined ? [] : (consumers.get(output) ?? []);
+      return users.length === 1 && users[0]?.op === op ? users[0] : null;
+    },
+    split(node) {
+      const [a, b] = node.inputs;
+      if (a === undefined || b === undefined) return null;
+      const constant = constants.get(b) ?? constants.get(a);
+      if (!constant || (constants.has(a) && constants.has(b))) return null;
+      return { value: constants.has(b) ? a : b, constant };
+    },
+  };
+}
+
+/** The graph without nodes nothing reads (what a fusion replaced) and initializers no node reads. */
+export function withoutDeadNodes(graph: OnnxGraph): OnnxGraph {
+  const needed = new Set(graph.outputs.map((o) => o.name));
+  const kept: OnnxNode[] = [];
+  for (const node of [...graph.nodes].reverse()) {
+    if (!node.outputs.some((o) => needed.has(o))) continue;
+    kept.push(node);
+    for (const input of node.inputs) needed.add(input);
+  }
+  return { ...graph, nodes: kept.reverse(), initializers: graph.initializers.filter((t) => needed.has(t.name)) };
+}

@@ -29,7 +29,7 @@ export interface TilePlanning {
  * else null (whole frames) while a whole frame fits in `limitMB`; else, of the tile sizes that
  * fit, the one that runs the fewest pixels in all, overlaps and padding counted. Tiles need not
  * be square: a 1280x720 frame of MAXIM under 12 GiB runs as two 1280x384 tiles (0.98 M padded
- * pixels), where the largest square that fits, 704, took four (1.98 M): 313 s instead of 587.
+ * pixels), where the largest square that fits, 704, took four (1.98 M): 281-313 s instead of 587.
  */
 export function tileFor(width: number, height: number, planning: TilePlanning): TileSize | null {
   const { stride, bytesPerPixel, limitMB, overlap, requested } = planning;

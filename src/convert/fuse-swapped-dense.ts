@@ -12,10 +12,10 @@ import { OnnxType, type OnnxGraph, type OnnxNode, type OnnxTensor } from "./onnx
  *   k = rank - 2:   y = Wᵀ @ x + b[:, None]                 (MatMul broadcasts Wᵀ over the leading axes)
  *   k = 1:          y = Conv(x, Wᵀ as n x d x 1 x 1, b)     (a dense layer over axis 1 is a 1x1 convolution)
  *
- * Each transpose moved the whole tensor, and onnxruntime's Transpose uses one thread: MAXIM has
- * 180 such layers, and at 640x384 their transposes took some 12 s of a 63 s frame. Fused, a
- * frame takes 40-48 s instead of 62-66 on two cores (1 level apart on 25 of 737,280 output
- * bytes). Other axes, and anything that strays from the pattern, are left as they are.
+ * Each transpose moved the whole tensor through memory: MAXIM has 180 such layers, and at
+ * 640x384 their transposes took some 12 s of a 63 s frame. Fused, a frame takes 38.3-38.6 s
+ * instead of 54.1-56.9 on two cores (1 level apart on 25 of 737,280 output bytes). Other axes,
+ * and anything that strays from the pattern, are left as they are.
  */
 export function fuseSwappedDenses(graph: OnnxGraph): OnnxGraph {
   const { constants, onlyConsumer, split } = indexGraph(graph);

@@ -20,6 +20,8 @@ export type OnnxAttribute = number | string | readonly number[] | { readonly flo
 
 export interface OnnxNode {
   readonly op: string;
+  /** The operator set `op` is from: ONNX's own when absent; "com.microsoft" for onnxruntime's contrib ops. */
+  readonly domain?: string;
   readonly inputs: readonly string[];
   readonly outputs: readonly string[];
   readonly attributes?: Readonly<Record<string, OnnxAttribute>>;
@@ -146,12 +148,14 @@ function writeNode(w: Writer, node: OnnxNode): void {
   for (const input of node.inputs) w.string(1, input);
   for (const output of node.outputs) w.string(2, output);
   w.string(4, node.op);
+  if (node.domain) w.string(7, node.domain);
   for (const [name, value] of Object.entries(node.attributes ?? {})) w.message(5, (a) => writeAttribute(a, name, value));
 }
 
-/** The ModelProto bytes of `graph` at `opset` of the default domain. */
+/** The ModelProto bytes of `graph` at `opset` of the default domain (and version 1 of any other its nodes use: com.microsoft has no other). */
 export function encodeModel(graph: OnnxGraph, opset: number, producer: string): Uint8Array {
-  return new Writer()
+  const otherDomains = new Set(graph.nodes.flatMap((n) => (n.domain ? [n.domain] : [])));
+  const writer = new Writer()
     .int(1, 8) // IR version 8: onnxruntime 1.14 and later read it
     .string(2, producer)
     .message(7, (g) => {
@@ -161,6 +165,7 @@ export function encodeModel(graph: OnnxGraph, opset: number, producer: string): 
       for (const input of graph.inputs) g.message(11, (v) => writeValue(v, input));
       for (const output of graph.outputs) g.message(12, (v) => writeValue(v, output));
     })
-    .message(8, (o) => o.string(1, "").int(2, opset))
-    .finish();
+    .message(8, (o) => o.string(1, "").int(2, opset));
+  for (const domain of otherDomains) writer.message(8, (o) => o.string(1, domain).int(2, 1));
+  return writer.finish();
 }

@@ -6,6 +6,7 @@ import ort from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { convertTfjsModel } from "../../src/convert/convert-tfjs-model.js";
 import { matmulPlan } from "../../src/convert/einsum.js";
+import { fuseGelus } from "../../src/convert/fuse-gelu.js";
 import { fuseLayerNorms } from "../../src/convert/fuse-layer-norm.js";
 import { fuseSwappedDenses } from "../../src/convert/fuse-swapped-dense.js";
 import { readTfjsGraph } from "../../src/convert/tfjs-graph.js";
@@ -423,5 +424,38 @@ describe("a dense layer across a swapped axis (swapaxes, Dense, swapaxes back, a
     expect(ops.filter((op) => op === "Conv")).toHaveLength(1);
     await expectSame("swapped-dense", spec, [[1, 4, 6, 5], [2, 4, 6, 5]], true);
     await expectSame("swapped-dense", spec, [[1, 4, 6, 5], [2, 4, 6, 5]], false);
+  });
+});
+
+describe("GELU's tanh approximation as jax writes it", () => {
+  const f = (name: string, op: string, input: readonly string[]) => ({ name, op, input, attr: T() });
+  const scalar = (value: number): Weight => ({ dtype: "float32", shape: [], values: [value] });
+  /** (0.5 * x) * (1 + tanh(sqrt(2/pi) * (x + (c * x) * (x * x)))), named after `y`. */
+  const gelu = (y: string, cubic: string) => [
+    f(`${y}_half`, "Mul", ["half", "x"]),
+    f(`${y}_linear`, "Mul", [cubic, "x"]),
+    f(`${y}_square`, "Mul", ["x", "x"]),
+    f(`${y}_cube`, "Mul", [`${y}_linear`, `${y}_square`]),
+    f(`${y}_inner`, "AddV2", ["x", `${y}_cube`]),
+    f(`${y}_scaled`, "Mul", ["sqrt2OverPi", `${y}_inner`]),
+    f(`${y}_tanh`, "Tanh", [`${y}_scaled`]),
+    f(`${y}_plusOne`, "AddV2", ["one", `${y}_tanh`]),
+    f(y, "Mul", [`${y}_half`, `${y}_plusOne`]),
+  ];
+  const spec: Spec = {
+    input: { shape: [-1, 4, 5, 8] },
+    weights: { half: scalar(0.5), one: scalar(1), sqrt2OverPi: scalar(Math.sqrt(2 / Math.PI)), cubic: scalar(0.044715), otherCubic: scalar(0.05) },
+    // y2 is another function (another cubic term): left as it is.
+    nodes: [...gelu("y", "cubic"), ...gelu("y2", "otherCubic")],
+    outputs: ["y", "y2"],
+  };
+
+  it("becomes one FastGelu node, and agrees with tfjs", async () => {
+    const { path } = writeModel("gelu", spec);
+    const graph = fuseGelus(tfjsToOnnx(await readTfjsGraph(path), "gelu", { inputShapes: { x: [1, 4, 5, 8] } }));
+    const ops = graph.nodes.map((n) => n.op);
+    expect(ops.filter((op) => op === "FastGelu")).toHaveLength(1);
+    expect(ops.filter((op) => op === "Tanh")).toHaveLength(1);
+    await expectSame("gelu", spec, [[1, 4, 5, 8], [2, 4, 5, 8]], true);
   });
 });

@@ -1,5 +1,5 @@
-import { indexGraph, withoutDeadNodes } from "./graph-index.js";
-import { OnnxType, type OnnxGraph, type OnnxNode, type OnnxTensor } from "./onnx-proto.js";
+import { floatScalar, indexGraph, withReplacements } from "./graph-index.js";
+import type { OnnxGraph, OnnxNode, OnnxTensor } from "./onnx-proto.js";
 
 /**
  * GELU in its tanh approximation, as jax (flax's nn.gelu) writes it and jax2tf exports it:
@@ -20,8 +20,7 @@ export function fuseGelus(graph: OnnxGraph): OnnxGraph {
     const match = tanh.op === "Tanh" ? matchGelu(tanh) : null;
     if (match) replaced.set(match.last, { op: "FastGelu", domain: "com.microsoft", inputs: [match.x], outputs: match.last.outputs });
   }
-  if (replaced.size === 0) return graph;
-  return withoutDeadNodes({ ...graph, nodes: graph.nodes.map((n) => replaced.get(n) ?? n) });
+  return withReplacements(graph, replaced);
 
   /** What `node` multiplies (or adds) by `constant`, in either order; undefined for any other node. */
   function scaled(node: OnnxNode | null, constant: number): string | undefined {
@@ -53,7 +52,6 @@ export function fuseGelus(graph: OnnxGraph): OnnxGraph {
 
 /** Whether `tensor` is a float scalar (or a one-element tensor) within float rounding of `value`. */
 function near(tensor: OnnxTensor, value: number): boolean {
-  if (tensor.type !== OnnxType.float || tensor.data.byteLength !== 4) return false;
-  const actual = new DataView(tensor.data.buffer, tensor.data.byteOffset, 4).getFloat32(0, true);
-  return Math.abs(actual - value) <= 1e-6 * Math.abs(value);
+  const actual = floatScalar(tensor);
+  return actual !== null && Math.abs(actual - value) <= 1e-6 * Math.abs(value);
 }

@@ -1,4 +1,4 @@
-import { indexGraph, withoutDeadNodes } from "./graph-index.js";
+import { AddedInitializers, floatScalar, indexGraph, withReplacements } from "./graph-index.js";
 import { OnnxType, type OnnxGraph, type OnnxNode, type OnnxTensor } from "./onnx-proto.js";
 
 /**
@@ -21,21 +21,15 @@ export function fuseLayerNorms(graph: OnnxGraph): OnnxGraph {
 
   const replaced = new Map<OnnxNode, OnnxNode>();
   // LayerNormalization takes scale and bias of the normalized axis' shape: (C) copies of (1, ..., C).
-  const added = new Map<string, OnnxTensor>();
-  const flat = (tensor: OnnxTensor): OnnxTensor => {
-    const name = `${tensor.name}__layer_norm`;
-    const copy = added.get(name) ?? { ...tensor, name, dims: [tensor.dims[tensor.dims.length - 1] ?? 0] };
-    added.set(name, copy);
-    return copy;
-  };
+  const added = new AddedInitializers();
+  const flat = (tensor: OnnxTensor) => added.once(`${tensor.name}__layer_norm`, () => ({ ...tensor, dims: [tensor.dims[tensor.dims.length - 1] ?? 0] }));
   for (const sqrt of graph.nodes.filter((n) => n.op === "Sqrt")) {
     const match = matchLayerNorm(sqrt);
     if (!match) continue;
     const [gamma, beta] = [flat(match.gamma), flat(match.beta)];
     replaced.set(match.last, { op: "LayerNormalization", inputs: [match.x, gamma.name, beta.name], outputs: match.last.outputs, attributes: { axis: -1, epsilon: { float: match.epsilon } } });
   }
-  if (replaced.size === 0) return graph;
-  return withoutDeadNodes({ ...graph, nodes: graph.nodes.map((n) => replaced.get(n) ?? n), initializers: [...graph.initializers, ...added.values()] });
+  return withReplacements(graph, replaced, added);
 
   function matchLayerNorm(sqrt: OnnxNode) {
     // Upwards from Sqrt: the variance and, through it, x and the mean.
@@ -47,7 +41,7 @@ export function fuseLayerNorms(graph: OnnxGraph): OnnxGraph {
     const difference = made(zero?.value, "Sub");
     const meanOfSquares = made(difference?.inputs[0], "Mul");
     const squareOfMean = made(difference?.inputs[1], "Mul");
-    if (!epsilon || !zero || scalar(zero.constant) !== 0 || !meanOfSquares || !squareOfMean) return null;
+    if (!epsilon || !zero || floatScalar(zero.constant) !== 0 || !meanOfSquares || !squareOfMean) return null;
     const ofSquares = split(meanOfSquares);
     const sumOfSquares = made(ofSquares?.value, "ReduceSum");
     const squares = made(sumOfSquares?.inputs[0], "Mul");
@@ -56,7 +50,7 @@ export function fuseLayerNorms(graph: OnnxGraph): OnnxGraph {
     if (!ofSquares || !sumOfSquares || !squares || x === undefined || squares.inputs[1] !== x || squareOfMean.inputs[1] !== squareOfMean.inputs[0] || !mean) return null;
     const ofSum = split(mean);
     const sum = made(ofSum?.value, "ReduceSum");
-    if (!ofSum || !sum || sum.inputs[0] !== x || sum.inputs[1] !== sumOfSquares.inputs[1] || scalar(ofSum.constant) !== scalar(ofSquares.constant)) return null;
+    if (!ofSum || !sum || sum.inputs[0] !== x || sum.inputs[1] !== sumOfSquares.inputs[1] || floatScalar(ofSum.constant) !== floatScalar(ofSquares.constant)) return null;
     const rank = varianceShaped?.inputs[1] === undefined ? undefined : constants.get(varianceShaped.inputs[1])?.dims[0];
     const axes = sum.inputs[1] === undefined ? undefined : constants.get(sum.inputs[1]);
     if (rank === undefined || !axes || !lastAxisOnly(axes, rank) || sum.attributes?.keepdims !== 0 || sumOfSquares.attributes?.keepdims !== 0) return null;
@@ -75,17 +69,11 @@ export function fuseLayerNorms(graph: OnnxGraph): OnnxGraph {
     const channels = gamma.constant.dims[gamma.constant.dims.length - 1];
     const size = (t: OnnxTensor) => t.dims.reduce((a, b) => a * b, 1);
     if (!channels || size(gamma.constant) !== channels || size(beta.constant) !== channels || beta.constant.dims[beta.constant.dims.length - 1] !== channels) return null;
-    if (Math.abs((scalar(ofSum.constant) ?? 0) * channels - 1) > 1e-6) return null;
-    const eps = scalar(epsilon.constant);
+    if (Math.abs((floatScalar(ofSum.constant) ?? 0) * channels - 1) > 1e-6) return null;
+    const eps = floatScalar(epsilon.constant);
     if (eps === null) return null;
     return { x, gamma: gamma.constant, beta: beta.constant, epsilon: eps, last: shifted };
   }
-}
-
-/** A float scalar initializer's value, or null for anything else. */
-function scalar(tensor: OnnxTensor): number | null {
-  if (tensor.type !== OnnxType.float || tensor.data.byteLength !== 4) return null;
-  return new DataView(tensor.data.buffer, tensor.data.byteOffset, 4).getFloat32(0, true);
 }
 
 function lastAxisOnly(axes: OnnxTensor, rank: number): boolean {

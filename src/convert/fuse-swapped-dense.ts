@@ -1,4 +1,4 @@
-import { indexGraph, withoutDeadNodes } from "./graph-index.js";
+import { AddedInitializers, indexGraph, withReplacements } from "./graph-index.js";
 import { OnnxType, type OnnxGraph, type OnnxNode, type OnnxTensor } from "./onnx-proto.js";
 
 /**
@@ -20,33 +20,23 @@ import { OnnxType, type OnnxGraph, type OnnxNode, type OnnxTensor } from "./onnx
 export function fuseSwappedDenses(graph: OnnxGraph): OnnxGraph {
   const { constants, onlyConsumer, split } = indexGraph(graph);
   const replaced = new Map<OnnxNode, OnnxNode[]>();
-  const added = new Map<string, OnnxTensor>();
+  const added = new AddedInitializers();
   /** Wᵀ, n x d, with `trailingOnes` axes of 1 after them (a convolution's kernel). */
-  const transposed = (weight: OnnxTensor, trailingOnes: number): OnnxTensor => {
-    const [d = 0, n = 0] = weight.dims;
-    const name = `${weight.name}__transposed${trailingOnes ? "_kernel" : ""}`;
-    const known = added.get(name);
-    if (known) return known;
-    const w = new Float32Array(weight.data.slice().buffer);
-    const wt = new Float32Array(w.length);
-    for (let i = 0; i < d; i++) for (let j = 0; j < n; j++) wt[j * d + i] = w[i * n + j] as number;
-    const tensor = { name, type: OnnxType.float, dims: [n, d, ...Array<number>(trailingOnes).fill(1)], data: new Uint8Array(wt.buffer) };
-    added.set(name, tensor);
-    return tensor;
-  };
-  const reshaped = (bias: OnnxTensor, dims: readonly number[]): OnnxTensor => {
-    const name = `${bias.name}__${dims.join("x")}`;
-    const tensor = added.get(name) ?? { ...bias, name, dims };
-    added.set(name, tensor);
-    return tensor;
-  };
+  const transposed = (weight: OnnxTensor, trailingOnes: number): OnnxTensor =>
+    added.once(`${weight.name}__transposed${trailingOnes ? "_kernel" : ""}`, () => {
+      const [d = 0, n = 0] = weight.dims;
+      const w = new Float32Array(weight.data.slice().buffer);
+      const wt = new Float32Array(w.length);
+      for (let i = 0; i < d; i++) for (let j = 0; j < n; j++) wt[j * d + i] = w[i * n + j] as number;
+      return { type: OnnxType.float, dims: [n, d, ...Array<number>(trailingOnes).fill(1)], data: new Uint8Array(wt.buffer) };
+    });
+  const reshaped = (bias: OnnxTensor, dims: readonly number[]): OnnxTensor => added.once(`${bias.name}__${dims.join("x")}`, () => ({ ...bias, dims }));
 
   for (const first of graph.nodes) {
     const match = first.op === "Transpose" ? matchSwappedDense(first) : null;
     if (!match) continue;
-    const { x, weight, bias, axis, rank, last } = match;
+    const { x, weight, n, bias, axis, rank, last } = match;
     const [y] = last.outputs as [string];
-    const n = weight.dims[1] as number;
     if (axis === rank - 2) {
       const product = `${y}__left_matmul`;
       replaced.set(last, [
@@ -57,8 +47,7 @@ export function fuseSwappedDenses(graph: OnnxGraph): OnnxGraph {
       replaced.set(last, [{ op: "Conv", inputs: [x, transposed(weight, rank - 2).name, reshaped(bias, [n]).name], outputs: [y] }]);
     }
   }
-  if (replaced.size === 0) return graph;
-  return withoutDeadNodes({ ...graph, nodes: graph.nodes.flatMap((n) => replaced.get(n) ?? [n]), initializers: [...graph.initializers, ...added.values()] });
+  return withReplacements(graph, replaced, added);
 
   function matchSwappedDense(first: OnnxNode) {
     const perm = first.attributes?.perm;
@@ -81,7 +70,7 @@ export function fuseSwappedDenses(graph: OnnxGraph): OnnxGraph {
     if (!last || !Array.isArray(back) || back.length !== rank || swappedWithLast(back) !== axis) return null;
     const x = first.inputs[0];
     if (x === undefined) return null;
-    return { x, weight, bias: bias.constant, axis, rank, last };
+    return { x, weight, n, bias: bias.constant, axis, rank, last };
   }
 }
 

@@ -1,4 +1,4 @@
-import type { OnnxGraph, OnnxNode, OnnxTensor } from "./onnx-proto.js";
+import { OnnxType, type OnnxGraph, type OnnxNode, type OnnxTensor } from "./onnx-proto.js";
 
 /** Who makes and who reads each value of a graph, and its constants: what a fusion pass looks up. */
 export interface GraphIndex {
@@ -45,8 +45,34 @@ export function indexGraph(graph: OnnxGraph): GraphIndex {
   };
 }
 
-/** The graph without nodes nothing reads (what a fusion replaced) and initializers no node reads. */
-export function withoutDeadNodes(graph: OnnxGraph): OnnxGraph {
+/** Initializers a fusion adds, each made once however many matches ask for it by name. */
+export class AddedInitializers {
+  private readonly byName = new Map<string, OnnxTensor>();
+
+  once(name: string, make: () => Omit<OnnxTensor, "name">): OnnxTensor {
+    let tensor = this.byName.get(name);
+    if (!tensor) this.byName.set(name, (tensor = { ...make(), name }));
+    return tensor;
+  }
+
+  values(): Iterable<OnnxTensor> {
+    return this.byName.values();
+  }
+}
+
+/**
+ * The graph with each key of `replaced` swapped for its node(s) in place and `added` among the
+ * initializers, less what nothing reads any more (the nodes a fusion made redundant); `graph`
+ * itself when nothing was replaced.
+ */
+export function withReplacements(graph: OnnxGraph, replaced: ReadonlyMap<OnnxNode, OnnxNode | readonly OnnxNode[]>, added?: AddedInitializers): OnnxGraph {
+  if (replaced.size === 0) return graph;
+  const nodes = graph.nodes.flatMap((n) => replaced.get(n) ?? n);
+  return withoutDeadNodes({ ...graph, nodes, initializers: [...graph.initializers, ...(added?.values() ?? [])] });
+}
+
+/** The graph without nodes nothing reads and initializers no node reads. */
+function withoutDeadNodes(graph: OnnxGraph): OnnxGraph {
   const needed = new Set(graph.outputs.map((o) => o.name));
   const kept: OnnxNode[] = [];
   for (const node of [...graph.nodes].reverse()) {
@@ -55,4 +81,10 @@ export function withoutDeadNodes(graph: OnnxGraph): OnnxGraph {
     for (const input of node.inputs) needed.add(input);
   }
   return { ...graph, nodes: kept.reverse(), initializers: graph.initializers.filter((t) => needed.has(t.name)) };
+}
+
+/** A float scalar (or one-element) initializer's value, or null for anything else. */
+export function floatScalar(tensor: OnnxTensor): number | null {
+  if (tensor.type !== OnnxType.float || tensor.data.byteLength !== 4) return null;
+  return new DataView(tensor.data.buffer, tensor.data.byteOffset, 4).getFloat32(0, true);
 }

@@ -84,16 +84,21 @@ export class FfmpegProcess {
     return redact(this.stderrTail.trim());
   }
 
+  /** The process id, for tools that look at the process from outside. */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   /**
    * Stop the process: SIGTERM, then SIGKILL if it lingers. Its unread output is discarded:
-   * 'close' waits for stdout to end, and a paused stdout holding unread frames never ends
-   * (a reader that gave up on a hung camera would otherwise wait here forever). Safe to call
-   * more than once.
+   * 'close' waits for stdout to end, and a paused stdout holding unread frames never ends,
+   * also once the process has exited (a reader that gave up on a hung camera, or on a decoder
+   * that wrote its last frames, would otherwise wait here forever). Safe to call more than once.
    */
   async close(): Promise<void> {
+    this.stdout.destroy();
     if (!this.exited && !this.closing) {
       this.closing = true;
-      this.stdout.destroy();
       this.child.kill("SIGTERM");
       const timer = setTimeout(() => this.child.kill("SIGKILL"), KILL_AFTER_MS);
       await this.done.catch(() => undefined);

@@ -49,7 +49,7 @@ export interface ServeOptions extends DeblurStreamOptions {
 export interface Serving {
   readonly url: string;
   readonly metrics: LiveMetrics;
-  /** Stop the sources, finish the recordings (playable files) and close the server. */
+  /** Stop the sources, finish the recordings (playable files) and close the server. Safe to call twice. */
   close(): Promise<void>;
 }
 
@@ -144,17 +144,19 @@ export async function serve(options: ServeOptions): Promise<Serving> {
     );
   }
 
+  const stop = async () => {
+    // Stop the cameras, and let the frames they already sent complete their way down (every
+    // stage's completion waits for its work in flight): a deblurred frame is recorded.
+    stopping.next();
+    await Promise.race([Promise.all(drained), firstValueFrom(timer(DRAIN_MS))]);
+    subscription.unsubscribe();
+    await Promise.all(recorders.map((r) => r.close()));
+    await server.close();
+  };
+  let closing: Promise<void> | null = null;
   return {
     url: server.url,
     metrics,
-    async close() {
-      // Stop the cameras, and let the frames they already sent complete their way down (every
-      // stage's completion waits for its work in flight): a deblurred frame is recorded.
-      stopping.next();
-      await Promise.race([Promise.all(drained), firstValueFrom(timer(DRAIN_MS))]);
-      subscription.unsubscribe();
-      await Promise.all(recorders.map((r) => r.close()));
-      await server.close();
-    },
+    close: () => (closing ??= stop()),
   };
 }

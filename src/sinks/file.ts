@@ -131,6 +131,7 @@ export class FileSink {
   private toldOrder = false;
   /** Wallclock: when the first frame came (ms, performance.now), time 0 of the recording. */
   private firstAtMs: number | null = null;
+  private closing: Promise<void> | null = null;
 
   private constructor(
     private readonly encoder: FfmpegProcess,
@@ -215,9 +216,14 @@ export class FileSink {
   /**
    * Finish the file: no more frames; resolves when ffmpeg has written it under its name. After
    * a failure the file is discarded, except what a playable-when-cut file holds, which is kept
-   * under its name; the failure is thrown either way.
+   * under its name; the failure is thrown either way. Safe to call twice: both calls settle together.
    */
-  async close(): Promise<void> {
+  close(): Promise<void> {
+    this.closing ??= this.finish();
+    return this.closing;
+  }
+
+  private async finish(): Promise<void> {
     this.encoder.stdin?.end();
     try {
       await this.encoder.done;

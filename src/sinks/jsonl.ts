@@ -9,6 +9,8 @@ import { PartialFile } from "./partial-file.js";
  * A file appears under its name when closed (see PartialFile).
  */
 export class JsonLinesSink {
+  private closing: Promise<void> | null = null;
+
   private constructor(
     private readonly out: WriteStream | NodeJS.WriteStream,
     private readonly file: PartialFile | null,
@@ -27,7 +29,13 @@ export class JsonLinesSink {
     if (!this.out.write(JSON.stringify(value) + "\n")) await once(this.out, "drain");
   }
 
-  async close(): Promise<void> {
+  /** Finish the file under its name. Safe to call twice: both calls settle together. */
+  close(): Promise<void> {
+    this.closing ??= this.finish();
+    return this.closing;
+  }
+
+  private async finish(): Promise<void> {
     if (!this.file) return;
     await new Promise<void>((resolve, reject) => (this.out as WriteStream).end((error?: Error | null) => (error ? reject(error) : resolve())));
     await this.file.commit();

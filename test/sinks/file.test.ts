@@ -23,6 +23,18 @@ describe("file sink", () => {
     expect(decoded).toHaveLength(6);
     decoded.forEach((d, i) => expect(Buffer.from(frames[i]?.rgb ?? []).equals(d)).toBe(true));
   });
+
+  it("close() is safe to call twice: both calls settle, and the file is there, whole", async () => {
+    const output = join(WORK, "closed-twice.mkv");
+    const sink = await FileSink.open({
+      output, width: 33, height: 17, timing: { clock: "pts", timeBase: "1/25", frameRate: "25/1" }, audioFrom: null, audioCodec: null,
+      encode: { codec: "libx264", crf: 18, preset: "veryfast", lossless: true },
+    });
+    for (const frame of frames) await sink.write(frame);
+    await Promise.all([sink.close(), sink.close()]);
+    await sink.close();
+    expect(decodeAll(output, 33, 17)).toHaveLength(6);
+  });
 });
 
 describe("file sink timing", () => {

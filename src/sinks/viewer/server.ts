@@ -78,7 +78,7 @@ class Viewer {
  */
 export class ViewerServer {
   private readonly viewers = new Set<Viewer>();
-  private closed = false;
+  private closing: Promise<void> | null = null;
 
   private constructor(
     private readonly options: ViewerServerOptions,
@@ -154,13 +154,14 @@ export class ViewerServer {
     for (const viewer of this.viewers) if (viewer.wants === "page") viewer.socket.send(message);
   }
 
-  /** Stop listening and disconnect every viewer. Safe to call twice. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    for (const viewer of this.viewers) viewer.socket.terminate();
-    this.sockets.close();
-    await new Promise<void>((resolve) => this.http.close(() => resolve()));
+  /** Stop listening and disconnect every viewer. Safe to call twice: both calls settle together. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      for (const viewer of this.viewers) viewer.socket.terminate();
+      this.sockets.close();
+      await new Promise<void>((resolve) => this.http.close(() => resolve()));
+    })();
+    return this.closing;
   }
 
   private connect(socket: WebSocket, wants: Viewer["wants"]): void {

@@ -3,8 +3,9 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO, WORK, clip, streamInfo } from "../helpers/clips.js";
-import { DSANET, metric, servedPort, startCommand, until } from "../helpers/command.js";
+import { DSANET, metric, servedPort, startCommand } from "../helpers/command.js";
 import { RtspServer, freePort } from "../helpers/rtsp.js";
+import { until } from "../helpers/until.js";
 
 /** A small tmpfs that fills up after a few frames, or null where mounting is refused (no root). */
 const FULL = join(WORK, "full-disk");
@@ -43,10 +44,10 @@ describe("a full disk", () => {
     const serve = startCommand(["serve", `cam=${camera.url}`, "--port", "0", "--model", "lite", "--threads", "1", "--record", output, "--config", config]);
     try {
       const port = await servedPort(serve);
-      await until(async () => ((await metric(port, "dsanet_recording_failures_total", "cam")) === 1 ? true : null), 120_000, `a failed recording:\n${serve.stderr()}`);
+      await until(async () => (await metric(port, "dsanet_recording_failures_total", "cam")) === 1, 120_000, `a failed recording:\n${serve.stderr()}`);
       // The viewers' stream does not stop with the recording.
       const out = await metric(port, "dsanet_frames_out_total", "cam");
-      await until(async () => ((await metric(port, "dsanet_frames_out_total", "cam")) >= out + 5 ? true : null), 60_000, "frames after the failure");
+      await until(async () => (await metric(port, "dsanet_frames_out_total", "cam")) >= out + 5, 60_000, "frames after the failure");
       expect(await metric(port, "dsanet_recording_dropped_total", "cam")).toBeGreaterThan(0);
       serve.child.kill("SIGINT");
       expect(await serve.exit(30_000), serve.stderr()).toBe(0);

@@ -3,8 +3,9 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { REPO, WORK, streamInfo } from "../helpers/clips.js";
-import { DSANET, metric, servedPort, startCommand, until, type RunningCommand } from "../helpers/command.js";
+import { DSANET, metric, servedPort, startCommand, type RunningCommand } from "../helpers/command.js";
 import { RtspServer, freePort } from "../helpers/rtsp.js";
+import { until } from "../helpers/until.js";
 
 let camera: RtspServer | null = null;
 afterAll(() => camera?.kill());

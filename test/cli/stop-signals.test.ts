@@ -1,10 +1,12 @@
-import { existsSync, mkdirSync, readdirSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
+import { basename, extname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { WORK, clip, streamInfo } from "../helpers/clips.js";
-import { metric, servedPort, signalGroup, startCommand, until } from "../helpers/command.js";
+import { metric, servedPort, signalGroup, startCommand } from "../helpers/command.js";
+import { hold, type Held } from "../helpers/processes.js";
 import { RtspServer, freePort } from "../helpers/rtsp.js";
 import { execFileSync } from "node:child_process";
+import { until } from "../helpers/until.js";
 
 /** Frames a live recording may lose at a stop: its encoder's queue (serve.ts, RECORDING_QUEUE). */
 const RECORDING_QUEUE = 64;
@@ -24,6 +26,24 @@ function leftovers(folder: string): string[] {
   return readdirSync(folder).filter((name) => name.includes(".partial."));
 }
 
+/** An MP4's header before its first frame: ftyp, free and the mdat box's own header. */
+const HEADER_BYTES = 1024;
+
+/** Bytes in the partial files of `folder`: more than a header once the first frames are encoded. */
+function encodedBytes(folder: string): number {
+  return leftovers(folder).reduce((sum, name) => sum + statSync(join(folder, name)).size, 0);
+}
+
+/**
+ * Freeze the ffmpeg that writes `output` (its partial file, in `folder`). A first stop waits for
+ * the file to be finished, so it is still going when a second Ctrl-C comes, however fast the
+ * machine: the test no longer races the stop. The encoder leads a process group of its own,
+ * which the Ctrl-C sent to the command's group does not reach.
+ */
+function holdEncoderOf(folder: string, output: string): Promise<Held> {
+  return hold(join(folder, `.${basename(output, extname(output))}.`));
+}
+
 describe("a terminal's Ctrl-C and hang-up reach the whole foreground process group", () => {
   for (const signal of ["SIGINT", "SIGHUP"] as const) {
     it(`serve --record: ${signal} to the group finishes the recording, ${RUNS} runs out of ${RUNS}`, { timeout: 400_000 }, async () => {
@@ -36,9 +56,9 @@ describe("a terminal's Ctrl-C and hang-up reach the whole foreground process gro
         const serve = startCommand(["serve", `cam=${camera.url}`, "--port", "0", "--model", "lite", "--threads", "1", "--record", output], { ownGroup: true });
         try {
           const port = await servedPort(serve);
-          await until(async () => ((await metric(port, "dsanet_frames_out_total", "cam")) >= 5 ? true : null), 60_000, `run ${run}: 5 frames out`);
+          await until(async () => (await metric(port, "dsanet_frames_out_total", "cam")) >= 5, 60_000, `run ${run}: 5 frames out`);
           // The recording has begun (its encoder wrote a first fragment): a stop from here on must keep it.
-          await until(() => (leftovers(folder).length > 0 ? true : null), 60_000, `run ${run}: the recording begun`);
+          await until(() => leftovers(folder).length > 0, 60_000, `run ${run}: the recording begun`);
           // Stop at a different moment each run, while frames are deblurred and written.
           await new Promise((resolve) => setTimeout(resolve, run * 200));
           const framesOut = await metric(port, "dsanet_frames_out_total", "cam");
@@ -62,20 +82,24 @@ describe("a terminal's Ctrl-C and hang-up reach the whole foreground process gro
     mkdirSync(folder, { recursive: true });
     const output = join(folder, "twice.mp4");
     const serve = startCommand(["serve", `cam=${camera.url}`, "--port", "0", "--model", "lite", "--threads", "1", "--record", output], { ownGroup: true });
+    let encoder: Held | null = null;
     try {
       const port = await servedPort(serve);
       // A fragment is written every second: wait for more than one second of recording.
-      await until(async () => ((await metric(port, "dsanet_frames_out_total", "cam")) >= 20 ? true : null), 60_000, "20 frames out");
+      await until(async () => (await metric(port, "dsanet_frames_out_total", "cam")) >= 20, 60_000, "20 frames out");
+      encoder = await holdEncoderOf(folder, output);
       signalGroup(serve, "SIGINT");
-      await until(() => (/stopping/.test(serve.stderr()) ? true : null), 10_000, "the first stop");
+      await until(() => /stopping/.test(serve.stderr()), 10_000, "the first stop");
+      expect(serve.child.exitCode, "the first stop is still finishing the recording").toBeNull();
       signalGroup(serve, "SIGINT");
       expect(await serve.exit(10_000), serve.stderr()).toBe(130);
       expect(serve.stderr()).toContain("stopping at once");
     } finally {
       serve.child.kill("SIGKILL");
+      // The encoder, in its own group, finishes its fragment when its input ends.
+      await encoder?.release();
     }
-    // The encoder, in its own group, finishes its fragment when its input ends.
-    await until(() => (readdirSync(folder).includes("twice.mp4") ? true : null), 10_000, "the recording under its name");
+    expect(readdirSync(folder)).toContain("twice.mp4");
     expect(playableFrames(output)).toBeGreaterThan(0);
     expect(leftovers(folder)).toEqual([]);
   });
@@ -88,8 +112,8 @@ describe("a terminal's Ctrl-C and hang-up reach the whole foreground process gro
       const output = join(folder, "out.mp4");
       const deblur = startCommand(["deblur", input, "-o", output, "--model", "lite", "--threads", "1"], { ownGroup: true });
       try {
-        await until(() => (/engine:/.test(deblur.stderr()) ? true : null), 60_000, `the engine:\n${deblur.stderr()}`);
-        await new Promise((resolve) => setTimeout(resolve, 2000));
+        await until(() => /engine:/.test(deblur.stderr()), 60_000, `the engine:\n${deblur.stderr()}`);
+        await until(() => encodedBytes(folder) > HEADER_BYTES, 60_000, "the first frames encoded");
         signalGroup(deblur, signal);
         expect(await deblur.exit(30_000), deblur.stderr()).toBe(code);
       } finally {
@@ -111,18 +135,21 @@ describe("a terminal's Ctrl-C and hang-up reach the whole foreground process gro
     const folder = join(WORK, "interrupt-twice");
     mkdirSync(folder, { recursive: true });
     const output = join(folder, "out.mp4");
-    // DSANet, slower than Lite: the frames in flight take seconds to finish, time for a second Ctrl-C.
-    const deblur = startCommand(["deblur", input, "-o", output, "--model", "full", "--threads", "1"], { ownGroup: true });
+    const deblur = startCommand(["deblur", input, "-o", output, "--model", "lite", "--threads", "1"], { ownGroup: true });
+    let encoder: Held | null = null;
     try {
-      await until(() => (/engine:/.test(deblur.stderr()) ? true : null), 60_000, "the engine");
-      await until(() => (leftovers(folder).length > 0 ? true : null), 30_000, "the partial file");
+      await until(() => /engine:/.test(deblur.stderr()), 60_000, "the engine");
+      encoder = await holdEncoderOf(folder, output);
       signalGroup(deblur, "SIGINT");
       // Signals that arrive together are delivered once: the second waits for the first's effect.
-      await until(() => (/stopping/.test(deblur.stderr()) ? true : null), 10_000, "the first stop");
+      await until(() => /stopping/.test(deblur.stderr()), 10_000, "the first stop");
+      expect(deblur.child.exitCode, "the first stop is still finishing the file").toBeNull();
       signalGroup(deblur, "SIGINT");
       expect(await deblur.exit(10_000), deblur.stderr()).toBe(130);
     } finally {
       deblur.child.kill("SIGKILL");
+      // Let the encoder see the end of its input: it must not bring the discarded file back.
+      await encoder?.release();
     }
     expect(deblur.stderr()).toContain(`stopping at once: nothing written to ${output}`);
     expect(existsSync(output)).toBe(false);

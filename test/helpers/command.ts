@@ -3,6 +3,7 @@ import { once } from "node:events";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { REPO } from "./clips.js";
+import { until } from "./until.js";
 
 /** The command a user runs from a checkout: bin/dsanet, on the built dist/ (npm test builds it). */
 export const DSANET = join(REPO, "bin/dsanet");
@@ -42,17 +43,6 @@ export function startCommand(args: readonly string[], options: { ownGroup?: bool
 export function signalGroup(command: RunningCommand, signal: NodeJS.Signals): void {
   if (command.child.pid === undefined) throw new Error("the command did not start");
   process.kill(-command.child.pid, signal);
-}
-
-/** Poll `probe` every 100 ms until it gives a value other than null; `what` is said if it never does. */
-export async function until<T>(probe: () => T | null | Promise<T | null>, timeoutMs: number, what: string | (() => string)): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== null) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${typeof what === "string" ? what : what()}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 /** The port `dsanet serve` said it serves on. */

@@ -92,7 +92,8 @@ describe("boundedInOrder", () => {
     expect(started).toEqual([0]);
 
     let completed = false;
-    const all = lastValueFrom(gatedCounter(new Credits(4), 2).pipe(boundedInOrder([credits], work), toArray()));
+    const slots = new Credits(4);
+    const all = lastValueFrom(gatedCounter(slots, 2).pipe(boundedInOrder([slots], work), toArray()));
     void all.then(() => (completed = true));
     await tick();
     finishers.shift()?.();

@@ -1,13 +1,13 @@
-import { spawn } from "node:child_process";
 import { execFileSync } from "node:child_process";
-import { once } from "node:events";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { Engine } from "../../src/model/engine.js";
 import { serve, type Serving } from "../../src/pipeline/serve.js";
-import { REPO, WORK, streamInfo } from "../helpers/clips.js";
+import { WORK, streamInfo } from "../helpers/clips.js";
+import { metric, servedPort, startCommand } from "../helpers/command.js";
 import { liveEngine, serveOptions } from "../helpers/live.js";
 import { RtspServer, freePort } from "../helpers/rtsp.js";
+import { until } from "../helpers/until.js";
 
 const OUTAGES = 20;
 
@@ -20,13 +20,6 @@ afterAll(async () => {
   await camera?.kill();
 });
 
-async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 describe("chaos", () => {
   it(`recovers from ${OUTAGES} camera crashes and a hung camera, counting each, with flat memory`, { timeout: 600_000 }, async () => {
@@ -81,36 +74,18 @@ describe("chaos", () => {
     await camera.start();
     for (let run = 1; run <= 3; run++) {
       const output = join(WORK, `chaos-${run}.mp4`);
-      const child = spawn(join(REPO, "bin/dsanet"), ["serve", camera.url, "--port", "0", "--record", output, "--threads", "1"], {
-        cwd: REPO,
-        stdio: ["ignore", "ignore", "pipe"],
-      });
-      let stderr = "";
-      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+      const command = startCommand(["serve", camera.url, "--port", "0", "--record", output, "--threads", "1"]);
       try {
-        await until(() => /serving 1 stream/.test(stderr), 60_000, `run ${run} serving:\n${stderr}`);
-        const port = /127\.0\.0\.1:(\d+)\//.exec(stderr)?.[1];
-        let out = 0;
-        const framesOut = async () => {
-          const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-          out = Number(/dsanet_frames_out_total\{stream="camera1"\} (\d+)/.exec(metrics)?.[1] ?? 0);
-        };
-        const deadline = Date.now() + 60_000;
-        while (out < 3) {
-          if (Date.now() > deadline) throw new Error(`run ${run}: ${out} frames out in 60 s:\n${stderr}`);
-          await new Promise((resolve) => setTimeout(resolve, 200));
-          await framesOut();
-        }
+        const port = await servedPort(command);
+        await until(async () => (await metric(port, "dsanet_frames_out_total", "camera1")) >= 3, 60_000, () => `run ${run}: 3 frames out:\n${command.stderr()}`);
         // Stop at a different moment each time, while frames are deblurred and written.
         await new Promise((resolve) => setTimeout(resolve, run * 300));
         const stopping = Date.now();
-        child.kill(run === 2 ? "SIGINT" : "SIGTERM");
-        const exit = await Promise.race([once(child, "exit"), new Promise((resolve) => setTimeout(resolve, 30_000, null))]);
-        expect(exit, `run ${run} did not stop in 30 s:\n${stderr}`).not.toBeNull();
-        expect((exit as [number | null])[0], stderr).toBe(0);
+        command.child.kill(run === 2 ? "SIGINT" : "SIGTERM");
+        expect(await command.exit(30_000), `run ${run}:\n${command.stderr()}`).toBe(0);
         expect(Date.now() - stopping).toBeLessThan(5000);
       } finally {
-        child.kill("SIGKILL");
+        command.child.kill("SIGKILL");
       }
       execFileSync("ffmpeg", ["-v", "error", "-xerror", "-i", output, "-f", "null", "-"]);
       expect(streamInfo(output, "v:0").pts.length).toBeGreaterThan(0);

@@ -11,6 +11,7 @@ import { allVideos } from "../../src/queue/status.js";
 import { submitFiles } from "../../src/queue/submit.js";
 import { REPO, WORK, clip, decodeAll, psnr, streamInfo } from "../helpers/clips.js";
 import { RedisServer } from "../helpers/redis.js";
+import { until } from "../helpers/until.js";
 
 const DSANET = join(REPO, "bin/dsanet");
 const [W, H] = [256, 192];
@@ -42,13 +43,6 @@ function startWorker(url = redis.url, config = CONFIG): { child: ChildProcessByS
   return { child, log: () => log };
 }
 
-async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 function dsanet(...args: string[]) {
   return spawnSync(DSANET, args, { cwd: REPO, encoding: "utf8" });
@@ -111,12 +105,10 @@ describe("the job queue (BullMQ on Redis)", () => {
     await redis.restart();
     startWorker();
     const settled = async () => (await allVideos(queue)).filter((v) => v.output.includes("queue-out-2"));
-    const deadline = Date.now() + 120_000;
-    let videos = await settled();
-    while (!videos.every((v) => v.state === "completed" || v.state === "failed") && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      videos = await settled();
-    }
+    const videos = await until(async () => {
+      const now = await settled();
+      return now.every((v) => v.state === "completed" || v.state === "failed") && now;
+    }, 120_000, "both videos settled");
     const byInput = new Map(videos.map((v) => [v.input, v]));
     expect(byInput.get(good)?.state).toBe("completed");
     expect(existsSync(join(outDir, "queue-good-deblurred.mp4"))).toBe(true);

@@ -5,9 +5,10 @@ import { describe, expect, it } from "vitest";
 import { InputError } from "../../src/ffmpeg/errors.js";
 import { probe } from "../../src/ffmpeg/probe.js";
 import { fileSource } from "../../src/sources/file.js";
-import type { Frame } from "../../src/types.js";
+import type { Frame, Gate } from "../../src/types.js";
 import { Credits } from "../../src/pipeline/bounded-in-order.js";
 import { COCKATOO, PEDESTRIANS, WORK, clip, decodeAll } from "../helpers/clips.js";
+import { until } from "../helpers/until.js";
 
 async function decode(path: string): Promise<Frame[]> {
   return lastValueFrom(fileSource(path, await probe(path)).pipe(toArray()));
@@ -109,14 +110,17 @@ describe("file source", () => {
   });
 
   it("reads no further than its gate allows", async () => {
+    // Three slots; the source asks for one before each frame, so its fourth ask waits.
     const credits = new Credits(3);
+    let asked = 0;
+    const gate: Gate = { acquire: () => (asked++, credits.acquire()) };
     const frames: Frame[] = [];
-    const subscription = fileSource(PEDESTRIANS, await probe(PEDESTRIANS), { gate: credits }).subscribe((f) => frames.push(f));
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    expect(frames).toHaveLength(3);
+    const subscription = fileSource(PEDESTRIANS, await probe(PEDESTRIANS), { gate }).subscribe((f) => frames.push(f));
+    await until(() => asked >= 4, 30_000, "the source to ask for a fourth slot");
+    expect([asked, frames.length]).toEqual([4, 3]);
     credits.release();
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    expect(frames).toHaveLength(4);
+    await until(() => asked >= 5, 30_000, "the source to ask for a fifth slot");
+    expect([asked, frames.length]).toEqual([5, 4]);
     subscription.unsubscribe();
   });
 });

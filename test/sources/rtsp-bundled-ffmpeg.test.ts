@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { rtspSource } from "../../src/sources/rtsp.js";
 import type { Frame } from "../../src/types.js";
 import { RtspServer, freePort } from "../helpers/rtsp.js";
+import { until } from "../helpers/until.js";
 
 // The optional npm fallbacks: @ffmpeg-installer/ffmpeg is a 2018 build (ffmpeg 4.1), where the
 // RTSP demuxer's -timeout meant listen mode and -stimeout the socket timeout. npm installs them
@@ -36,10 +37,11 @@ describe("rtsp source with the bundled ffmpeg 4.1", () => {
         error: () => undefined,
       }),
     );
-    const deadline = Date.now() + 30_000;
-    while (frames.length < 5 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
-    await server.kill();
-    expect(frames.length).toBeGreaterThanOrEqual(5);
+    try {
+      await until(() => frames.length >= 5, 30_000, "5 frames");
+    } finally {
+      await server.kill();
+    }
     expect(frames[0]).toMatchObject({ width: 160, height: 96 });
   });
 });

@@ -1,0 +1,49 @@
+import { readFileSync, readdirSync } from "node:fs";
+import { until } from "./until.js";
+
+/** Running processes (zombies left out) whose command line holds `text`, as `pgrep -f` finds them. */
+export function processesWith(text: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const commandLine = readFileSync(`/proc/${entry}/cmdline`, "utf8").replaceAll("\0", " ");
+      if (commandLine.includes(text) && running(Number(entry))) pids.push(Number(entry));
+    } catch {
+      // It exited while we looked.
+    }
+  }
+  return pids;
+}
+
+/** Whether `pid` runs: neither gone nor a zombie waiting for its parent. */
+export function running(pid: number): boolean {
+  try {
+    // /proc/PID/stat: "pid (name) state ...", and the name may hold spaces or parentheses.
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+/** A process frozen by `hold`. */
+export interface Held {
+  /** Let it go on (SIGCONT) and wait for it to end. */
+  release(): Promise<void>;
+}
+
+/**
+ * Freeze (SIGSTOP) the one process whose command line holds `text`, such as the ffmpeg that
+ * writes a given file, once it runs.
+ */
+export async function hold(text: string): Promise<Held> {
+  const pid = await until(() => processesWith(text)[0], 60_000, `a process running with ${text}`);
+  process.kill(pid, "SIGSTOP");
+  return {
+    async release() {
+      if (running(pid)) process.kill(pid, "SIGCONT");
+      await until(() => !running(pid), 30_000, `process ${pid} (${text}) to end`);
+    },
+  };
+}

@@ -16,15 +16,21 @@ export function processesWith(text: string): number[] {
   return pids;
 }
 
-/** Whether `pid` runs: neither gone nor a zombie waiting for its parent. */
-export function running(pid: number): boolean {
+/** The state /proc gives `pid` ("R" running, "S" sleeping, "T" stopped, "Z" zombie...), or null once it is gone. */
+function stateOf(pid: number): string | null {
   try {
     // /proc/PID/stat: "pid (name) state ...", and the name may hold spaces or parentheses.
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+    return stat.charAt(stat.lastIndexOf(")") + 2);
   } catch {
-    return false;
+    return null;
   }
+}
+
+/** Whether `pid` runs: neither gone nor a zombie waiting for its parent. */
+export function running(pid: number): boolean {
+  const state = stateOf(pid);
+  return state !== null && state !== "Z";
 }
 
 /** A process frozen by `hold`. */
@@ -40,6 +46,9 @@ export interface Held {
 export async function hold(text: string): Promise<Held> {
   const pid = await until(() => processesWith(text)[0], 60_000, `a process running with ${text}`);
   process.kill(pid, "SIGSTOP");
+  // A signal is delivered when the process next runs: until then a SIGTERM sent after this one
+  // still comes first (pending signals go lowest number first), and the process would not be held.
+  await until(() => stateOf(pid) === "T", 10_000, `process ${pid} (${text}) to stop`);
   return {
     async release() {
       if (running(pid)) process.kill(pid, "SIGCONT");

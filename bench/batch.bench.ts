@@ -81,7 +81,7 @@ async function streams(engine: Engine, rgb: readonly Uint8Array[], frames: numbe
   const started = performance.now();
   await Promise.all(
     Array.from({ length: cameras }, async (_, s) => {
-      const stream = new DeblurStream(engine, { carryState: true, tile: null, overlap: 32, memoryLimitMB: null });
+      const stream = new DeblurStream(engine, { carryState: true, tile: null, overlap: 32, memoryLimitMB: null, regions: "off" });
       for (let i = 0; i < frames; i++) {
         const frame: Frame = { stream: `camera${s}`, index: i, ptsMs: 0, width, height, rgb: rgb[(s * 7 + i) % rgb.length] as Uint8Array };
         await stream.deblur(frame);

@@ -65,7 +65,7 @@ async function measureEngine(c: Case): Promise<Pick<Result, "backend" | "bareFps
   const engine = await createEngine({ ...config.engine, type: c.engine, model: c.model });
   const bare = c.engine === "onnx" ? await bareSession(c.model, c.height, c.width, config.engine.threads) : null;
   const frame = { stream: "bench", index: 0, ptsMs: 0, width: c.width, height: c.height, rgb: new Uint8Array(c.width * c.height * 3).fill(128) };
-  const stream = new DeblurStream(engine, { carryState: c.carryState, tile: null, overlap: 32, memoryLimitMB: null });
+  const stream = new DeblurStream(engine, { carryState: c.carryState, tile: null, overlap: 32, memoryLimitMB: null, regions: "off" });
   await stream.deblur(frame); // warm-up: session initialisation and first-run allocations
   await bare?.run();
   let engineMs = 0;
@@ -96,7 +96,7 @@ async function measureEndToEnd(c: Case): Promise<Pick<Result, "endToEndFps" | "p
   const written: number[] = [];
   await deblurFile({
     input: clipAt(c.width, c.height, c.frames), output: join(WORK, `out-${c.model}-${c.engine}-${c.width}.mp4`), engine,
-    carryState: c.carryState, tile: null, overlap: 32, memoryLimitMB: null, slots: 4,
+    carryState: c.carryState, tile: null, overlap: 32, memoryLimitMB: null, regions: "off", slots: 4,
     encode: { ...config.output, preset: "veryfast" },
     onProgress: () => written.push(performance.now()),
   });

@@ -28,6 +28,7 @@ const serving = await serve({
   tile: null,
   overlap: 32,
   memoryLimitMB: null,
+  regions: "off",
   queue: config.live.queue,
   rtsp: { transport: "tcp", stallTimeoutMs: 5000, backoffMs: 500, maxBackoffMs: 5000 },
   viewer: { ...config.viewer, port: 0 },

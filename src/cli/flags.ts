@@ -25,6 +25,7 @@ export interface ConfigFlags {
   backend?: string;
   carryState?: boolean;
   tile?: number;
+  regions?: string;
   lossless?: boolean;
   crf?: number;
   preset?: string;
@@ -55,7 +56,7 @@ export async function resolveConfig(flags: ConfigFlags): Promise<Config> {
       ...base,
       engine: { ...base.engine, ...defined({ type: flags.engine, model: flags.model, scales: flags.scales, threads: flags.threads, provider: flags.provider, backend: flags.backend }) },
       // commander's --no-carry-state sets carryState: false, and leaves it true (not undefined) otherwise.
-      deblur: { ...base.deblur, ...defined({ carryState: flags.carryState === false ? false : undefined, tile: flags.tile }) },
+      deblur: { ...base.deblur, ...defined({ carryState: flags.carryState === false ? false : undefined, tile: flags.tile, regions: flags.regions }) },
       output: { ...base.output, ...defined({ lossless: flags.lossless, crf: flags.crf, preset: flags.preset }) },
       detector: { ...base.detector, ...defined({ every: flags.detectEvery, classes: flags.detectClasses?.split(",").map((c) => c.trim()) }) },
       live: { ...base.live, ...defined({ transport: flags.udp ? "udp" : undefined, sources: flags.sources }) },
@@ -75,5 +76,6 @@ export function withEngineOptions(command: Command): Command {
     .option("--scales <k>", "DSANet scales, 1-3 (default: as the model was trained)", integer)
     .option("--threads <n>", "onnx CPU threads (0: one per available core)", integer)
     .addOption(new Option("--provider <name>", "onnx execution provider (webgpu: a GPU through Vulkan)").choices(["cpu", "webgpu", "cuda", "tensorrt"]))
+    .addOption(new Option("--regions <mode>", "auto: on a still camera only what moves goes through the model (off: whole frames)").choices(["auto", "off"]))
     .addOption(new Option("--backend <name>", "tfjs backend").choices(["auto", "tensorflow-gpu", "tensorflow", "wasm"]));
 }

@@ -32,6 +32,12 @@ const deblur = z
     tile: z.number().int().positive().nullable().default(null),
     /** Overlap between neighbouring tiles, in pixels. */
     overlap: z.number().int().min(0).default(32),
+    /**
+     * "auto": motion-gated, for still cameras: only what moved goes through the model (a
+     * moving thing is what is motion-blurred), the rest of the frame passes as it was; the whole
+     * frame when most of it changed (a moving camera, lights). "off": every frame whole.
+     */
+    regions: z.enum(["auto", "off"]).default("off"),
     /** Frames whose inference would need more memory than this run in tiles; null: half the machine's. */
     memoryLimitMB: z.number().int().min(64).nullable().default(null),
     /** Frames in flight in file mode. */

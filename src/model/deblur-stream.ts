@@ -1,23 +1,50 @@
 import type { Frame } from "../types.js";
-import type { Engine, EngineState } from "./engine.js";
-import { clamped, crop } from "./pixels.js";
+import { padded, type Engine, type EngineState } from "./engine.js";
+import { clamped, crop, type Region } from "./pixels.js";
 import type { Config } from "../config/schema.js";
 import { log } from "../log.js";
 import { defaultMemoryLimitMB, tileFor } from "./memory.js";
+import { MotionDetector } from "./motion.js";
+import { composite, planRegions, type RegionPlan } from "./regions.js";
 import { planTiles, type Tile } from "./tiles.js";
 
 /** The config's `deblur` section, field for field (documented in config/schema.ts). */
-export type DeblurStreamOptions = Readonly<Pick<Config["deblur"], "carryState" | "tile" | "overlap" | "memoryLimitMB">>;
+export type DeblurStreamOptions = Readonly<Pick<Config["deblur"], "carryState" | "tile" | "overlap" | "memoryLimitMB" | "regions">>;
+
+/** A deblurred frame, and how much of it the model saw. */
+export interface DeblurredFrame {
+  readonly sharp: Frame;
+  /** The share of the frame's pixels that went through the model: 1 for the whole frame, 0 when nothing moved. */
+  readonly deblurredShare: number;
+  /** Where the model's output replaced the frame (what moved, and a margin), or null: the whole frame. */
+  readonly areas: readonly Region[] | null;
+}
+
+/** Pixels around what moved that go to the model too: the blur trails the object, the network wants context. */
+const REGION_MARGIN = 16;
+
+/** Of which the outer half blends the deblurred area into the untouched frame. */
+const REGION_FEATHER = 8;
+
+/** Regions whose tiles cost this share of the whole (padded) frame or more run as the whole frame: no cheaper, and no seams. */
+const WHOLE_FRAME_COST = 0.75;
 
 /**
  * Deblurs the frames of one stream in order, keeping the model's state between them: one
  * state per tile position. The state resets on a discontinuity or a change of frame size.
+ *
+ * With `regions: auto`, a motion detector decides what goes through the model: on a still
+ * camera only what moved (the background is sharp; only moving things are motion-blurred),
+ * composited back into the untouched frame; the whole frame when most of it changed. The
+ * carried state belongs to whole frames: it goes on from one whole frame to the next, and
+ * starts afresh after frames that went by regions, whose tiles run without state.
  */
 export class DeblurStream {
   private readonly states = new Map<number, EngineState>();
   private size = "";
   private tiles: Tile[] = [];
   private readonly memoryLimitMB: number;
+  private readonly motion: MotionDetector | null;
 
   constructor(
     private readonly engine: Engine,
@@ -27,13 +54,64 @@ export class DeblurStream {
       throw new Error(`tile size ${options.tile} must be a multiple of ${engine.stride} (the network's stride with ${engine.scales} scales)`);
     }
     this.memoryLimitMB = options.memoryLimitMB ?? defaultMemoryLimitMB();
+    this.motion = options.regions === "auto" ? new MotionDetector() : null;
   }
 
-  async deblur(frame: Frame): Promise<Frame> {
+  async deblur(frame: Frame): Promise<DeblurredFrame> {
     const size = `${frame.width}x${frame.height}`;
     if (frame.discontinuity || size !== this.size) this.reset();
     if (size !== this.size) this.tiles = this.tilesFor(frame.width, frame.height);
     this.size = size;
+    const plan = this.regionsOf(frame);
+    if (plan === null) return { sharp: await this.whole(frame), deblurredShare: 1, areas: null };
+    // The state left by the last whole frame does not describe this one any more.
+    this.reset();
+    const deblurredShare = Math.min(1, plan.modelPixels / (frame.width * frame.height));
+    return { sharp: await this.regions(frame, plan), deblurredShare, areas: plan.areas };
+  }
+
+  /** The regions to deblur, or null where the whole frame should go: no gating, or most of it moved. */
+  private regionsOf(frame: Frame): RegionPlan | null {
+    const motion = this.motion?.detect(frame);
+    if (!motion || motion.kind === "whole") return null;
+    const { stride, bytesPerPixel, regionTile } = this.engine;
+    const { overlap } = this.options;
+    const plan = planRegions(motion.boxes, frame.width, frame.height, {
+      margin: REGION_MARGIN,
+      overlap,
+      stride,
+      tileSize: regionTile,
+      memoryTile: (width, height) => tileFor(width, height, { stride, bytesPerPixel, limitMB: this.memoryLimitMB, overlap, requested: null }),
+    });
+    return plan.modelPixels < WHOLE_FRAME_COST * padded(frame.width, stride) * padded(frame.height, stride) ? plan : null;
+  }
+
+  /**
+   * Only the planned regions through the model, the rest of the frame as it was. Tiles of one
+   * size go as one batch (as many as the memory limit holds), without state.
+   */
+  private async regions(frame: Frame, plan: RegionPlan): Promise<Frame> {
+    if (plan.tiles.length === 0) return frame;
+    const sharp = new Array<Uint8Array>(plan.tiles.length);
+    const bySize = new Map<string, number[]>();
+    plan.tiles.forEach(({ width, height }, i) => bySize.set(`${width}x${height}`, [...(bySize.get(`${width}x${height}`) ?? []), i]));
+    for (const group of bySize.values()) {
+      const { width, height } = plan.tiles[group[0] as number] as Region;
+      const rowsPerBatch = Math.max(1, Math.floor((this.memoryLimitMB * 2 ** 20) / (width * height * this.engine.bytesPerPixel)));
+      for (let first = 0; first < group.length; first += rowsPerBatch) {
+        const batch = group.slice(first, first + rowsPerBatch);
+        const inputs = batch.map((i) => ({ rgb: crop(frame.rgb, frame.width, plan.tiles[i] as Region), state: null }));
+        (await this.engine.run(inputs, height, width)).forEach((out, row) => {
+          out.state.dispose();
+          sharp[batch[row] as number] = out.rgb;
+        });
+      }
+    }
+    return { ...frame, rgb: composite(frame.rgb, frame.width, frame.height, plan, sharp, REGION_FEATHER, this.options.overlap) };
+  }
+
+  /** The whole frame through the model, in tiles where memory requires, each tile position carrying its state. */
+  private async whole(frame: Frame): Promise<Frame> {
     const tiles = this.tiles;
     // The engine gets copies (crop), as it may take their buffers: the frame goes on to viewers.
     if (tiles.length === 1) return { ...frame, rgb: await this.run(0, crop(frame.rgb, frame.width, tiles[0] as Tile), frame.height, frame.width) };
@@ -85,6 +163,7 @@ export class DeblurStream {
 
   close(): void {
     this.reset();
+    this.motion?.reset();
   }
 }
 

@@ -32,6 +32,12 @@ export interface Engine {
   /** Peak memory of an inference per input pixel, measured (see memory.ts). */
   readonly bytesPerPixel: number;
   /**
+   * Motion-gated regions (deblur.regions auto) run in square tiles of this side, where each new
+   * input size costs the engine a conversion (MAXIM: a graph and a session per size); null: a
+   * region runs at its own size.
+   */
+  readonly regionTile: number | null;
+  /**
    * Deblur a batch of frames of height x width, one row each, in one inference: the frames of
    * several streams, each with its own state. One output per input, in order. The engine may
    * take the inputs' buffers (the worker engine moves them): do not use them afterwards.

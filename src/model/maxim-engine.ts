@@ -11,6 +11,12 @@ import { createOnnxEngine, type OnnxProvider } from "./onnx-engine.js";
  */
 export const MAXIM_BYTES_PER_PIXEL = 24_000;
 
+/**
+ * Motion-gated regions run in tiles of one size, 128x128: one more graph to convert (a few
+ * seconds), and a walker at surveillance resolutions fits one or two, with context around.
+ */
+const MAXIM_REGION_TILE = 128;
+
 export interface MaximEngineOptions {
   readonly threads: number;
   readonly provider: OnnxProvider;
@@ -46,8 +52,15 @@ export async function createMaximEngine(options: MaximEngineOptions): Promise<En
     scales: 3,
     carriesState: false,
     bytesPerPixel: MAXIM_BYTES_PER_PIXEL,
+    regionTile: MAXIM_REGION_TILE,
     run(inputs: readonly EngineInput[], height: number, width: number): Promise<EngineOutput[]> {
-      const result = queue.then(async () => (await engineFor(height, width)).run(inputs, height, width));
+      const result = queue.then(async () => {
+        const engine = await engineFor(height, width);
+        // The graph is converted for one image at a time: a batch (a frame's regions) runs row by row.
+        const outputs: EngineOutput[] = [];
+        for (const input of inputs) outputs.push(...(await engine.run([input], height, width)));
+        return outputs;
+      });
       queue = result.catch(() => undefined);
       return result;
     },

@@ -73,6 +73,7 @@ export async function createOnnxEngine(options: OnnxEngineOptions): Promise<Engi
     name: adapter ? `onnx (webgpu: ${describeAdapter(adapter)})` : options.provider === "cpu" ? `onnx (cpu, ${threads} thread${threads === 1 ? "" : "s"})` : `onnx (${options.provider})`,
     stride,
     bytesPerPixel: options.bytesPerPixel ?? BYTES_PER_PIXEL.onnx,
+    regionTile: null,
     scales: options.scales,
     carriesState: stateChannels !== null,
     async run(inputs: readonly EngineInput[], height: number, width: number): Promise<EngineOutput[]> {

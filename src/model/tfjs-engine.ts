@@ -41,6 +41,7 @@ export async function createTfjsEngine(options: TfjsEngineOptions): Promise<Engi
   return {
     name: `tfjs (${backendName})`,
     bytesPerPixel: BYTES_PER_PIXEL.tfjs,
+    regionTile: null,
     stride,
     scales,
     carriesState: true,

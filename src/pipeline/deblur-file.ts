@@ -59,6 +59,8 @@ export interface DeblurSummary {
   readonly waitingForDecoderMs: number;
   readonly inferenceMs: number;
   readonly encodeMs: number;
+  /** The share of the written frames' pixels that went through the model: below 1 with deblur.regions auto. */
+  readonly deblurredShare: number;
   /** Set when the input was truncated or damaged: the output holds every frame decoded. */
   readonly inputError: Error | null;
   /** Frames the detector looked at, and frames it skipped while busy. */
@@ -94,6 +96,7 @@ export async function deblurFile(options: DeblurFileOptions): Promise<DeblurSumm
   const started = performance.now();
   let frames = 0;
   let inferenceMs = 0;
+  let deblurredFrames = 0;
   let encodeMs = 0;
   let waitingForDecoderMs = 0;
   let inputError: Error | null = null;
@@ -113,10 +116,11 @@ export async function deblurFile(options: DeblurFileOptions): Promise<DeblurSumm
     share(),
   );
   const written = deblurred.pipe(
-    boundedInOrder([credits], async ({ sharp, inferenceMs: busy, waitedMs }) => {
+    boundedInOrder([credits], async ({ sharp, deblurredShare, inferenceMs: busy, waitedMs }) => {
       inferenceMs += busy;
       waitingForDecoderMs += waitedMs;
       if (range && sharp.index < range.first) return; // a warm-up frame: it built the state, and is not written
+      deblurredFrames += deblurredShare;
       const encodeStart = performance.now();
       await sink.write(sharp);
       encodeMs += performance.now() - encodeStart;
@@ -157,6 +161,7 @@ export async function deblurFile(options: DeblurFileOptions): Promise<DeblurSumm
     waitingForDecoderMs,
     inferenceMs,
     encodeMs,
+    deblurredShare: frames > 0 ? deblurredFrames / frames : 0,
     inputError,
     detected,
     detectorSkipped,

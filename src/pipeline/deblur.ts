@@ -6,6 +6,8 @@ import type { Frame } from "../types.js";
 export interface Deblurred {
   readonly original: Frame;
   readonly sharp: Frame;
+  /** The share of its pixels that went through the model (regions: auto), 1 for the whole frame. */
+  readonly deblurredShare: number;
   readonly inferenceMs: number;
   /** How long the stage sat idle waiting for this frame after finishing the previous one. */
   readonly waitedMs: number;
@@ -23,10 +25,10 @@ export function deblur(engine: Engine, options: DeblurStreamOptions): OperatorFu
       return frames.pipe(
         concatMap(async (original) => {
           const started = performance.now();
-          const sharp = await stream.deblur(original);
+          const { sharp, deblurredShare } = await stream.deblur(original);
           const waitedMs = started - idleSince;
           idleSince = performance.now();
-          return { original, sharp, inferenceMs: idleSince - started, waitedMs };
+          return { original, sharp, deblurredShare, inferenceMs: idleSince - started, waitedMs };
         }),
         finalize(() => stream.close()),
       );

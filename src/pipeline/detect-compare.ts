@@ -52,7 +52,7 @@ export async function detectCompare(options: CompareOptions): Promise<Comparison
   const inputSlots = new Credits(4);
   const slots = [inputSlots];
   const deblurred = fileSource(options.input, info, { gate: inputSlots }).pipe(
-    deblur(options.engine, { carryState: options.carryState, tile: null, overlap: 32, memoryLimitMB: null }),
+    deblur(options.engine, { carryState: options.carryState, tile: null, overlap: 32, memoryLimitMB: null, regions: "off" }),
   );
   let pairs: Observable<{ original: Frame; sharp: Frame; reference: Frame | null }> = deblurred.pipe(
     map(({ original, sharp }) => ({ original, sharp, reference: null })),

@@ -9,6 +9,8 @@ import type { StreamMetrics } from "./metrics.js";
 export interface LiveFrame {
   readonly original: Frame;
   readonly sharp: Frame;
+  /** The share of its pixels that went through the model (regions: auto), 1 for the whole frame. */
+  readonly deblurredShare: number;
   readonly inferenceMs: number;
   /** From the frame's arrival to its deblurred result. */
   readonly latencyMs: number;
@@ -34,11 +36,11 @@ export function deblurLive(frames: Observable<Frame>, engine: Engine, options: L
         options.queue,
         async (original: Frame): Promise<LiveFrame> => {
           const started = performance.now();
-          const sharp = await stream.deblur(original);
+          const { sharp, deblurredShare } = await stream.deblur(original);
           const inferenceMs = performance.now() - started;
           const latencyMs = Date.now() - (original.receivedAtMs ?? Date.now());
-          metrics.delivered(inferenceMs, latencyMs);
-          return { original, sharp, inferenceMs, latencyMs };
+          metrics.delivered(inferenceMs, latencyMs, deblurredShare);
+          return { original, sharp, deblurredShare, inferenceMs, latencyMs };
         },
         () => metrics.framesDropped++,
       ),

@@ -19,14 +19,19 @@ export class StreamMetrics {
   recordingFailures = 0;
   live = false;
   lastLatencyMs = 0;
+  /** The frames delivered, each counted by the share of its pixels that went through the model. */
+  deblurredFrames = 0;
+  lastDeblurredShare = 1;
   private outTimes: number[] = [];
   private recentLatencies: number[] = [];
 
   constructor(private readonly observe: (inferenceMs: number, latencyMs: number) => void = () => undefined) {}
 
-  /** A frame left the deblur stage `latencyMs` after it arrived. */
-  delivered(inferenceMs: number, latencyMs: number): void {
+  /** A frame left the deblur stage `latencyMs` after it arrived, `deblurredShare` of it through the model. */
+  delivered(inferenceMs: number, latencyMs: number, deblurredShare: number): void {
     this.framesOut++;
+    this.deblurredFrames += deblurredShare;
+    this.lastDeblurredShare = deblurredShare;
     this.observe(inferenceMs, latencyMs);
     this.lastLatencyMs = latencyMs;
     this.recentLatencies.push(latencyMs);
@@ -77,6 +82,7 @@ export class LiveMetrics {
     };
     perStream(Counter, "dsanet_frames_in_total", "Frames received from the source.", (m) => m.framesIn);
     perStream(Counter, "dsanet_frames_out_total", "Frames deblurred and delivered.", (m) => m.framesOut);
+    perStream(Counter, "dsanet_frames_deblurred_total", "Frames delivered, each counted by the share of its pixels that went through the model (deblur.regions auto: only what moved); over frames_out_total, the share of pixels deblurred.", (m) => m.deblurredFrames);
     perStream(Counter, "dsanet_frames_dropped_total", "Frames dropped because inference fell behind.", (m) => m.framesDropped);
     perStream(Counter, "dsanet_reconnects_total", "Outages of the source followed by a reconnection attempt.", (m) => m.reconnects);
     perStream(Counter, "dsanet_recording_dropped_total", "Deblurred frames the recording did not take: its encoder fell behind, or its file failed.", (m) => m.recordingDropped);

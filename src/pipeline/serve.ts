@@ -54,7 +54,7 @@ export interface Serving {
 }
 
 function status(name: string, m: StreamMetrics): StreamStatus {
-  return { stream: name, live: m.live, fps: m.fps(), latencyMs: m.lastLatencyMs, dropped: m.framesDropped, reconnects: m.reconnects };
+  return { stream: name, live: m.live, fps: m.fps(), latencyMs: m.lastLatencyMs, dropped: m.framesDropped, reconnects: m.reconnects, deblurredShare: m.lastDeblurredShare };
 }
 
 /**

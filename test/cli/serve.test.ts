@@ -41,6 +41,22 @@ describe("dsanet serve", () => {
     probe.close();
   });
 
+  it("--regions auto: a still camera's moving ball goes through the model, not the whole picture, as /metrics says", async () => {
+    camera ??= new RtspServer(await freePort());
+    await camera.start();
+    const serve = startServe(`front=${camera.url}`, "--port", "0", "--model", "lite", "--regions", "auto");
+    try {
+      const port = await servedPort(serve);
+      await until(async () => (await metric(port, "dsanet_frames_out_total", "front")) >= 20, 60_000, "20 deblurred frames");
+      const [out, deblurred] = [await metric(port, "dsanet_frames_out_total", "front"), await metric(port, "dsanet_frames_deblurred_total", "front")];
+      // The first frame goes whole (nothing to compare it with); then only the ball and its margin.
+      expect(deblurred / out, `${deblurred} of ${out} frames' worth of pixels`).toBeGreaterThan(0);
+      expect(deblurred / out).toBeLessThan(0.6);
+    } finally {
+      serve.child.kill("SIGKILL");
+    }
+  });
+
   it("fails to start with one line and exit 2 when its port is taken, instead of hanging", async () => {
     const taken = createServer();
     await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));

@@ -82,7 +82,7 @@ describe("COCO detector", () => {
     };
     const sink = await JsonLinesSink.open(jsonl);
     const summary = await deblurFile({
-      input, output, engine, carryState: true, tile: null, overlap: 32, memoryLimitMB: null, slots: 3,
+      input, output, engine, carryState: true, tile: null, overlap: 32, memoryLimitMB: null, regions: "off", slots: 3,
       encode: { codec: "libx264", crf: 18, preset: "veryfast", lossless: false },
       detect: { detector: slow, every: 1, output: sink },
     });

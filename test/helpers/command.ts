@@ -53,5 +53,5 @@ export function servedPort(command: RunningCommand): Promise<number> {
 /** One counter of `dsanet serve`'s /metrics for `stream`. */
 export async function metric(port: number, name: string, stream: string): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  return Number(new RegExp(`${name}\\{stream="${stream}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+  return Number(new RegExp(`${name}\\{stream="${stream}"\\} ([\\d.e+-]+)`).exec(text)?.[1] ?? 0);
 }

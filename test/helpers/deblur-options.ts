@@ -11,6 +11,7 @@ export function deblurFileOptions(engine: Engine, input: string, output: string)
     tile: null,
     overlap: 32,
     memoryLimitMB: null,
+    regions: "off",
     slots: 3,
     encode: { codec: "libx264", crf: 12, preset: "veryfast", lossless: false },
   };

@@ -17,6 +17,7 @@ export function serveOptions(engine: Engine, options: Pick<ServeOptions, "source
     tile: null,
     overlap: 32,
     memoryLimitMB: null,
+    regions: "off",
     queue: 2,
     rtsp: { transport: "tcp", stallTimeoutMs: 3000, backoffMs: 200, maxBackoffMs: 1000 },
     viewer: { host: "127.0.0.1", port: 0, token: null, allowedHosts: [], allowedOrigins: [], width: 640, quality: 70 },

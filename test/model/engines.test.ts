@@ -151,10 +151,10 @@ describe("engines", () => {
     const { DeblurStream } = await import("../../src/model/deblur-stream.js");
     const rgb = new Uint8Array(W * H * 3).map((_, i) => (i * 37) % 256);
     const frame = { stream: "s", index: 0, ptsMs: 0, width: W, height: H, rgb };
-    const stream = new DeblurStream(onnx, { carryState: true, tile: null, overlap: 32, memoryLimitMB: null });
-    const first = await stream.deblur(frame);
-    const carried = await stream.deblur({ ...frame, index: 1 });
-    const afterCut = await stream.deblur({ ...frame, index: 2, discontinuity: true });
+    const stream = new DeblurStream(onnx, { carryState: true, tile: null, overlap: 32, memoryLimitMB: null, regions: "off" });
+    const first = (await stream.deblur(frame)).sharp;
+    const carried = (await stream.deblur({ ...frame, index: 1 })).sharp;
+    const afterCut = (await stream.deblur({ ...frame, index: 2, discontinuity: true })).sharp;
     expect(Buffer.from(carried.rgb).equals(Buffer.from(first.rgb))).toBe(false);
     expect(Buffer.from(afterCut.rgb).equals(Buffer.from(first.rgb))).toBe(true);
     stream.close();

@@ -6,8 +6,8 @@ describe("live metrics", () => {
     const metrics = new LiveMetrics();
     const cam = metrics.stream('front "door"');
     cam.framesIn += 5;
-    cam.delivered(300, 450);
-    cam.delivered(320, 2000);
+    cam.delivered(300, 450, 1);
+    cam.delivered(320, 2000, 0.25);
     cam.framesDropped += 3;
     cam.reconnects++;
     cam.lastRecoveryMs = 2700;
@@ -18,6 +18,7 @@ describe("live metrics", () => {
     const label = 'stream="front \\"door\\""';
     expect(text).toContain(`dsanet_frames_in_total{${label}} 5`);
     expect(text).toContain(`dsanet_frames_out_total{${label}} 2`);
+    expect(text).toContain(`dsanet_frames_deblurred_total{${label}} 1.25`);
     expect(text).toContain(`dsanet_frames_dropped_total{${label}} 3`);
     expect(text).toContain(`dsanet_reconnects_total{${label}} 1`);
     expect(text).toContain(`dsanet_stream_up{${label}} 1`);

@@ -11,7 +11,7 @@ const frame = (index: number): Frame => {
   for (let i = 0; i < rgb.length; i++) rgb[i] = (Math.imul(i + index * 7919, 2654435761) >>> 24) & 255;
   return { stream: "cam", index, ptsMs: index * 100, width: 320, height: 240, rgb };
 };
-const status: StreamStatus = { stream: "cam", live: true, fps: 10, latencyMs: 100, dropped: 0, reconnects: 0 };
+const status: StreamStatus = { stream: "cam", live: true, fps: 10, latencyMs: 100, dropped: 0, reconnects: 0, deblurredShare: 1 };
 
 let server: ViewerServer | null = null;
 afterEach(async () => server?.close());

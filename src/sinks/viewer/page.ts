@@ -73,7 +73,7 @@ function showStatus(p, s) {
   p.badge.textContent = s.live ? "live" : "reconnecting";
   p.badge.classList.toggle("down", !s.live);
   p.stats.textContent = s.fps.toFixed(1) + " fps · latency " + Math.round(s.latencyMs) + " ms · dropped " +
-    s.dropped + " · reconnects " + s.reconnects + " · frames shown " + p.frames;
+    s.dropped + " · reconnects " + s.reconnects + " · deblurred " + Math.round(100 * s.deblurredShare) + "% of the picture · frames shown " + p.frames;
 }
 
 async function onFrame(data) {

@@ -33,6 +33,8 @@ export interface StreamStatus {
   readonly latencyMs: number;
   readonly dropped: number;
   readonly reconnects: number;
+  /** The share of the last frame's pixels that went through the model (deblur.regions auto: what moved). */
+  readonly deblurredShare: number;
 }
 
 /** A socket may hold this much unsent data before its viewer counts as slow. */

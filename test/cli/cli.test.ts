@@ -74,6 +74,9 @@ describe("dsanet CLI", () => {
     const flag = dsanet("deblur", "x.mp4", "--scales", "7");
     expect(flag.code).toBe(2);
     expect(flag.stderr).toMatch(/engine\.scales: .*\(got 7\)/);
+    const stages = dsanet("deblur", PEDESTRIANS, "-o", join(WORK, "never-stages.mp4"), "--stages", "1");
+    expect(stages.code).toBe(2);
+    expect(stages.stderr).toMatch(/error: engine\.stages: only maxim has stages/);
     const regions = dsanet("deblur", PEDESTRIANS, "-o", join(WORK, "never-regions.mp4"), "--regions", "some");
     expect(regions.code).not.toBe(0);
     expect(regions.stderr).toMatch(/--regions <mode>' argument 'some' is invalid. Allowed choices are auto, off/);
@@ -104,6 +107,16 @@ describe("dsanet CLI", () => {
     expect(keptGated).toBeGreaterThanOrEqual(1 - share / 100);
     expect(keptWhole).toBeLessThan(keptGated - 0.3);
   });
+
+  it("--model maxim --stages 1 stops after MAXIM's first stage, converted into a graph of its own", () => {
+    const input = clip("cli-stages-in.mkv", "-i", join(REPO, "samples/pedestrians-motion-blur.mp4"), "-frames:v", "1", "-vf", "crop=64:64:280:160", "-c:v", "ffv1");
+    const cache = join(WORK, "stages-cache");
+    const run = dsanetSync(["deblur", input, "-o", join(WORK, "cli-stages-out.mkv"), "--model", "maxim", "--stages", "1", "--lossless"], { DSANET_CACHE: cache });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/engine: maxim-3s \(1 of its 3 stages\) on onnx \(cpu\)/);
+    expect(run.stderr).toMatch(/converting @upscalerjs\/maxim-deblurring \(its first 1 of 3 stages\) for 64x64 frames/);
+    expect(readdirSync(cache)).toEqual([expect.stringMatching(/^maxim-0\.1\.0-r\d+-1stage-64x64\.onnx$/)]);
+  }, 120_000);
 
   it("detect-compare reports detections before and after deblurring, with a picture report", { timeout: 300_000 }, () => {
     const report = join(WORK, "compare.html");

@@ -6,7 +6,7 @@ import { MODEL } from "./clips.js";
 
 /** The shipped model on onnxruntime with one thread, in its worker thread as the CLI runs it. */
 export function liveEngine(): Promise<Engine> {
-  return createEngine({ type: "onnx", model: MODEL, scales: 3, threads: 1, provider: "cpu", backend: "auto" });
+  return createEngine({ type: "onnx", model: MODEL, scales: 3, stages: null, threads: 1, provider: "cpu", backend: "auto" });
 }
 
 /** serve() options for tests on loopback: quick reconnects, small JPEGs, no recording. */

@@ -161,7 +161,7 @@ describe("engines", () => {
   });
 
   it("in its worker thread: the same output as in this one, and the event loop stays free meanwhile", async () => {
-    const worker = await createEngine({ type: "onnx", model: MODEL, scales: 3, threads: 1, provider: "cpu", backend: "auto" });
+    const worker = await createEngine({ type: "onnx", model: MODEL, scales: 3, stages: null, threads: 1, provider: "cpu", backend: "auto" });
     try {
       const [here, there] = [await runClip(onnx, true), await runClip(worker, true)];
       there.forEach((image, i) => expect(image).toEqual(here[i]));
@@ -183,7 +183,7 @@ describe("engines", () => {
 
   it("says clearly when a GPU provider or a model file is missing", async () => {
     await expect(createOnnxEngine({ model: MODEL, scales: 3, threads: 1, provider: "cuda" })).rejects.toThrow(/onnx provider 'cuda' could not start/);
-    await expect(loadEngine({ type: "onnx", model: "full", scales: 2, threads: 1, provider: "cpu", backend: "auto" })).rejects.toThrow(
+    await expect(loadEngine({ type: "onnx", model: "full", scales: 2, stages: null, threads: 1, provider: "cpu", backend: "auto" })).rejects.toThrow(
       /engine\.model: \S+dsanet-k2\.onnx: no such model; export it with: python3 training\/export\.py --weights models\/dsanet\.onnx --name dsanet --scales 2/,
     );
     // The tfjs engine reads DSANet's config and weights from the ONNX file; a graph without them is refused by name.
@@ -191,6 +191,6 @@ describe("engines", () => {
     writeFileSync(bare, encodeModel({ name: "bare", nodes: [{ op: "Identity", inputs: ["x"], outputs: ["y"] }], initializers: [], inputs: [{ name: "x", type: OnnxType.float, dims: [1] }], outputs: [{ name: "y", type: OnnxType.float, dims: [1] }] }, 17, "test"));
     await expect(createTfjsEngine({ model: bare, scales: null, backend: "auto" })).rejects.toThrow(/bare\.onnx: no dsanet\.config in its metadata, so not a DSANet export the tfjs engine can rebuild; re-export it with training\/export\.py/);
     // The same reasons reach the caller from the engine's worker thread.
-    await expect(createEngine({ type: "onnx", model: MODEL, scales: 3, threads: 1, provider: "cuda", backend: "auto" })).rejects.toThrow(/onnx provider 'cuda' could not start/);
+    await expect(createEngine({ type: "onnx", model: MODEL, scales: 3, stages: null, threads: 1, provider: "cuda", backend: "auto" })).rejects.toThrow(/onnx provider 'cuda' could not start/);
   });
 });

@@ -13,8 +13,9 @@ import { ProgressBar } from "./progress.js";
 import { onStopSignals, signalExitCode, type StopSignal } from "./stop-signals.js";
 import { printSummary } from "./summary.js";
 
-const SAMPLE = fileURLToPath(new URL("../../samples/pedestrians.mp4", import.meta.url));
-const SAMPLE_OUTPUT = "out/pedestrians-deblurred.mp4";
+/** A still camera's street whose walkers are motion-blurred (bench/motion-blur-sample.sh). */
+const SAMPLE = fileURLToPath(new URL("../../samples/pedestrians-motion-blur.mp4", import.meta.url));
+const SAMPLE_OUTPUT = "out/pedestrians-motion-blur-deblurred.mp4";
 
 interface DeblurFlags extends ConfigFlags {
   output?: string;

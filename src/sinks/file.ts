@@ -1,16 +1,16 @@
-import { once } from "node:events";
 import { mkdir } from "node:fs/promises";
 import { dirname, extname } from "node:path";
 import { OutputError } from "../ffmpeg/errors.js";
 import { countFrames } from "../ffmpeg/frames.js";
 import { findFfmpeg, hasMuxerOption, type Binary } from "../ffmpeg/locate.js";
-import { FfmpegProcess } from "../ffmpeg/process.js";
 import { writeFailure } from "../ffmpeg/write-failure.js";
 import { log } from "../log.js";
 import type { Frame } from "../types.js";
+import { FrameEncoder, timeBase, type FrameTiming } from "./frame-encoder.js";
 import { trimToWholeFragments } from "./fragmented-mp4.js";
 import { PartialFile } from "./partial-file.js";
-import { timedFramePrefix, timedFramesHeader } from "./timed-frames.js";
+
+export type { FrameTiming } from "./frame-encoder.js";
 
 export interface EncodeOptions {
   /** Video codec for lossy output (default libx264). */
@@ -21,19 +21,6 @@ export interface EncodeOptions {
   /** Bit-exact RGB: FFV1 in .mkv, x264 RGB with qp 0 elsewhere. */
   readonly lossless: boolean;
 }
-
-/**
- * When each frame is shown. `pts`: at the frame's own `ptsMs` (a file's decoded timestamps,
- * variable frame rate included), in the input's time base ("1/15360"), which the output keeps
- * where its container can (MP4 can, Matroska counts milliseconds); `frameRate` is the average,
- * a hint for players. `wallclock`: live streams, each frame stamped when it reaches the encoder.
- */
-export type FrameTiming =
-  | { readonly clock: "pts"; readonly timeBase: string; readonly frameRate: string }
-  | { readonly clock: "wallclock" };
-
-/** Live recordings count time in the RTP video clock's unit. */
-const WALLCLOCK_TIME_BASE = "1/90000";
 
 export interface FileSinkOptions {
   readonly output: string;
@@ -101,21 +88,6 @@ export async function containerArgs(ffmpeg: Binary, output: string, base: string
   return [...layout, ...(exact ? ["-movie_timescale", String(ticks)] : [])];
 }
 
-function timeBase(timing: FrameTiming): string {
-  return timing.clock === "pts" ? timing.timeBase : WALLCLOCK_TIME_BASE;
-}
-
-/** A rational "num/den" as a number; 0 when it is not one. */
-function rate(text: string): number {
-  const [num, den] = text.split("/").map(Number);
-  return num && den ? num / den : 0;
-}
-
-/** Nanoseconds per tick of a time base: the least step between two frames' times. */
-function tickNs(base: string): number {
-  return 1e9 * (rate(base) || 1 / 1000);
-}
-
 /**
  * Encodes RGB24 frames to a video file with ffmpeg, keeping each frame's time (see
  * FrameTiming), the input's start time and audio. `write` resolves once ffmpeg has taken the
@@ -126,15 +98,10 @@ function tickNs(base: string): number {
  */
 export class FileSink {
   private failure: OutputError | null = null;
-  /** The last time written, in ns; whether a frame out of order has been told about. */
-  private lastNs: number | null = null;
-  private toldOrder = false;
-  /** Wallclock: when the first frame came (ms, performance.now), time 0 of the recording. */
-  private firstAtMs: number | null = null;
   private closing: Promise<void> | null = null;
 
   private constructor(
-    private readonly encoder: FfmpegProcess,
+    private readonly encoder: FrameEncoder,
     private readonly file: PartialFile,
     private readonly options: FileSinkOptions,
   ) {}
@@ -147,70 +114,28 @@ export class FileSink {
     const file = new PartialFile(options.output, playableWhenCut ? "keep" : "discard");
     const { width, height, timing } = options;
     const withAudio = options.audioFrom !== null && options.audioCodec !== null;
-    const args = [
-      "-hide_banner", "-nostats", "-v", "error", "-y",
-      // -copyts keeps every time as written, the start included, and the audio's, so the two
-      // stay in step as they were in the input.
-      "-copyts", "-f", "matroska", "-i", "pipe:0",
+    const output = [
       ...(withAudio && options.audioFrom ? ["-i", options.audioFrom, "-map", "0:v:0", "-map", "1:a:0", ...audioArgs(options.output, options.audioCodec), "-shortest"] : ["-map", "0:v:0"]),
       ...videoArgs(options.output, width, height, options.encode),
-      // Each frame keeps its time (no constant rate made up), counted in the input's unit.
-      "-vsync", "passthrough", "-enc_time_base:v", timeBase(timing),
+      ...FrameEncoder.timingArgs(timing),
       ...(await containerArgs(ffmpeg, options.output, timeBase(timing), playableWhenCut)),
       file.path,
     ];
     let sink: FileSink | null = null;
     // stderr lines come in later events, once `sink` is set.
-    const encoder = new FfmpegProcess(ffmpeg.path, args, { stdin: true, onStderrLine: (line) => sink?.watch(line) });
-    const frameRate = timing.clock === "pts" ? rate(timing.frameRate) : 0;
-    encoder.stdin?.write(timedFramesHeader(width, height, frameRate > 0 ? 1e9 / frameRate : 1e9 / 25));
+    const encoder = new FrameEncoder(ffmpeg.path, { label: options.output, width, height, timing, output, onStderrLine: (line) => sink?.watch(line) });
     sink = new FileSink(encoder, file, options);
     return sink;
   }
 
   async write(frame: Frame): Promise<void> {
-    const { width, height } = this.options;
-    if (frame.width !== width || frame.height !== height) {
-      throw new Error(`${this.options.output}: a ${frame.width}x${frame.height} frame came for a ${width}x${height} video; frames of one file keep one size`);
-    }
-    const stdin = this.encoder.stdin;
+    if (this.failure) throw this.failure;
     try {
-      if (this.failure || !stdin || stdin.destroyed) {
-        await this.encoder.done;
-      } else {
-        stdin.write(timedFramePrefix(BigInt(this.stamp(frame)), frame.rgb.length));
-        if (!stdin.write(frame.rgb)) await Promise.race([once(stdin, "drain"), this.encoder.done]);
-      }
+      await this.encoder.write(frame);
     } catch (error) {
       throw this.failure ?? error;
     }
     if (this.failure) throw this.failure;
-  }
-
-  /**
-   * The frame's time in ns, at least one tick of the output's time base after the one before:
-   * an encoder and a muxer refuse equal or backward times, which a damaged file can hold.
-   */
-  private stamp(frame: Frame): number {
-    const { timing } = this.options;
-    let ns: number;
-    if (timing.clock === "pts") {
-      ns = Math.round(frame.ptsMs * 1e6);
-    } else {
-      const now = performance.now();
-      this.firstAtMs ??= now;
-      ns = Math.round((now - this.firstAtMs) * 1e6);
-    }
-    const least = this.lastNs === null ? 0 : this.lastNs + Math.ceil(tickNs(timeBase(timing)));
-    if (ns < least) {
-      if (!this.toldOrder && timing.clock === "pts") {
-        this.toldOrder = true;
-        log.warn(`${this.options.output}: frame ${frame.index} at ${frame.ptsMs.toFixed(3)} ms comes before time 0 or not after the frame before; written one tick after it (the input's timestamps are out of order)`);
-      }
-      ns = least;
-    }
-    this.lastNs = ns;
-    return ns;
   }
 
   /**
@@ -224,9 +149,8 @@ export class FileSink {
   }
 
   private async finish(): Promise<void> {
-    this.encoder.stdin?.end();
     try {
-      await this.encoder.done;
+      await this.encoder.finish();
       if (this.failure) throw this.failure;
     } catch (error) {
       throw await this.salvage(this.failure ?? (error as Error));

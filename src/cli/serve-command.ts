@@ -42,7 +42,9 @@ export function serveCommand(): Command {
       .option("--host <address>", "address to listen on (default 127.0.0.1)")
       .option("--token <secret>", "require ?token=<secret> for the page, sockets and /metrics")
       .option("--record <file>", "also record the deblurred stream(s) to this file")
+      .option("--publish <url>", "push each deblurred stream to this RTSP server; {stream} is the camera's name, e.g. rtsp://127.0.0.1:8554/{stream}-deblurred")
       .option("--udp", "RTSP over UDP instead of TCP")
+      .option("--hls", "also serve each deblurred stream as HLS at /hls/<stream>/index.m3u8 (the page plays it)")
       .option("--detect [file]", "detect COCO objects: boxes on the page, JSON lines to <file> if given")
       .option("--burn-in", "with --detect and --record: draw the boxes into the recording")
       .option("--no-carry-state", "deblur every frame alone"),
@@ -65,6 +67,7 @@ export function serveCommand(): Command {
           rtsp: { transport: config.live.transport, stallTimeoutMs: config.live.stallTimeoutMs, backoffMs: config.live.backoffMs, maxBackoffMs: config.live.maxBackoffMs },
           viewer: config.viewer,
           record: flags.record ?? null,
+          publish: config.live.publish,
           encode: config.output,
           ...(detector ? { detect: { detector, every: config.detector.every, output: detections, burnIn: flags.burnIn ?? false } } : {}),
         }),

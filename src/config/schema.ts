@@ -66,10 +66,14 @@ function isCameraUrl(text: string): boolean {
   }
 }
 
+const rtspUrl = (example: string) => z.string().refine(isCameraUrl, `an rtsp:// or rtsps:// URL with a host, e.g. ${example}`);
+
 const camera = z
   .object({
     name: z.string().regex(/^[\w-]+$/, "letters, digits, _ and - only"),
-    url: z.string().refine(isCameraUrl, "an rtsp:// or rtsps:// URL with a host, e.g. rtsp://192.0.2.10:554/stream1"),
+    url: rtspUrl("rtsp://192.0.2.10:554/stream1"),
+    /** Push this camera's deblurred stream here (overrides live.publish). */
+    publish: rtspUrl("rtsp://127.0.0.1:8554/front-deblurred").optional(),
   })
   .strict();
 
@@ -77,6 +81,15 @@ const live = z
   .object({
     /** Cameras for `dsanet serve` when none are named on the command line. */
     sources: z.array(camera).default([]),
+    /**
+     * Push each deblurred stream, H.264, to an RTSP server that takes publishers (MediaMTX,
+     * go2rtc, Frigate's restream): a URL where {stream} stands for the camera's name; null: none.
+     */
+    publish: z
+      .string()
+      .refine((url) => isCameraUrl(url.replaceAll("{stream}", "name")), "an rtsp:// URL with a host, {stream} for the camera's name, e.g. rtsp://127.0.0.1:8554/{stream}-deblurred")
+      .nullable()
+      .default(null),
     /** Frames per stream that may wait for the model; older ones are dropped beyond this. */
     queue: z.number().int().min(1).max(32).default(2),
     transport: z.enum(["tcp", "udp"]).default("tcp"),
@@ -104,6 +117,8 @@ const viewer = z
     allowedOrigins: z.array(z.string().url()).default([]),
     /** JPEG width sent to viewers. */
     width: z.number().int().min(64).max(3840).default(640),
+    /** Also serve each deblurred stream as HLS at /hls/<stream>/index.m3u8 (played by the page too): one more H.264 encoder a stream. */
+    hls: z.boolean().default(false),
     quality: z.number().int().min(10).max(100).default(75),
   })
   .strict();

@@ -17,6 +17,14 @@ export class StreamMetrics {
   recordingDropped = 0;
   /** Recordings stopped by a failed write (a full disk, a lost volume). */
   recordingFailures = 0;
+  /** Deblurred frames the RTSP publisher did not send: its server was slow, or gone. */
+  publishDropped = 0;
+  /** Times the RTSP server stopped taking the stream (or refused it) and the publisher went on retrying. */
+  publishOutages = 0;
+  /** Whether the RTSP server takes the stream now. */
+  publishing = false;
+  /** Deblurred frames the HLS encoder did not take in time. */
+  hlsDropped = 0;
   live = false;
   lastLatencyMs = 0;
   /** The frames delivered, each counted by the share of its pixels that went through the model. */
@@ -88,6 +96,10 @@ export class LiveMetrics {
     perStream(Counter, "dsanet_recording_dropped_total", "Deblurred frames the recording did not take: its encoder fell behind, or its file failed.", (m) => m.recordingDropped);
     perStream(Counter, "dsanet_recording_failures_total", "Recordings stopped by a failed write (full disk, lost volume); the log names the cause.", (m) => m.recordingFailures);
     perStream(Gauge, "dsanet_stream_up", "1 while the source delivers frames.", (m) => (m.live ? 1 : 0));
+    perStream(Counter, "dsanet_publish_dropped_total", "Deblurred frames the RTSP publisher did not send: its server was slow or gone.", (m) => m.publishDropped);
+    perStream(Counter, "dsanet_publish_outages_total", "Times the RTSP server refused or stopped taking the deblurred stream (the publisher retries).", (m) => m.publishOutages);
+    perStream(Counter, "dsanet_hls_dropped_total", "Deblurred frames the HLS encoder did not take in time (viewer.hls).", (m) => m.hlsDropped);
+    perStream(Gauge, "dsanet_publish_up", "1 while the RTSP server takes the deblurred stream (--publish), 0 otherwise.", (m) => (m.publishing ? 1 : 0));
     perStream(Gauge, "dsanet_last_recovery_seconds", "The last outage: from the lost stream to its first frame back.", (m) => m.lastRecoveryMs / 1000);
     const viewers = () => this.viewers;
     new Gauge({ name: "dsanet_viewers", help: "Connected WebSocket viewers.", registers: [this.registry], collect(this: Gauge) { this.set(viewers()); } });

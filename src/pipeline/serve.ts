@@ -1,9 +1,14 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { concatMap, map, merge, share, Subject, Subscription, takeUntil, timer, firstValueFrom, type Observable } from "rxjs";
 import type { DeblurStreamOptions } from "../model/deblur-stream.js";
 import type { Engine } from "../model/engine.js";
 import type { Detection } from "../types.js";
 import type { Detector } from "../detector/detector.js";
 import { drawBoxes } from "../sinks/draw-boxes.js";
+import { HlsWriter } from "../sinks/hls.js";
+import { RtspPublisher, type PublishEvent } from "../sinks/rtsp-publish.js";
 import type { EncodeOptions } from "../sinks/file.js";
 import type { JsonLinesSink } from "../sinks/jsonl.js";
 import { ViewerServer, type StreamStatus, type ViewerServerOptions } from "../sinks/viewer/server.js";
@@ -28,6 +33,8 @@ const DRAIN_MS = 2500;
 export interface LiveSourceSpec {
   readonly name: string;
   readonly url: string;
+  /** Push its deblurred stream to this RTSP server (overrides ServeOptions.publish). */
+  readonly publish?: string;
 }
 
 export interface ServeOptions extends DeblurStreamOptions {
@@ -37,10 +44,13 @@ export interface ServeOptions extends DeblurStreamOptions {
   /** Frames per stream that may wait for the model before the oldest is dropped. */
   readonly queue: number;
   readonly rtsp: { readonly transport: "tcp" | "udp"; readonly stallTimeoutMs: number; readonly backoffMs: number; readonly maxBackoffMs: number };
-  readonly viewer: Omit<ViewerServerOptions, "metrics" | "onViewers">;
+  /** The page's server; with `hls`, each stream as HLS there too (at /hls/<stream>/index.m3u8). */
+  readonly viewer: Omit<ViewerServerOptions, "metrics" | "onViewers" | "hls"> & { readonly hls: boolean };
   /** Record each stream's deblurred frames here (`name` is inserted when there are several). */
   readonly record: string | null;
   readonly encode: EncodeOptions;
+  /** Push every deblurred stream to an RTSP server: a URL where {stream} is the camera's name; null: none. */
+  readonly publish: string | null;
   /** Detect objects on the deblurred frames: boxes on the page, JSON lines, burnt into recordings. */
   readonly detect?: { readonly detector: Detector; readonly every: number; readonly output: JsonLinesSink | null; readonly burnIn: boolean };
   readonly onEvent?: (event: LiveEvent) => void;
@@ -65,8 +75,11 @@ function status(name: string, m: StreamMetrics): StreamStatus {
  */
 export async function serve(options: ServeOptions): Promise<Serving> {
   const metrics = new LiveMetrics();
+  // Each stream's playlist and segments, in a folder of this server's own, gone when it closes.
+  const hlsFolder = options.viewer.hls ? await mkdtemp(join(tmpdir(), "dsanet-hls-")) : null;
   const server = await ViewerServer.start({
     ...options.viewer,
+    hls: hlsFolder,
     metrics: () => metrics.toPrometheus(),
     onViewers: (count) => (metrics.viewers = count),
   });
@@ -74,6 +87,8 @@ export async function serve(options: ServeOptions): Promise<Serving> {
   const stopping = new Subject<void>();
   const drained: Promise<void>[] = [];
   const recorders: Recorder[] = [];
+  const publishers: RtspPublisher[] = [];
+  const playlists: HlsWriter[] = [];
 
   for (const source of options.sources) {
     const m = metrics.stream(source.name);
@@ -129,6 +144,34 @@ export async function serve(options: ServeOptions): Promise<Serving> {
       const record = ({ sharp }: LiveFrame) => recorder.write(detection?.burnIn ? drawBoxes(sharp, found) : sharp);
       outputs.push(deblurred.pipe(dropOldest(RECORDING_QUEUE, record, () => m.recordingDropped++)));
     }
+    const publishTo = source.publish ?? options.publish?.replaceAll("{stream}", source.name) ?? null;
+    if (publishTo) {
+      const onPublish = (event: PublishEvent) => {
+        m.publishing = event.type !== "lost";
+        if (event.type === "lost") {
+          m.publishOutages++;
+          log.warn(`${source.name}: publishing to ${redact(publishTo)} failed (${event.reason}); retrying`);
+        } else if (event.type === "back") {
+          log.info(`${source.name}: publishing to ${redact(publishTo)} again after ${(event.durationMs / 1000).toFixed(1)} s`);
+        } else {
+          log.info(`${source.name}: publishing ${event.width}x${event.height} to ${redact(publishTo)}`);
+        }
+      };
+      const { transport, stallTimeoutMs, backoffMs, maxBackoffMs } = options.rtsp;
+      const backoff = { initialMs: backoffMs, maxMs: maxBackoffMs };
+      const publisher = new RtspPublisher({ stream: source.name, url: publishTo, transport, stallTimeoutMs, backoff, crf: options.encode.crf, onEvent: onPublish });
+      publishers.push(publisher);
+      // Latest-only, as a viewer: a slow or absent server costs one waiting frame, never the other outputs.
+      const publish = async ({ sharp }: LiveFrame) => {
+        if ((await publisher.publish(detection?.burnIn ? drawBoxes(sharp, found) : sharp)) === "dropped") m.publishDropped++;
+      };
+      outputs.push(deblurred.pipe(dropOldest(1, publish, () => m.publishDropped++)));
+    }
+    if (hlsFolder) {
+      const playlist = new HlsWriter(join(hlsFolder, source.name), source.name, options.encode.crf);
+      playlists.push(playlist);
+      outputs.push(deblurred.pipe(dropOldest(1, ({ sharp }) => playlist.write(sharp), () => m.hlsDropped++)));
+    }
     drained.push(
       new Promise((resolve) => {
         subscription.add(
@@ -150,8 +193,9 @@ export async function serve(options: ServeOptions): Promise<Serving> {
     stopping.next();
     await Promise.race([Promise.all(drained), firstValueFrom(timer(DRAIN_MS))]);
     subscription.unsubscribe();
-    await Promise.all(recorders.map((r) => r.close()));
+    await Promise.all([...recorders, ...publishers, ...playlists].map((sink) => sink.close()));
     await server.close();
+    if (hlsFolder) await rm(hlsFolder, { recursive: true, force: true });
   };
   let closing: Promise<void> | null = null;
   return {

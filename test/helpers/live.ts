@@ -9,7 +9,7 @@ export function liveEngine(): Promise<Engine> {
   return createEngine({ type: "onnx", model: MODEL, scales: 3, stages: null, threads: 1, provider: "cpu", backend: "auto" });
 }
 
-/** serve() options for tests on loopback: quick reconnects, small JPEGs, no recording. */
+/** serve() options for tests on loopback: quick reconnects, small JPEGs, no recording, nothing published. */
 export function serveOptions(engine: Engine, options: Pick<ServeOptions, "sources"> & Partial<ServeOptions>): ServeOptions {
   return {
     engine,
@@ -20,8 +20,9 @@ export function serveOptions(engine: Engine, options: Pick<ServeOptions, "source
     regions: "off",
     queue: 2,
     rtsp: { transport: "tcp", stallTimeoutMs: 3000, backoffMs: 200, maxBackoffMs: 1000 },
-    viewer: { host: "127.0.0.1", port: 0, token: null, allowedHosts: [], allowedOrigins: [], width: 640, quality: 70 },
+    viewer: { host: "127.0.0.1", port: 0, token: null, allowedHosts: [], allowedOrigins: [], width: 640, quality: 70, hls: false },
     record: null,
+    publish: null,
     encode: { codec: "libx264", crf: 23, preset: "veryfast", lossless: false },
     ...options,
   };

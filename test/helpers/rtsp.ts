@@ -18,7 +18,7 @@ export async function freePort(): Promise<number> {
 export class RtspServer {
   private process: ChildProcess | null = null;
 
-  /** Serves `source`: a file (played once per session) or a moving test pattern, "WIDTHxHEIGHT@FPS". */
+  /** Serves `source`: a file (played once per session), a moving test pattern "WIDTHxHEIGHT@FPS", or "flash:WIDTHxHEIGHT@FPS" (see rtsp_server.py). */
   constructor(
     readonly port: number,
     private readonly source = "160x96@10",
@@ -49,12 +49,70 @@ export class RtspServer {
     this.process?.kill("SIGCONT");
   }
 
+  /** Send the server a signal: SIGUSR1 flips a `flash:` source black <-> white. */
+  signal(signal: NodeJS.Signals): void {
+    this.process?.kill(signal);
+  }
+
   /** Kill it hard, as a crashed camera or a cut cable would. */
   async kill(): Promise<void> {
-    const child = this.process;
+    await killHard(this.process);
     this.process = null;
-    if (!child || child.exitCode !== null) return;
-    child.kill("SIGKILL");
-    await once(child, "exit");
+  }
+}
+
+/** SIGKILL a child process, unless it has exited, and wait until it has. */
+async function killHard(child: ChildProcess | null): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  child.kill("SIGKILL");
+  await once(child, "exit");
+}
+
+/**
+ * An RTSP server that takes one publisher at rtsp://127.0.0.1:PORT/PATH, as MediaMTX or
+ * go2rtc take dsanet's `--publish`: ffmpeg's own server mode (`-rtsp_flags listen`), which
+ * decodes what it is sent and says what came (the codec, each frame's time). It serves one
+ * publisher's session; `start` again for the next, as a restarted server would.
+ */
+export class RtspListener {
+  private process: ChildProcess | null = null;
+  /** Presentation times (s) of the frames received, since the last start. */
+  times: number[] = [];
+  /** What ffmpeg said of the stream it received, e.g. "h264 (High), yuv420p(progressive), 160x96". */
+  stream = "";
+
+  constructor(
+    readonly port: number,
+    readonly path: string,
+  ) {}
+
+  get url(): string {
+    return `rtsp://127.0.0.1:${this.port}/${this.path}`;
+  }
+
+  /** Listen until a publisher has come and gone, or `kill`. */
+  start(): void {
+    this.times = [];
+    this.stream = "";
+    const child = spawn("ffmpeg", ["-hide_banner", "-nostdin", "-v", "info", "-rtsp_flags", "listen", "-i", this.url, "-vf", "showinfo", "-f", "null", "-"], { stdio: ["ignore", "ignore", "pipe"] });
+    this.process = child;
+    let partial = "";
+    child.stderr?.setEncoding("utf8");
+    child.stderr?.on("data", (chunk: string) => {
+      const lines = (partial + chunk).split(/\r?\n|\r/);
+      partial = lines.pop() ?? "";
+      for (const line of lines) {
+        const time = /\bn:\s*\d+\s.*\bpts_time:\s*([\d.]+)/.exec(line);
+        if (time?.[1]) this.times.push(Number(time[1]));
+        const video = /Stream #0:0.*: Video: (.+)/.exec(line);
+        if (video?.[1] && !this.stream) this.stream = video[1];
+      }
+    });
+  }
+
+  /** Kill it hard, as a crashed server would go. */
+  async kill(): Promise<void> {
+    await killHard(this.process);
+    this.process = null;
   }
 }

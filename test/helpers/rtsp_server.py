@@ -1,10 +1,11 @@
 """A real RTSP server for tests (GStreamer's RTSP server from Debian), on loopback only.
 
-    python3 test/helpers/rtsp_server.py PORT [FILE | WIDTHxHEIGHT@FPS]
+    python3 test/helpers/rtsp_server.py PORT [FILE | WIDTHxHEIGHT@FPS | flash:WIDTHxHEIGHT@FPS]
 
-Serves rtsp://127.0.0.1:PORT/live: FILE (H.264 re-encoded, played once per session), or a
-moving test pattern, 160x96 at 10 fps unless given. Prints "ready" once listening; stops on
-SIGTERM.
+Serves rtsp://127.0.0.1:PORT/live: FILE (H.264 re-encoded, played once per session), a
+moving test pattern, 160x96 at 10 fps unless given, or (flash:) a black picture that turns
+white, and back, at each SIGUSR1: an event whose time the sender knows, for latency
+measurements. Prints "ready" once listening; stops on SIGTERM.
 """
 import re
 import signal
@@ -18,9 +19,9 @@ from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
 
 port = sys.argv[1]
 what = sys.argv[2] if len(sys.argv) > 2 else "160x96@10"
-pattern = re.fullmatch(r"(\d+)x(\d+)@(\d+)", what)
+pattern = re.fullmatch(r"(flash:)?(\d+)x(\d+)@(\d+)", what)
 source = (
-    f"videotestsrc is-live=true pattern=ball ! video/x-raw,width={pattern[1]},height={pattern[2]},framerate={pattern[3]}/1"
+    f"videotestsrc name=pattern is-live=true pattern={'black' if pattern[1] else 'ball'} ! video/x-raw,width={pattern[2]},height={pattern[3]},framerate={pattern[4]}/1"
     if pattern
     else f'filesrc location="{what}" ! decodebin ! videoconvert'
 )
@@ -32,6 +33,20 @@ factory = GstRtspServer.RTSPMediaFactory()
 factory.set_launch(f"( {source} ! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=10 ! rtph264pay name=pay0 pt=96 )")
 factory.set_shared(True)
 server.get_mount_points().add_factory("/live", factory)
+
+# The shared media's test pattern, once a client has made it: SIGUSR1 flips it black <-> white.
+patterns = []
+factory.connect("media-configure", lambda _factory, media: patterns.append(media.get_element().get_by_name("pattern")))
+
+
+def flip():
+    for element in patterns:
+        if element is not None:
+            element.set_property("pattern", "white" if element.get_property("pattern").value_nick == "black" else "black")
+    return False
+
+
+signal.signal(signal.SIGUSR1, lambda *_: GLib.idle_add(flip))
 server.attach(None)
 loop = GLib.MainLoop()
 signal.signal(signal.SIGTERM, lambda *_: loop.quit())

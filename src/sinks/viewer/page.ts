@@ -1,7 +1,9 @@
 /**
  * The live viewer page: one panel per stream, the deblurred frame with the original beside
  * it under a slider (drag: left of the line is the original, right the deblurred), and the
- * stream's fps, latency, drops and reconnects. Served as is; no build step, no dependencies.
+ * stream's fps, latency, drops and reconnects; with `--hls`, the deblurred stream as video too,
+ * played by hls.js (served by the server from npm's copy), or the browser's own HLS player.
+ * Served as is; no build step.
  */
 export const viewerPage = `<!doctype html>
 <html lang="en">
@@ -14,7 +16,8 @@ export const viewerPage = `<!doctype html>
   header { padding: 10px 16px; background: #1b1b1b; }
   main { display: flex; flex-wrap: wrap; gap: 16px; padding: 16px; }
   section { background: #1b1b1b; padding: 8px; border-radius: 6px; }
-  canvas { display: block; width: min(100%, 640px); background: #000; }
+  canvas, video { display: block; width: min(100%, 640px); background: #000; }
+  video { margin-top: 6px; }
   .stats { margin-top: 6px; font-variant-numeric: tabular-nums; }
   .badge { padding: 1px 6px; border-radius: 3px; background: #2a6; }
   .badge.down { background: #c52; }
@@ -41,7 +44,46 @@ function panel(name) {
     detections: [], frameWidth: 1 };
   p.slider.addEventListener("input", () => draw(p));
   panels.set(name, p);
+  playHls(p, name);
   return p;
+}
+
+const withToken = (path) => path + (token ? "?token=" + encodeURIComponent(token) : "");
+let hlsPlayer = null;
+
+/** The server's HLS player, hls.js, loaded once; null when the server serves no HLS. */
+function loadHlsPlayer() {
+  hlsPlayer ??= fetch(withToken("/hls.min.js")).then((r) => r.ok ? r.text() : null).then((code) => {
+    if (code === null) return null;
+    const script = document.createElement("script");
+    script.textContent = code;
+    document.head.append(script);
+    return window.Hls;
+  });
+  return hlsPlayer;
+}
+
+/** The stream's HLS under its panel, once the server has a first segment of it. */
+async function playHls(p, name) {
+  const Hls = await loadHlsPlayer();
+  if (Hls === null) return;
+  const src = withToken("/hls/" + encodeURIComponent(name) + "/index.m3u8");
+  while (!(await fetch(src, { cache: "no-store" }).then((r) => r.ok, () => false))) await new Promise((r) => setTimeout(r, 1000));
+  const video = document.createElement("video");
+  Object.assign(video, { muted: true, autoplay: true, playsInline: true, controls: true });
+  video.addEventListener("playing", () => (p.section.dataset.hls = "playing"));
+  video.addEventListener("error", () => (p.section.dataset.hls = "error"));
+  p.section.append(video);
+  // hls.js wherever Media Source Extensions exist: Chromium's own HLS player (since 2025)
+  // could not parse these fMP4 segments; the browser's own only where there is no MSE (iOS).
+  if (Hls.isSupported()) {
+    const hls = new Hls({ liveSyncDurationCount: 2 });
+    hls.loadSource(src);
+    hls.attachMedia(video);
+  } else {
+    video.src = src;
+  }
+  video.play().catch(() => undefined);
 }
 
 function draw(p) {

@@ -1,10 +1,19 @@
+import { readFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
+import { join } from "node:path";
 import sharp from "sharp";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { Detection, Frame } from "../../types.js";
+import { HLS_FILE } from "../hls.js";
 import { checkAccess, type AccessOptions } from "./access.js";
 import { viewerPage } from "./page.js";
+
+/** hls.js, the HLS player the page loads (the browser's own only where there is no Media Source Extensions). */
+const HLS_PLAYER = createRequire(import.meta.url).resolve("hls.js/dist/hls.min.js");
+
+const HLS_TYPES: Record<string, string> = { m3u8: "application/vnd.apple.mpegurl", mp4: "video/mp4", m4s: "video/iso.segment" };
 
 /** A frame message: header length (4 bytes, little-endian), JSON header, image bytes. */
 function framed(header: object, ...images: Buffer[]): Buffer {
@@ -22,6 +31,8 @@ export interface ViewerServerOptions extends AccessOptions {
   readonly quality: number;
   /** Prometheus text for /metrics. */
   readonly metrics: () => string | Promise<string>;
+  /** Where each stream's HLS folder is (`<folder>/<stream>/`), served at /hls/<stream>/; null: no HLS. */
+  readonly hls?: string | null;
   readonly onViewers?: (count: number) => void;
 }
 
@@ -183,6 +194,9 @@ export class ViewerServer {
     const access = checkAccess(req, this.options);
     if (!access.ok) return void res.writeHead(access.status, { "content-type": "text/plain" }).end(`${access.reason}\n`);
     if (path === "/") return void res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(viewerPage);
+    const hls = /^\/hls\/([\w-]+)\/([^/]+)$/.exec(path);
+    if (hls?.[1] && hls[2] && this.options.hls) return void this.hlsFile(hls[1], hls[2], new URL(req.url ?? "/", "http://x").searchParams.get("token"), res);
+    if (path === "/hls.min.js" && this.options.hls) return void this.file(HLS_PLAYER, "text/javascript", res);
     if (path === "/metrics") {
       return void Promise.resolve()
         .then(() => this.options.metrics())
@@ -192,6 +206,34 @@ export class ViewerServer {
         );
     }
     res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
+  }
+
+  /**
+   * A file of a stream's HLS folder. With a token, the playlist's own references (segments, the
+   * init segment) carry it too: a player follows them as they are, and any player (VLC, an NVR)
+   * can then play `/hls/<stream>/index.m3u8?token=...`.
+   */
+  private hlsFile(stream: string, name: string, token: string | null, res: ServerResponse): void {
+    const folder = this.options.hls;
+    if (!folder || !HLS_FILE.test(name)) return void res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
+    const type = HLS_TYPES[name.slice(name.lastIndexOf(".") + 1)] ?? "application/octet-stream";
+    const path = join(folder, stream, name);
+    if (!name.endsWith(".m3u8")) return this.file(path, type, res);
+    readFile(path, "utf8").then(
+      (playlist) => {
+        const withToken = token ? playlist.replace(/^(?!#)(\S+)$/gm, `$1?token=${encodeURIComponent(token)}`).replace(/URI="([^"]+)"/g, `URI="$1?token=${encodeURIComponent(token)}"`) : playlist;
+        // A live playlist changes every second: no cache may keep it.
+        res.writeHead(200, { "content-type": type, "cache-control": "no-cache" }).end(withToken);
+      },
+      () => res.writeHead(404, { "content-type": "text/plain" }).end("no HLS stream (yet) for this stream\n"),
+    );
+  }
+
+  private file(path: string, type: string, res: ServerResponse): void {
+    readFile(path).then(
+      (bytes) => res.writeHead(200, { "content-type": type }).end(bytes),
+      () => res.writeHead(404, { "content-type": "text/plain" }).end("not found\n"),
+    );
   }
 
   private jpeg(frame: Frame, width: number): Promise<Buffer> {

@@ -1,0 +1,53 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { metric, servedPort, startCommand } from "../helpers/command.js";
+import { RtspListener, RtspServer, freePort } from "../helpers/rtsp.js";
+import { until } from "../helpers/until.js";
+
+const servers: { kill(): Promise<void> }[] = [];
+afterAll(async () => {
+  for (const server of servers) await server.kill();
+});
+
+/** The median gap between consecutive frame times, in seconds. */
+function medianGap(times: readonly number[]): number {
+  const gaps = times.slice(1).map((t, i) => t - (times[i] as number)).sort((a, b) => a - b);
+  return gaps[Math.floor(gaps.length / 2)] ?? 0;
+}
+
+describe("serve --publish", () => {
+  it("pushes the deblurred stream to an RTSP server at the camera's rate, and survives that server's restart", { timeout: 180_000 }, async () => {
+    const camera = new RtspServer(await freePort(), "160x96@10");
+    servers.push(camera);
+    await camera.start();
+    const listener = new RtspListener(await freePort(), "front-deblurred");
+    servers.push(listener);
+    listener.start();
+    const serve = startCommand(["serve", `front=${camera.url}`, "--port", "0", "--model", "lite", "--threads", "1", "--publish", `rtsp://127.0.0.1:${listener.port}/{stream}-deblurred`]);
+    try {
+      const port = await servedPort(serve);
+      await until(() => listener.times.length >= 30, 60_000, () => `30 frames at the server (${listener.times.length}):\n${serve.stderr()}`);
+      expect(listener.stream).toMatch(/^h264 .*, 160x96/);
+      // Stamped as they came, from a 10 fps camera whose every frame the model keeps up with.
+      expect(medianGap(listener.times)).toBeGreaterThan(0.07);
+      expect(medianGap(listener.times)).toBeLessThan(0.13);
+      expect(await metric(port, "dsanet_publish_up", "front")).toBe(1);
+      expect(serve.stderr()).toMatch(/front: publishing 160x96 to rtsp:\/\/127\.0\.0\.1:\d+\/front-deblurred/);
+
+      // The server goes away: the publisher says so once, keeps the camera and viewers going, and
+      // is back once a server listens there again.
+      await listener.kill();
+      await until(async () => (await metric(port, "dsanet_publish_outages_total", "front")) >= 1, 30_000, "the lost server noticed");
+      expect(await metric(port, "dsanet_publish_up", "front")).toBe(0);
+      const deblurredDuringOutage = await metric(port, "dsanet_frames_out_total", "front");
+      await until(async () => (await metric(port, "dsanet_frames_out_total", "front")) >= deblurredDuringOutage + 10, 30_000, "frames deblurred while the server is gone");
+      listener.start();
+      await until(() => listener.times.length >= 10, 60_000, () => `frames at the restarted server:\n${serve.stderr()}`);
+      expect(await metric(port, "dsanet_publish_up", "front")).toBe(1);
+      expect(serve.stderr()).toMatch(/front: publishing to rtsp:\/\/127\.0\.0\.1:\d+\/front-deblurred failed \(.+\); retrying/);
+      expect(serve.stderr()).toMatch(/front: publishing to rtsp:\/\/127\.0\.0\.1:\d+\/front-deblurred again after [\d.]+ s/);
+      expect(await metric(port, "dsanet_publish_dropped_total", "front")).toBeGreaterThan(0);
+    } finally {
+      serve.child.kill("SIGKILL");
+    }
+  });
+});

@@ -46,16 +46,9 @@ export class RtspPublisher {
   private failures = 0;
   private retryAtMs = 0;
   private lostSinceMs: number | null = null;
-  /** A server has taken the stream the encoder sends now. */
-  private connectedNow = false;
   private closed = false;
 
   constructor(private readonly options: RtspPublishOptions) {}
-
-  /** Whether a server takes the frames now. */
-  get up(): boolean {
-    return this.connectedNow;
-  }
 
   async publish(frame: Frame): Promise<Published> {
     if (this.closed) return "dropped";
@@ -123,7 +116,6 @@ export class RtspPublisher {
     else this.options.onEvent?.({ type: "back", stream, durationMs: Date.now() - this.lostSinceMs });
     this.lostSinceMs = null;
     this.failures = 0;
-    this.connectedNow = true;
   }
 
   /** ffmpeg ended by itself (the publisher's own stops leave `encoder` behind first). */
@@ -135,7 +127,6 @@ export class RtspPublisher {
 
   /** An attempt failed or a stream was lost: say so once an outage, and wait before the next attempt. */
   private failed(encoder: FrameEncoder, error: Error): void {
-    this.connectedNow = false;
     this.failures++;
     const now = Date.now();
     if (this.lostSinceMs === null) {
@@ -150,7 +141,6 @@ export class RtspPublisher {
   private async stop(): Promise<void> {
     const encoder = this.encoder;
     this.encoder = null;
-    this.connectedNow = false;
     if (!encoder) return;
     await withStallTimeout(encoder.finish(), this.options.stallTimeoutMs).catch(() => undefined);
     await encoder.close();

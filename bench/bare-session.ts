@@ -5,9 +5,9 @@
  */
 import ort from "onnxruntime-node";
 import { availableCores } from "../src/machine.js";
-import { padded, strideFor } from "../src/model/engine.js";
-import { modelFile, SHIPPED_MODELS, type ShippedModel } from "../src/model/load-engine.js";
-import { sessionOptions, stateChannelsOf } from "../src/model/onnx-engine.js";
+import { padded, strideFor } from "../src/engine/engine.js";
+import { modelFile, SHIPPED_MODELS, type ShippedModel } from "../src/model/registry.js";
+import { sessionOptions, stateChannelsOf } from "../src/engine/onnx-engine.js";
 
 export interface BareSession {
   /** One inference of `rows` frames of the session's size. */

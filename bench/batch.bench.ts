@@ -24,11 +24,11 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { loadConfig } from "../src/config/load.js";
-import { batchingEngine } from "../src/model/batching-engine.js";
-import { createEngine } from "../src/model/create-engine.js";
-import { DeblurStream } from "../src/model/deblur-stream.js";
-import type { Engine, EngineInput } from "../src/model/engine.js";
-import type { ShippedModel } from "../src/model/load-engine.js";
+import { batchingEngine } from "../src/engine/batching-engine.js";
+import { loadEngineInWorker } from "../src/engine/engine-in-worker.js";
+import { DeblurStream } from "../src/deblur/deblur-stream.js";
+import type { Engine, EngineInput } from "../src/engine/engine.js";
+import type { ShippedModel } from "../src/model/registry.js";
 import type { Frame } from "../src/types.js";
 import { bareSession } from "./bare-session.js";
 
@@ -99,7 +99,7 @@ const rgb = sampleFrames();
 const config = await loadConfig(null);
 for (const model of values.models.split(",") as ShippedModel[]) {
   const [bareOne, bareBatched] = await bare(model);
-  const engine = await createEngine({ ...config.engine, model });
+  const engine = await loadEngineInWorker({ ...config.engine, model });
   const rows: number[] = [];
   const counted: Engine = { ...engine, run: (inputs: readonly EngineInput[], h: number, w: number) => (rows.push(inputs.length), engine.run(inputs, h, w)) };
   const batched = batchingEngine(counted, { maxRows: Number(values.rows ?? cameras), waitMs: config.live.batchWaitMs });

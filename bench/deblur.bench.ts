@@ -19,9 +19,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { loadConfig } from "../src/config/load.js";
-import { createEngine } from "../src/model/create-engine.js";
-import { DeblurStream } from "../src/model/deblur-stream.js";
-import type { ShippedModel } from "../src/model/load-engine.js";
+import { loadEngineInWorker } from "../src/engine/engine-in-worker.js";
+import { DeblurStream } from "../src/deblur/deblur-stream.js";
+import type { ShippedModel } from "../src/model/registry.js";
 import { deblurFile } from "../src/pipeline/deblur-file.js";
 import { bareSession } from "./bare-session.js";
 
@@ -62,7 +62,7 @@ function clipAt(width: number, height: number, frames: number): string {
  */
 async function measureEngine(c: Case): Promise<Pick<Result, "backend" | "bareFps" | "engineFps">> {
   const config = await loadConfig(null);
-  const engine = await createEngine({ ...config.engine, type: c.engine, model: c.model });
+  const engine = await loadEngineInWorker({ ...config.engine, type: c.engine, model: c.model });
   const bare = c.engine === "onnx" ? await bareSession(c.model, c.height, c.width, config.engine.threads) : null;
   const frame = { stream: "bench", index: 0, ptsMs: 0, width: c.width, height: c.height, rgb: new Uint8Array(c.width * c.height * 3).fill(128) };
   const stream = new DeblurStream(engine, { carryState: c.carryState, tile: null, overlap: 32, memoryLimitMB: null, regions: "off" });
@@ -92,7 +92,7 @@ async function measureEngine(c: Case): Promise<Pick<Result, "backend" | "bareFps
  */
 async function measureEndToEnd(c: Case): Promise<Pick<Result, "endToEndFps" | "peakRssMiB">> {
   const config = await loadConfig(null);
-  const engine = await createEngine({ ...config.engine, type: c.engine, model: c.model });
+  const engine = await loadEngineInWorker({ ...config.engine, type: c.engine, model: c.model });
   const written: number[] = [];
   await deblurFile({
     input: clipAt(c.width, c.height, c.frames), output: join(WORK, `out-${c.model}-${c.engine}-${c.width}.mp4`), engine,

@@ -10,7 +10,7 @@ import { availableCores } from "../src/machine.js";
 import { emitEinsum } from "../src/convert/einsum.js";
 import { GraphBuilder } from "../src/convert/onnx-builder.js";
 import { encodeModel, OnnxType } from "../src/convert/onnx-proto.js";
-import { sessionOptions } from "../src/model/onnx-engine.js";
+import { sessionOptions } from "../src/engine/onnx-engine.js";
 
 const [a, b, c, g, f] = [1, 192, 320, 64, 128];
 const weight = Float32Array.from({ length: g * f }, (_, i) => Math.sin(i));

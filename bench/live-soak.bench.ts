@@ -9,7 +9,7 @@
 import { parseArgs } from "node:util";
 import WebSocket from "ws";
 import { loadConfig } from "../src/config/load.js";
-import { createEngine } from "../src/model/create-engine.js";
+import { loadEngineInWorker } from "../src/engine/engine-in-worker.js";
 import { serve } from "../src/pipeline/serve.js";
 import { RtspServer, freePort } from "../test/helpers/rtsp.js";
 
@@ -20,7 +20,7 @@ const every = Number(values.every) * 1000;
 const camera = new RtspServer(await freePort(), values.camera);
 await camera.start();
 const config = await loadConfig(null);
-const engine = await createEngine(config.engine);
+const engine = await loadEngineInWorker(config.engine);
 const serving = await serve({
   sources: [{ name: "soak", url: camera.url }],
   engine,
@@ -49,7 +49,7 @@ while (Date.now() - started < minutes * 60_000) {
   const m = serving.metrics.stream("soak");
   const mem = process.memoryUsage();
   console.log(
-    `| ${Math.round((Date.now() - started) / 1000)} | ${(mem.rss / 2 ** 20).toFixed(0)} | ${(mem.heapUsed / 2 ** 20).toFixed(0)} | ${m.framesIn} | ${m.framesOut} | ${m.framesDropped} | ${viewed} | ` +
+    `| ${Math.round((Date.now() - started) / 1000)} | ${(mem.rss / 2 ** 20).toFixed(0)} | ${(mem.heapUsed / 2 ** 20).toFixed(0)} | ${m.counts.framesIn} | ${m.counts.framesOut} | ${m.counts.framesDropped} | ${viewed} | ` +
       `${m.latencyPercentile(50).toFixed(0)} | ${m.latencyPercentile(95).toFixed(0)} | ${m.latencyPercentile(99).toFixed(0)} |`,
   );
 }

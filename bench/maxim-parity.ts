@@ -16,7 +16,7 @@ import * as tf from "@tensorflow/tfjs";
 import ort from "onnxruntime-node";
 import { convertTfjsModel } from "../src/convert/convert-tfjs-model.js";
 import { maximModelJson } from "../src/model/maxim.js";
-import { sessionOptions } from "../src/model/onnx-engine.js";
+import { sessionOptions } from "../src/engine/onnx-engine.js";
 
 const size = Number(process.argv[2] ?? 128);
 const reference = process.argv[3] ?? "pytorch";

@@ -9,10 +9,10 @@
 import ort from "onnxruntime-node";
 import { availableCores } from "../src/machine.js";
 import { loadConfig } from "../src/config/load.js";
-import { createEngine } from "../src/model/create-engine.js";
-import { padded } from "../src/model/engine.js";
+import { loadEngineInWorker } from "../src/engine/engine-in-worker.js";
+import { padded } from "../src/engine/engine.js";
 import { convertedMaxim, MAXIM } from "../src/model/maxim.js";
-import { sessionOptions } from "../src/model/onnx-engine.js";
+import { sessionOptions } from "../src/engine/onnx-engine.js";
 
 const [width = 640, height = 360] = (process.argv[2] ?? "640x360").split("x").map(Number);
 const stages = Number(process.argv[3] ?? MAXIM.stages);
@@ -28,7 +28,7 @@ started = performance.now();
 const bare = await ort.InferenceSession.create(model, sessionOptions(threads, "cpu", false));
 console.log(`bare session created in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 const config = await loadConfig(null);
-const engine = await createEngine({ ...config.engine, model: "maxim", stages, threads });
+const engine = await loadEngineInWorker({ ...config.engine, model: "maxim", stages, threads });
 
 const rssBefore = process.memoryUsage().rss;
 const timed = async (run: () => Promise<unknown>) => {

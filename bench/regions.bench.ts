@@ -14,9 +14,9 @@ import { lastValueFrom, toArray } from "rxjs";
 import { loadConfig } from "../src/config/load.js";
 import { probe } from "../src/ffmpeg/probe.js";
 import { availableCores } from "../src/machine.js";
-import { createEngine } from "../src/model/create-engine.js";
-import { DeblurStream } from "../src/model/deblur-stream.js";
-import type { Region } from "../src/model/pixels.js";
+import { loadEngineInWorker } from "../src/engine/engine-in-worker.js";
+import { DeblurStream } from "../src/deblur/deblur-stream.js";
+import type { Region } from "../src/engine/pixels.js";
 import { fileSource } from "../src/sources/file.js";
 import type { Frame } from "../src/types.js";
 
@@ -67,7 +67,7 @@ const threads = availableCores();
 console.log(`${BLURRED}: frames ${from}-${from + count - 1} of ${blurred.length}, ${blurred[0]?.width}x${blurred[0]?.height}, ${threads} threads`);
 const rows: string[] = [];
 for (const model of (values.models ?? "").split(",")) {
-  const engine = await createEngine({ ...config.engine, model, threads });
+  const engine = await loadEngineInWorker({ ...config.engine, model, threads });
   const options = { carryState: false, tile: null, overlap: 32, memoryLimitMB: null } as const;
   const whole = new DeblurStream(engine, { ...options, regions: "off" });
   const gated = new DeblurStream(engine, { ...options, regions: "auto" });

@@ -1,7 +1,7 @@
 /**
  * dsanet-stream as a library: the same pieces the `dsanet` command is built from.
  *
- *   const engine = await createEngine((await loadConfig(null)).engine);
+ *   const engine = await loadEngineInWorker((await loadConfig(null)).engine);
  *   const summary = await deblurFile({ input, output, engine, carryState: true, ... });
  *   await engine.close();
  */
@@ -10,11 +10,12 @@ export { loadConfig, parseConfig, ConfigError } from "./config/load.js";
 export type { Config } from "./config/schema.js";
 export { probe } from "./ffmpeg/probe.js";
 
-export { createEngine } from "./model/create-engine.js";
-export { batchingEngine, type BatchingOptions } from "./model/batching-engine.js";
-export { loadEngine, modelFile, SHIPPED_MODELS, type ShippedModel } from "./model/load-engine.js";
-export type { Engine, EngineInput, EngineOutput, EngineState } from "./model/engine.js";
-export { DeblurStream, type DeblurStreamOptions } from "./model/deblur-stream.js";
+export { loadEngineInWorker } from "./engine/engine-in-worker.js";
+export { batchingEngine, type BatchingOptions } from "./engine/batching-engine.js";
+export { loadEngineOnThisThread } from "./engine/load-engine.js";
+export { MODELS, modelFile, SHIPPED_MODELS, type ModelName, type ShippedModel } from "./model/registry.js";
+export type { Engine, EngineInput, EngineOutput, EngineState } from "./engine/engine.js";
+export { DeblurStream, type DeblurStreamOptions } from "./deblur/deblur-stream.js";
 
 export { fileSource } from "./sources/file.js";
 export { rtspSource, type LiveEvent, type RtspSourceOptions } from "./sources/rtsp.js";

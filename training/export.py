@@ -144,7 +144,7 @@ def name_weights(graph: onnx.ModelProto, state: dict[str, Tensor]) -> list[str]:
 def with_pixels(graph: onnx.ModelProto, stride: int) -> onnx.ModelProto:
     """The float graph (`frame` -> `sharp`) behind uint8 frames: `rgb` (N, H, W, 3) of any size
     is scaled to [0, 1], laid out as planes and padded to the stride by repeating its last row
-    and column (as toFloat in src/model/pixels.ts did); `sharp` is cropped back to H x W,
+    and column (as toFloat in src/engine/pixels.ts did); `sharp` is cropped back to H x W,
     scaled to 0-255, rounded half to even and made uint8 `rgb_out` (as toBytes did)."""
     g = graph.graph
     constants = {

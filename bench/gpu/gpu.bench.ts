@@ -21,12 +21,12 @@
 import { appendFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { parseArgs } from "node:util";
-import { batchingEngine } from "../../src/model/batching-engine.js";
-import { createEngine } from "../../src/model/create-engine.js";
-import { DeblurStream } from "../../src/model/deblur-stream.js";
-import type { Engine, EngineState } from "../../src/model/engine.js";
-import { MODELS_DIR, SHIPPED_MODELS, type ShippedModel } from "../../src/model/load-engine.js";
-import { createOnnxEngine, type OnnxProvider } from "../../src/model/onnx-engine.js";
+import { batchingEngine } from "../../src/engine/batching-engine.js";
+import { loadEngineInWorker } from "../../src/engine/engine-in-worker.js";
+import { DeblurStream } from "../../src/deblur/deblur-stream.js";
+import type { Engine, EngineState } from "../../src/engine/engine.js";
+import { MODELS_DIR, SHIPPED_MODELS, type ShippedModel } from "../../src/model/registry.js";
+import { createOnnxEngine, type OnnxProvider } from "../../src/engine/onnx-engine.js";
 
 const { values } = parseArgs({
   options: {
@@ -131,7 +131,7 @@ for (const model of values.models.split(",") as ShippedModel[]) {
         const alone = await engineFps(engine, 1, width, height, frames);
         const batched = await engineFps(engine, CAMERAS, width, height, frames);
         await engine.close();
-        const worker = await createEngine(options);
+        const worker = await loadEngineInWorker(options);
         const pipelineAlone = await pipelineFps(worker, 1, width, height, frames);
         const batching = batchingEngine(worker, { maxRows: CAMERAS, waitMs: 20 });
         const pipelineBatched = await pipelineFps(batching, CAMERAS, width, height, frames);

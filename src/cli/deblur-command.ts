@@ -2,7 +2,7 @@ import { Command } from "commander";
 import { fileURLToPath } from "node:url";
 import { probe } from "../ffmpeg/probe.js";
 import { log, setLogLevel } from "../log.js";
-import { createEngine } from "../model/create-engine.js";
+import { loadEngineInWorker } from "../engine/engine-in-worker.js";
 import { deblurFile } from "../pipeline/deblur-file.js";
 import { startDetector } from "../detector/start-detector.js";
 import { JsonLinesSink } from "../sinks/jsonl.js";
@@ -62,7 +62,7 @@ export function deblurCommand(): Command {
       now: () => log.warn(`stopping at once: nothing written to ${output}`),
     });
     try {
-      const engine = resources.add(await createEngine(config.engine));
+      const engine = resources.add(await loadEngineInWorker(config.engine));
       const state = !engine.carriesState ? "none (the model carries no state: frames run one by one)" : config.deblur.carryState ? "carried" : "reset every frame";
       log.info(`engine: ${engine.name}, ${engine.scales} scales, state ${state}`);
       const detector = flags.detect ? resources.add(await startDetector(config.detector)) : null;

@@ -1,6 +1,6 @@
 import { Command } from "commander";
 import { log } from "../log.js";
-import { createEngine } from "../model/create-engine.js";
+import { loadEngineInWorker } from "../engine/engine-in-worker.js";
 import { detectCompare, type Comparison } from "../pipeline/detect-compare.js";
 import { startDetector } from "../detector/start-detector.js";
 import { writeReport } from "../sinks/report.js";
@@ -40,7 +40,7 @@ export function detectCompareCommand(): Command {
     const config = await resolveConfig(flags);
     const resources = new Resources();
     try {
-      const engine = resources.add(await createEngine(config.engine));
+      const engine = resources.add(await loadEngineInWorker(config.engine));
       const detector = resources.add(await startDetector(config.detector));
       const result = await detectCompare({
         input, reference: flags.reference ?? null, engine, detector, carryState: config.deblur.carryState, every: flags.every, samples: 4,

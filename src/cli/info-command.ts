@@ -3,9 +3,8 @@ import { existsSync, statSync } from "node:fs";
 import ort from "onnxruntime-node";
 import type { Config } from "../config/schema.js";
 import { findFfmpeg, findFfprobe } from "../ffmpeg/locate.js";
-import { createEngine } from "../model/create-engine.js";
-import { MODEL_CATALOG } from "../model/catalog.js";
-import { existingModelFile, MAXIM_MODEL, modelFile } from "../model/load-engine.js";
+import { loadEngineInWorker } from "../engine/engine-in-worker.js";
+import { existingModelFile, MAXIM_MODEL, modelFile, MODELS } from "../model/registry.js";
 import { resolveConfig, withEngineOptions, type ConfigFlags } from "./flags.js";
 
 /** `dsanet info`: what would run, and with what. */
@@ -20,7 +19,7 @@ async function describeInfo(config: Config): Promise<string> {
   // MAXIM's graph is the npm package's (converted per frame size into the cache when run).
   const file = config.engine.model === MAXIM_MODEL ? existingModelFile(config.engine).path : modelFile(config.engine).path;
   const size = existsSync(file) ? `${(statSync(file).size / 2 ** 20).toFixed(1)} MiB` : "missing";
-  const engine = await createEngine(config.engine);
+  const engine = await loadEngineInWorker(config.engine);
   await engine.close();
   const providers = ort
     .listSupportedBackends()
@@ -34,7 +33,7 @@ async function describeInfo(config: Config): Promise<string> {
     `ffprobe:   ${ffprobe.path} (${ffprobe.origin})`,
     `node:      ${process.version} on ${process.platform}-${process.arch}`,
     "models (--model):",
-    ...MODEL_CATALOG.map((m) => `  ${m.name.padEnd(6)} ${m.title}: ${m.parameters} parameters, ${m.flops640x360} FLOPs at 640x360, ${m.license}; ${m.source}`),
+    ...Object.entries(MODELS).map(([name, m]) => `  ${name.padEnd(6)} ${m.title}: ${m.parameters.toLocaleString("en-US")} parameters, ${m.flops640x360} FLOPs at 640x360, ${m.license}; ${m.source}`),
     "",
   ].join("\n");
 }

@@ -2,8 +2,8 @@ import { Command } from "commander";
 import { ConfigError } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import { log } from "../log.js";
-import { batchingEngine } from "../model/batching-engine.js";
-import { createEngine } from "../model/create-engine.js";
+import { batchingEngine } from "../engine/batching-engine.js";
+import { loadEngineInWorker } from "../engine/engine-in-worker.js";
 import { serve } from "../pipeline/serve.js";
 import { startDetector } from "../detector/start-detector.js";
 import { JsonLinesSink } from "../sinks/jsonl.js";
@@ -55,7 +55,7 @@ export function serveCommand(): Command {
     const resources = new Resources();
     try {
       const batching = { maxRows: batchRows(config, cameras.length), waitMs: config.live.batchWaitMs };
-      const engine = resources.add(batchingEngine(await createEngine(config.engine), batching));
+      const engine = resources.add(batchingEngine(await loadEngineInWorker(config.engine), batching));
       const detector = flags.detect ? resources.add(await startDetector(config.detector)) : null;
       const detections = typeof flags.detect === "string" ? resources.add(await JsonLinesSink.open(flags.detect)) : null;
       const serving = resources.add(

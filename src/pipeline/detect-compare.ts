@@ -1,6 +1,6 @@
 import { lastValueFrom, map, zip, type Observable } from "rxjs";
 import { probe } from "../ffmpeg/probe.js";
-import type { Engine } from "../model/engine.js";
+import type { Engine } from "../engine/engine.js";
 import type { Detector } from "../detector/detector.js";
 import { fileSource } from "../sources/file.js";
 import type { Detection, Frame } from "../types.js";

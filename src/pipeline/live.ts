@@ -1,7 +1,7 @@
-import { defer, finalize, tap, type Observable } from "rxjs";
-import type { DeblurStreamOptions } from "../model/deblur-stream.js";
-import { DeblurStream } from "../model/deblur-stream.js";
-import type { Engine } from "../model/engine.js";
+import { defer, finalize, tap, type OperatorFunction } from "rxjs";
+import type { DeblurStreamOptions } from "../deblur/deblur-stream.js";
+import { DeblurStream } from "../deblur/deblur-stream.js";
+import type { Engine } from "../engine/engine.js";
 import type { Frame } from "../types.js";
 import { dropOldest } from "./drop-oldest.js";
 import type { StreamMetrics } from "./metrics.js";
@@ -26,25 +26,26 @@ export interface LiveDeblurOptions extends DeblurStreamOptions {
  * Deblur one live stream with bounded latency: when the model is slower than the camera,
  * the oldest waiting frames are dropped and counted rather than queued without bound.
  */
-export function deblurLive(frames: Observable<Frame>, engine: Engine, options: LiveDeblurOptions): Observable<LiveFrame> {
-  return defer(() => {
-    const stream = new DeblurStream(engine, options);
-    const { metrics } = options;
-    return frames.pipe(
-      tap(() => metrics.framesIn++),
-      dropOldest(
-        options.queue,
-        async (original: Frame): Promise<LiveFrame> => {
-          const started = performance.now();
-          const { sharp, deblurredShare } = await stream.deblur(original);
-          const inferenceMs = performance.now() - started;
-          const latencyMs = Date.now() - (original.receivedAtMs ?? Date.now());
-          metrics.delivered(inferenceMs, latencyMs, deblurredShare);
-          return { original, sharp, deblurredShare, inferenceMs, latencyMs };
-        },
-        () => metrics.framesDropped++,
-      ),
-      finalize(() => stream.close()),
-    );
-  });
+export function deblurLive(engine: Engine, options: LiveDeblurOptions): OperatorFunction<Frame, LiveFrame> {
+  return (frames) =>
+    defer(() => {
+      const stream = new DeblurStream(engine, options);
+      const { metrics } = options;
+      return frames.pipe(
+        tap(() => metrics.received()),
+        dropOldest(
+          options.queue,
+          async (original: Frame): Promise<LiveFrame> => {
+            const started = performance.now();
+            const { sharp, deblurredShare } = await stream.deblur(original);
+            const inferenceMs = performance.now() - started;
+            const latencyMs = Date.now() - (original.receivedAtMs ?? Date.now());
+            metrics.delivered(inferenceMs, latencyMs, deblurredShare);
+            return { original, sharp, deblurredShare, inferenceMs, latencyMs };
+          },
+          () => metrics.dropped(),
+        ),
+        finalize(() => stream.close()),
+      );
+    });
 }

@@ -30,7 +30,7 @@ export class Recorder {
 
   async write(frame: Frame): Promise<void> {
     if (this.failed) {
-      this.metrics.recordingDropped++;
+      this.metrics.recordingDropped();
       return;
     }
     const { width, height } = (this.size ??= { width: frame.width, height: frame.height });
@@ -69,7 +69,7 @@ export class Recorder {
 
   private fail(error: Error): void {
     this.failed = true;
-    this.metrics.recordingFailures++;
+    this.metrics.recordingFailed();
     log.error(`${this.stream}: the recording stopped: ${error.message}`);
   }
 }

@@ -2,8 +2,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { concatMap, map, merge, share, Subject, Subscription, takeUntil, timer, firstValueFrom, type Observable } from "rxjs";
-import type { DeblurStreamOptions } from "../model/deblur-stream.js";
-import type { Engine } from "../model/engine.js";
+import type { DeblurStreamOptions } from "../deblur/deblur-stream.js";
+import type { Engine } from "../engine/engine.js";
 import type { Detection } from "../types.js";
 import type { Detector } from "../detector/detector.js";
 import { drawBoxes } from "../sinks/draw-boxes.js";
@@ -64,7 +64,8 @@ export interface Serving {
 }
 
 function status(name: string, m: StreamMetrics): StreamStatus {
-  return { stream: name, live: m.live, fps: m.fps(), latencyMs: m.lastLatencyMs, dropped: m.framesDropped, reconnects: m.reconnects, deblurredShare: m.lastDeblurredShare };
+  const { live, lastLatencyMs, framesDropped, reconnects, lastDeblurredShare } = m.counts;
+  return { stream: name, live, fps: m.fps(), latencyMs: lastLatencyMs, dropped: framesDropped, reconnects, deblurredShare: lastDeblurredShare };
 }
 
 /**
@@ -81,7 +82,7 @@ export async function serve(options: ServeOptions): Promise<Serving> {
     ...options.viewer,
     hls: hlsFolder,
     metrics: () => metrics.toPrometheus(),
-    onViewers: (count) => (metrics.viewers = count),
+    onViewers: (count) => metrics.viewersConnected(count),
   });
   const subscription = new Subscription();
   const stopping = new Subject<void>();
@@ -93,16 +94,14 @@ export async function serve(options: ServeOptions): Promise<Serving> {
   for (const source of options.sources) {
     const m = metrics.stream(source.name);
     const onEvent = (event: LiveEvent) => {
-      m.live = event.type !== "outage-start";
+      m.sourceEvent(event);
       if (event.type === "outage-start") {
-        m.reconnects++;
         log.warn(`${source.name}: stream lost (${event.reason}); reconnecting`);
       } else if (event.type === "connected" && event.videoStreams > 1) {
         log.warn(`${source.name}: the camera sends ${event.videoStreams} video streams; only the first is deblurred`);
       } else if (event.type === "resized") {
         log.warn(`${source.name}: the camera is back at ${event.width}x${event.height} (was ${event.previousWidth}x${event.previousHeight}); deblurring at the new size, its model state started afresh`);
       } else if (event.type === "outage-end") {
-        m.lastRecoveryMs = event.durationMs;
         log.info(`${source.name}: back after ${(event.durationMs / 1000).toFixed(1)} s, about ${event.framesMissed} frames missed`);
       }
       server.status(status(source.name, m));
@@ -116,7 +115,7 @@ export async function serve(options: ServeOptions): Promise<Serving> {
       maxAttempts: null,
       onEvent,
     }).pipe(takeUntil(stopping));
-    const deblurred = deblurLive(frames, options.engine, { ...options, metrics: m }).pipe(share());
+    const deblurred = frames.pipe(deblurLive(options.engine, { ...options, metrics: m }), share());
     // The newest boxes; the detector runs beside the stream and may lag it by a frame or two.
     let found: readonly Detection[] = [];
     // Latest-only: while the server sends one frame, a newer one replaces the frame waiting.
@@ -142,14 +141,13 @@ export async function serve(options: ServeOptions): Promise<Serving> {
       // Bounded like every live queue: an encoder slower than inference (likely beside a GPU)
       // drops the oldest waiting frames, counted, instead of queueing without end.
       const record = ({ sharp }: LiveFrame) => recorder.write(detection?.burnIn ? drawBoxes(sharp, found) : sharp);
-      outputs.push(deblurred.pipe(dropOldest(RECORDING_QUEUE, record, () => m.recordingDropped++)));
+      outputs.push(deblurred.pipe(dropOldest(RECORDING_QUEUE, record, () => m.recordingDropped())));
     }
     const publishTo = source.publish ?? options.publish?.replaceAll("{stream}", source.name) ?? null;
     if (publishTo) {
       const onPublish = (event: PublishEvent) => {
-        m.publishing = event.type !== "lost";
+        m.publishEvent(event);
         if (event.type === "lost") {
-          m.publishOutages++;
           log.warn(`${source.name}: publishing to ${redact(publishTo)} failed (${event.reason}); retrying`);
         } else if (event.type === "back") {
           log.info(`${source.name}: publishing to ${redact(publishTo)} again after ${(event.durationMs / 1000).toFixed(1)} s`);
@@ -163,14 +161,14 @@ export async function serve(options: ServeOptions): Promise<Serving> {
       publishers.push(publisher);
       // Latest-only, as a viewer: a slow or absent server costs one waiting frame, never the other outputs.
       const publish = async ({ sharp }: LiveFrame) => {
-        if ((await publisher.publish(detection?.burnIn ? drawBoxes(sharp, found) : sharp)) === "dropped") m.publishDropped++;
+        if ((await publisher.publish(detection?.burnIn ? drawBoxes(sharp, found) : sharp)) === "dropped") m.publishDropped();
       };
-      outputs.push(deblurred.pipe(dropOldest(1, publish, () => m.publishDropped++)));
+      outputs.push(deblurred.pipe(dropOldest(1, publish, () => m.publishDropped())));
     }
     if (hlsFolder) {
       const playlist = new HlsWriter(join(hlsFolder, source.name), source.name, options.encode.crf);
       playlists.push(playlist);
-      outputs.push(deblurred.pipe(dropOldest(1, ({ sharp }) => playlist.write(sharp), () => m.hlsDropped++)));
+      outputs.push(deblurred.pipe(dropOldest(1, ({ sharp }) => playlist.write(sharp), () => m.hlsDropped())));
     }
     drained.push(
       new Promise((resolve) => {

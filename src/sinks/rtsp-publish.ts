@@ -1,6 +1,6 @@
 import { findFfmpeg } from "../ffmpeg/locate.js";
 import { redact } from "../redact.js";
-import { reconnectDelay } from "../sources/rtsp.js";
+import { reconnectDelay, type Backoff } from "../reconnect.js";
 import type { Frame } from "../types.js";
 import { FrameEncoder } from "./frame-encoder.js";
 
@@ -13,7 +13,7 @@ export interface RtspPublishOptions {
   /** A server that takes no frame for this long counts as lost (ffmpeg's RTSP output has no timeout of its own). */
   readonly stallTimeoutMs: number;
   /** Reconnection delay, as for cameras (see reconnectDelay). */
-  readonly backoff: { readonly initialMs: number; readonly maxMs: number };
+  readonly backoff: Backoff;
   /** x264's constant rate factor. */
   readonly crf: number;
   readonly onEvent?: (event: PublishEvent) => void;

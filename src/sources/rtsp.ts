@@ -5,6 +5,7 @@ import { probe } from "../ffmpeg/probe.js";
 import { FfmpegProcess } from "../ffmpeg/process.js";
 import type { Frame, VideoInfo } from "../types.js";
 import { PpmReader } from "./frame-reader.js";
+import { reconnectDelay, type Backoff } from "../reconnect.js";
 
 const FIRST_FRAME_GRACE_MS = 10_000;
 
@@ -15,7 +16,7 @@ export interface RtspSourceOptions {
   /** No frame for this long counts as a lost stream. */
   readonly stallTimeoutMs: number;
   /** Reconnection delay: doubles from `initialMs` up to `maxMs` (see `reconnectDelay`). */
-  readonly backoff: { readonly initialMs: number; readonly maxMs: number };
+  readonly backoff: Backoff;
   /** Give up after this many failed attempts in a row; null: retry forever. */
   readonly maxAttempts: number | null;
   readonly onEvent?: (event: LiveEvent) => void;
@@ -155,18 +156,6 @@ export function rtspSource(url: string, options: RtspSourceOptions): Observable<
       void decoder?.close();
     };
   });
-}
-
-/**
- * How long to wait before reconnection attempt `failures` + 1: doubling from `initialMs` up to
- * `maxMs`, but never more than a quarter of the outage so far, so that a camera back after 5 s
- * is read again within about a second, while one down for an hour is asked every `maxMs`.
- * Jittered (50-100%), so that cameras lost together do not all retry in step.
- */
-export function reconnectDelay(failures: number, outageMs: number, backoff: RtspSourceOptions["backoff"]): number {
-  const doubling = Math.min(backoff.maxMs, backoff.initialMs * 2 ** Math.max(failures - 1, 0));
-  const proportional = Math.max(backoff.initialMs, outageMs / 4);
-  return Math.min(doubling, proportional) * (0.5 + 0.5 * Math.random());
 }
 
 async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | "timeout"> {

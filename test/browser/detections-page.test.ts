@@ -1,6 +1,6 @@
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Engine } from "../../src/model/engine.js";
+import type { Engine } from "../../src/engine/engine.js";
 import { serve, type Serving } from "../../src/pipeline/serve.js";
 import type { Detector } from "../../src/detector/detector.js";
 import { startDetector } from "../../src/detector/start-detector.js";

@@ -164,7 +164,7 @@ describe("dsanet CLI", () => {
     expect(streamInfo(output, "v:0").pts).toHaveLength(5);
     const bad = dsanet("deblur", input, "-o", join(WORK, "never-lite.mp4"), "--model", "tiny");
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/error: engine\.model: tiny: no such model; --model takes full, lite or the path of an \.onnx file\n$/);
+    expect(bad.stderr).toMatch(/error: engine\.model: tiny: no such model; --model takes full, lite, maxim or the path of an \.onnx file\n$/);
     expect(bad.stderr).not.toMatch(/\n\s+at /); // no stack: the message is the whole story
   });
 });

@@ -11,7 +11,7 @@ import { fuseLayerNorms } from "../../src/convert/fuse-layer-norm.js";
 import { fuseSwappedDenses } from "../../src/convert/fuse-swapped-dense.js";
 import { readTfjsGraph } from "../../src/convert/tfjs-graph.js";
 import { tfjsToOnnx } from "../../src/convert/tfjs-to-onnx.js";
-import { createOnnxEngine } from "../../src/model/onnx-engine.js";
+import { createOnnxEngine } from "../../src/engine/onnx-engine.js";
 import type { TfAttr } from "../../src/convert/tfjs-graph.js";
 
 /*

@@ -1,5 +1,5 @@
 import type { DeblurFileOptions } from "../../src/pipeline/deblur-file.js";
-import type { Engine } from "../../src/model/engine.js";
+import type { Engine } from "../../src/engine/engine.js";
 
 /** deblurFile's options as the file tests run it: the state carried, no tiling, a fast encoder. */
 export function deblurFileOptions(engine: Engine, input: string, output: string): DeblurFileOptions {

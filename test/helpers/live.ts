@@ -1,12 +1,12 @@
 import { chromium, type Browser } from "playwright-core";
-import { createEngine } from "../../src/model/create-engine.js";
-import type { Engine } from "../../src/model/engine.js";
+import { loadEngineInWorker } from "../../src/engine/engine-in-worker.js";
+import type { Engine } from "../../src/engine/engine.js";
 import type { ServeOptions } from "../../src/pipeline/serve.js";
 import { MODEL } from "./clips.js";
 
 /** The shipped model on onnxruntime with one thread, in its worker thread as the CLI runs it. */
 export function liveEngine(): Promise<Engine> {
-  return createEngine({ type: "onnx", model: MODEL, scales: 3, stages: null, threads: 1, provider: "cpu", backend: "auto" });
+  return loadEngineInWorker({ type: "onnx", model: MODEL, scales: 3, stages: null, threads: 1, provider: "cpu", backend: "auto" });
 }
 
 /** serve() options for tests on loopback: quick reconnects, small JPEGs, no recording, nothing published. */

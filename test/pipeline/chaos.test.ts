@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import type { Engine } from "../../src/model/engine.js";
+import type { Engine } from "../../src/engine/engine.js";
 import { serve, type Serving } from "../../src/pipeline/serve.js";
 import { WORK, streamInfo } from "../helpers/clips.js";
 import { metric, servedPort, startCommand } from "../helpers/command.js";
@@ -29,8 +29,8 @@ describe("chaos", () => {
     serving = await serve(serveOptions(engine, { sources: [{ name: "cam", url: camera.url }], rtsp: { transport: "tcp", stallTimeoutMs: 2000, backoffMs: 100, maxBackoffMs: 1000 } }));
     const m = serving.metrics.stream("cam");
     const framesFlow = async (what: string) => {
-      const before = m.framesOut;
-      await until(() => m.framesOut >= before + 3, 30_000, what);
+      const before = m.counts.framesOut;
+      await until(() => m.counts.framesOut >= before + 3, 30_000, what);
     };
     await framesFlow("first frames");
 
@@ -38,22 +38,22 @@ describe("chaos", () => {
     const recoveries: number[] = [];
     for (let outage = 1; outage <= OUTAGES; outage++) {
       await camera.kill();
-      await until(() => m.reconnects === outage, 10_000, `outage ${outage} noticed`);
+      await until(() => m.counts.reconnects === outage, 10_000, `outage ${outage} noticed`);
       await new Promise((resolve) => setTimeout(resolve, 500));
       const back = Date.now();
       await camera.start();
-      await until(() => m.live, 20_000, `outage ${outage} recovered`);
+      await until(() => m.counts.live, 20_000, `outage ${outage} recovered`);
       recoveries.push(Date.now() - back);
       await framesFlow(`frames after outage ${outage}`);
       rss.push(process.memoryUsage().rss);
     }
-    expect(m.reconnects).toBe(OUTAGES);
+    expect(m.counts.reconnects).toBe(OUTAGES);
 
     // A hung camera: the connection stays up and nothing comes; the stall timeout notices.
     camera.pause();
-    await until(() => m.reconnects === OUTAGES + 1, 10_000, "the stall noticed");
+    await until(() => m.counts.reconnects === OUTAGES + 1, 10_000, "the stall noticed");
     camera.resume();
-    await until(() => m.live, 20_000, "recovery from the stall");
+    await until(() => m.counts.live, 20_000, "recovery from the stall");
     await framesFlow("frames after the stall");
 
     // Memory flat: the last fifteen outages add no more than a few frames' worth.

@@ -22,7 +22,7 @@ describe("live deblurring", () => {
     const delivered: LiveFrame[] = [];
     const frames = rtspSource(server.url, { name: "cam", transport: "tcp", stallTimeoutMs: 3000, backoff: { initialMs: 200, maxMs: 1000 }, maxAttempts: null });
     cleanup.add(
-      deblurLive(frames, engine, { carryState: true, tile: null, overlap: 32, memoryLimitMB: null, regions: "off", queue: 2, metrics: metrics.stream("cam") }).subscribe((f) =>
+      frames.pipe(deblurLive(engine, { carryState: true, tile: null, overlap: 32, memoryLimitMB: null, regions: "off", queue: 2, metrics: metrics.stream("cam") })).subscribe((f) =>
         delivered.push(f),
       ),
     );
@@ -41,9 +41,9 @@ describe("live deblurring", () => {
     // frames arrive at the camera's rate, not the model's, and the surplus is dropped.
     const first = delivered[0]?.original.receivedAtMs ?? 0;
     const seconds = ((delivered.at(-1)?.original.receivedAtMs ?? 0) - first) / 1000;
-    expect(m.framesIn).toBeGreaterThan(0.5 * CAMERA_FPS * seconds);
-    expect(m.framesDropped).toBeGreaterThan(delivered.length);
-    expect(m.framesIn).toBeGreaterThanOrEqual(m.framesOut + m.framesDropped);
+    expect(m.counts.framesIn).toBeGreaterThan(0.5 * CAMERA_FPS * seconds);
+    expect(m.counts.framesDropped).toBeGreaterThan(delivered.length);
+    expect(m.counts.framesIn).toBeGreaterThanOrEqual(m.counts.framesOut + m.counts.framesDropped);
     // A frame waits for at most the one being processed and the queue ahead of it.
     const latencies = delivered.map((f) => f.latencyMs);
     const perFrame = Math.max(...delivered.map((f) => f.inferenceMs));

@@ -5,14 +5,15 @@ describe("live metrics", () => {
   it("exposes each stream's counts, latency histograms and the process's own metrics", async () => {
     const metrics = new LiveMetrics();
     const cam = metrics.stream('front "door"');
-    cam.framesIn += 5;
+    for (let i = 0; i < 5; i++) cam.received();
     cam.delivered(300, 450, 1);
     cam.delivered(320, 2000, 0.25);
-    cam.framesDropped += 3;
-    cam.reconnects++;
-    cam.lastRecoveryMs = 2700;
-    cam.live = true;
-    metrics.viewers = 2;
+    for (let i = 0; i < 3; i++) cam.dropped();
+    cam.sourceEvent({ type: "outage-start", stream: "cam", atMs: 0, reason: "gone" });
+    cam.sourceEvent({ type: "outage-end", stream: "cam", atMs: 2700, durationMs: 2700, framesMissed: 67 });
+    cam.publishEvent({ type: "lost", stream: "cam", reason: "refused" });
+    cam.publishDropped();
+    metrics.viewersConnected(2);
 
     const text = await metrics.toPrometheus();
     const label = 'stream="front \\"door\\""';
@@ -23,6 +24,9 @@ describe("live metrics", () => {
     expect(text).toContain(`dsanet_reconnects_total{${label}} 1`);
     expect(text).toContain(`dsanet_stream_up{${label}} 1`);
     expect(text).toContain(`dsanet_last_recovery_seconds{${label}} 2.7`);
+    expect(text).toContain(`dsanet_publish_up{${label}} 0`);
+    expect(text).toContain(`dsanet_publish_outages_total{${label}} 1`);
+    expect(text).toContain(`dsanet_publish_dropped_total{${label}} 1`);
     expect(text).toContain(`dsanet_latency_seconds_bucket{le="0.5",${label}} 1`);
     expect(text).toContain(`dsanet_latency_seconds_bucket{le="2.5",${label}} 2`);
     expect(text).toContain(`dsanet_inference_seconds_count{${label}} 2`);
@@ -31,7 +35,7 @@ describe("live metrics", () => {
     expect(text).toMatch(/^nodejs_eventloop_lag_seconds [\d.e-]+/m);
 
     // Counters read again at the next scrape, not added twice.
-    cam.framesIn++;
+    cam.received();
     expect(await metrics.toPrometheus()).toContain(`dsanet_frames_in_total{${label}} 6`);
   });
 });

@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
-import { createEngine } from "../../src/model/create-engine.js";
+import { loadEngineInWorker } from "../../src/engine/engine-in-worker.js";
 import { serve } from "../../src/pipeline/serve.js";
 import type { LiveEvent } from "../../src/sources/rtsp.js";
 import { WORK } from "../helpers/clips.js";
@@ -21,7 +21,7 @@ describe("a camera back at another resolution", () => {
     const first = new RtspServer(port, "160x96@10");
     servers.push(first);
     await first.start();
-    const engine = await createEngine({ type: "onnx", model: "lite", scales: null, stages: null, threads: 1, provider: "cpu", backend: "auto" });
+    const engine = await loadEngineInWorker({ type: "onnx", model: "lite", scales: null, stages: null, threads: 1, provider: "cpu", backend: "auto" });
     const output = join(WORK, "resized-recording.mp4");
     const events: LiveEvent[] = [];
     const said: string[] = [];
@@ -34,14 +34,14 @@ describe("a camera back at another resolution", () => {
     /** Frames out before the camera came back: every frame of the first size. */
     let before = 0;
     try {
-      await until(() => cam.framesOut >= 10, 60_000, "frames at the first size");
+      await until(() => cam.counts.framesOut >= 10, 60_000, "frames at the first size");
       await first.kill();
       await until(() => events.some((e) => e.type === "outage-start"), 10_000, "the outage");
-      before = cam.framesOut;
+      before = cam.counts.framesOut;
       const second = new RtspServer(port, "320x240@10");
       servers.push(second);
       await second.start();
-      await until(() => cam.framesOut >= before + 10, 60_000, "frames at the new size");
+      await until(() => cam.counts.framesOut >= before + 10, 60_000, "frames at the new size");
     } finally {
       // Twice at once, as a process manager's SIGTERM and a Ctrl-C may: one stop, one recording.
       await Promise.all([serving.close(), serving.close()]);
@@ -58,6 +58,6 @@ describe("a camera back at another resolution", () => {
     const [width, height, count] = probed.split(",").map(Number);
     expect([width, height]).toEqual([160, 96]);
     expect(count).toBeGreaterThan(before);
-    expect(count).toBeGreaterThanOrEqual(before + 10 - cam.recordingDropped);
+    expect(count).toBeGreaterThanOrEqual(before + 10 - cam.counts.recordingDropped);
   });
 });

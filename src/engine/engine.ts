@@ -17,11 +17,11 @@ export interface EngineOutput {
   readonly state: EngineState;
 }
 
-/** One loaded DSANet that deblurs frames. */
+/** A loaded model that deblurs frames: DSANet, DSANet-Lite or MAXIM, on one engine. */
 export interface Engine {
-  /** e.g. "onnx (cpu, 2 threads)" or "tfjs (wasm)". */
+  /** e.g. "onnx (cpu, 2 threads)", "tfjs (wasm)" or "maxim-3s on onnx (cpu)". */
   readonly name: string;
-  /** Frames are padded to multiples of this (32 with 3 scales); tiles are sized in them. */
+  /** Frames are padded to multiples of this (DSANet: strideFor(scales), 8 to 32; MAXIM 64); tiles are sized in them. */
   readonly stride: number;
   readonly scales: number;
   /**
@@ -45,6 +45,13 @@ export interface Engine {
   run(inputs: readonly EngineInput[], height: number, width: number): Promise<EngineOutput[]>;
   close(): Promise<void>;
 }
+
+/**
+ * Peak memory the model needs per input pixel, measured on the shipped DSANet as the peak RSS
+ * growth during one inference, 256x256 to 1920x1088: onnxruntime on the CPU 840-1,090 bytes,
+ * TensorFlow.js on wasm about 3 KB. Rounded up for headroom; engines report theirs (Engine.bytesPerPixel).
+ */
+export const BYTES_PER_PIXEL = { onnx: 1_200, tfjs: 3_500 } as const;
 
 /** How far a frame of `size` pixels is padded: the next multiple of `stride`. */
 export function padded(size: number, stride: number): number {

@@ -1,8 +1,7 @@
 import ort from "onnxruntime-node";
 import { availableCores } from "../machine.js";
-import { BYTES_PER_PIXEL } from "./memory.js";
 import { stateInMemory, stateOnGpu, type StateDims } from "./carried-state.js";
-import { checkFrames, padded, strideFor, type Engine, type EngineInput, type EngineOutput, type EngineState } from "./engine.js";
+import { BYTES_PER_PIXEL, checkFrames, padded, strideFor, type Engine, type EngineInput, type EngineOutput, type EngineState } from "./engine.js";
 import { toBytes, toFloat } from "./pixels.js";
 import { describeAdapter, findWebGpuAdapter, WEBGPU_PROVIDER } from "./webgpu.js";
 

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { DeblurStream } from "../../src/model/deblur-stream.js";
-import type { Engine } from "../../src/model/engine.js";
-import { tileFor, type TilePlanning } from "../../src/model/memory.js";
-import { createOnnxEngine } from "../../src/model/onnx-engine.js";
-import { planTiles, type TileSize } from "../../src/model/tiles.js";
+import { DeblurStream } from "../../src/deblur/deblur-stream.js";
+import type { Engine } from "../../src/engine/engine.js";
+import { tileFor, type TilePlanning } from "../../src/deblur/memory.js";
+import { createOnnxEngine } from "../../src/engine/onnx-engine.js";
+import { planTiles, type TileSize } from "../../src/deblur/tiles.js";
 import type { Frame } from "../../src/types.js";
 import { MODEL } from "../helpers/clips.js";
 

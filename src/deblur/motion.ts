@@ -1,5 +1,5 @@
 import type { Frame } from "../types.js";
-import type { Region } from "./pixels.js";
+import type { Region } from "../engine/pixels.js";
 
 /**
  * What moved in a frame. `whole`: the model must see all of it (the first frame, nothing to

@@ -1,6 +1,6 @@
 import type { Config } from "../config/schema.js";
 import { WorkerClient } from "../threads/worker-client.js";
-import { existingModelFile } from "./load-engine.js";
+import { existingModelFile } from "../model/registry.js";
 import type { Engine, EngineInput, EngineOutput, EngineState } from "./engine.js";
 import type { EngineDescription, WorkerOutput } from "./engine-worker.js";
 import { findWebGpuAdapter } from "./webgpu.js";
@@ -18,10 +18,10 @@ class WorkerState implements EngineState {
 }
 
 /**
- * The engine a config asks for (`loadEngine`), in a worker thread of its own: inference never
+ * The engine a config asks for (`loadEngineOnThisThread`), in a worker thread of its own: inference never
  * blocks the event loop that reads the cameras. Its side of the thread is engine-worker.ts.
  */
-export async function createEngine(options: Config["engine"]): Promise<Engine> {
+export async function loadEngineInWorker(options: Config["engine"]): Promise<Engine> {
   // Here, where a bad model or a missing GPU driver is still a ConfigError the CLI reports in one line.
   existingModelFile(options);
   if (options.type === "onnx" && options.provider === "webgpu") await findWebGpuAdapter();

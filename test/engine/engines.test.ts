@@ -5,12 +5,13 @@ import { lastValueFrom, take, toArray } from "rxjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeModel, OnnxType } from "../../src/convert/onnx-proto.js";
 import { probe } from "../../src/ffmpeg/probe.js";
-import type { Engine, EngineState } from "../../src/model/engine.js";
-import { createEngine } from "../../src/model/create-engine.js";
-import { createOnnxEngine } from "../../src/model/onnx-engine.js";
-import { crop } from "../../src/model/pixels.js";
-import { loadEngine, MODELS_DIR, SHIPPED_MODELS, type ShippedModel } from "../../src/model/load-engine.js";
-import { createTfjsEngine } from "../../src/model/tfjs-engine.js";
+import type { Engine, EngineState } from "../../src/engine/engine.js";
+import { loadEngineInWorker } from "../../src/engine/engine-in-worker.js";
+import { createOnnxEngine } from "../../src/engine/onnx-engine.js";
+import { crop } from "../../src/engine/pixels.js";
+import { loadEngineOnThisThread } from "../../src/engine/load-engine.js";
+import { MODELS_DIR, SHIPPED_MODELS, type ShippedModel } from "../../src/model/registry.js";
+import { createTfjsEngine } from "../../src/engine/tfjs-engine.js";
 import { fileSource } from "../../src/sources/file.js";
 import { MODEL, PEDESTRIANS, REPO, WORK } from "../helpers/clips.js";
 
@@ -148,7 +149,7 @@ describe("engines", () => {
   });
 
   it("a discontinuity resets the carried state", async () => {
-    const { DeblurStream } = await import("../../src/model/deblur-stream.js");
+    const { DeblurStream } = await import("../../src/deblur/deblur-stream.js");
     const rgb = new Uint8Array(W * H * 3).map((_, i) => (i * 37) % 256);
     const frame = { stream: "s", index: 0, ptsMs: 0, width: W, height: H, rgb };
     const stream = new DeblurStream(onnx, { carryState: true, tile: null, overlap: 32, memoryLimitMB: null, regions: "off" });
@@ -161,7 +162,7 @@ describe("engines", () => {
   });
 
   it("in its worker thread: the same output as in this one, and the event loop stays free meanwhile", async () => {
-    const worker = await createEngine({ type: "onnx", model: MODEL, scales: 3, stages: null, threads: 1, provider: "cpu", backend: "auto" });
+    const worker = await loadEngineInWorker({ type: "onnx", model: MODEL, scales: 3, stages: null, threads: 1, provider: "cpu", backend: "auto" });
     try {
       const [here, there] = [await runClip(onnx, true), await runClip(worker, true)];
       there.forEach((image, i) => expect(image).toEqual(here[i]));
@@ -183,7 +184,7 @@ describe("engines", () => {
 
   it("says clearly when a GPU provider or a model file is missing", async () => {
     await expect(createOnnxEngine({ model: MODEL, scales: 3, threads: 1, provider: "cuda" })).rejects.toThrow(/onnx provider 'cuda' could not start/);
-    await expect(loadEngine({ type: "onnx", model: "full", scales: 2, stages: null, threads: 1, provider: "cpu", backend: "auto" })).rejects.toThrow(
+    await expect(loadEngineOnThisThread({ type: "onnx", model: "full", scales: 2, stages: null, threads: 1, provider: "cpu", backend: "auto" })).rejects.toThrow(
       /engine\.model: \S+dsanet-k2\.onnx: no such model; export it with: python3 training\/export\.py --weights models\/dsanet\.onnx --name dsanet --scales 2/,
     );
     // The tfjs engine reads DSANet's config and weights from the ONNX file; a graph without them is refused by name.
@@ -191,6 +192,6 @@ describe("engines", () => {
     writeFileSync(bare, encodeModel({ name: "bare", nodes: [{ op: "Identity", inputs: ["x"], outputs: ["y"] }], initializers: [], inputs: [{ name: "x", type: OnnxType.float, dims: [1] }], outputs: [{ name: "y", type: OnnxType.float, dims: [1] }] }, 17, "test"));
     await expect(createTfjsEngine({ model: bare, scales: null, backend: "auto" })).rejects.toThrow(/bare\.onnx: no dsanet\.config in its metadata, so not a DSANet export the tfjs engine can rebuild; re-export it with training\/export\.py/);
     // The same reasons reach the caller from the engine's worker thread.
-    await expect(createEngine({ type: "onnx", model: MODEL, scales: 3, stages: null, threads: 1, provider: "cuda", backend: "auto" })).rejects.toThrow(/onnx provider 'cuda' could not start/);
+    await expect(loadEngineInWorker({ type: "onnx", model: MODEL, scales: 3, stages: null, threads: 1, provider: "cuda", backend: "auto" })).rejects.toThrow(/onnx provider 'cuda' could not start/);
   });
 });

@@ -1,12 +1,12 @@
 import { lastValueFrom, take, toArray } from "rxjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { probe } from "../../src/ffmpeg/probe.js";
-import { DeblurStream } from "../../src/model/deblur-stream.js";
-import type { Engine } from "../../src/model/engine.js";
-import { MotionDetector } from "../../src/model/motion.js";
-import { createOnnxEngine } from "../../src/model/onnx-engine.js";
-import type { Region } from "../../src/model/pixels.js";
-import { composite, planRegions } from "../../src/model/regions.js";
+import { DeblurStream } from "../../src/deblur/deblur-stream.js";
+import type { Engine } from "../../src/engine/engine.js";
+import { MotionDetector } from "../../src/deblur/motion.js";
+import { createOnnxEngine } from "../../src/engine/onnx-engine.js";
+import type { Region } from "../../src/engine/pixels.js";
+import { composite, planRegions } from "../../src/deblur/regions.js";
 import { fileSource } from "../../src/sources/file.js";
 import type { Frame } from "../../src/types.js";
 import { PEDESTRIANS, REPO } from "../helpers/clips.js";

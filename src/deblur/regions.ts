@@ -1,5 +1,5 @@
-import { padded } from "./engine.js";
-import { clamped, type Region } from "./pixels.js";
+import { padded } from "../engine/engine.js";
+import { clamped, type Region } from "../engine/pixels.js";
 import { planTiles, type TileSize } from "./tiles.js";
 
 /**

@@ -1,10 +1,10 @@
 import { lastValueFrom, take } from "rxjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { probe } from "../../src/ffmpeg/probe.js";
-import { DeblurStream } from "../../src/model/deblur-stream.js";
-import type { Engine } from "../../src/model/engine.js";
-import { createOnnxEngine } from "../../src/model/onnx-engine.js";
-import { planTiles } from "../../src/model/tiles.js";
+import { DeblurStream } from "../../src/deblur/deblur-stream.js";
+import type { Engine } from "../../src/engine/engine.js";
+import { createOnnxEngine } from "../../src/engine/onnx-engine.js";
+import { planTiles } from "../../src/deblur/tiles.js";
 import { fileSource } from "../../src/sources/file.js";
 import type { Frame } from "../../src/types.js";
 import { MODEL, PEDESTRIANS } from "../helpers/clips.js";

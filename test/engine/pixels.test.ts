@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { crop, sample, toBytes, toFloat, type Layout } from "../../src/model/pixels.js";
+import { crop, sample, toBytes, toFloat, type Layout } from "../../src/engine/pixels.js";
 
 // A 5x4 RGB24 image whose every byte differs, and a 3x2 region of it at (1, 1).
 const [W, H] = [5, 4];

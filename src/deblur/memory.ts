@@ -1,13 +1,6 @@
 import { availableMemory } from "../machine.js";
-import { padded } from "./engine.js";
+import { padded } from "../engine/engine.js";
 import { spanCount, type TileSize } from "./tiles.js";
-
-/**
- * Peak memory the model needs per input pixel, measured on the shipped DSANet as the peak RSS
- * growth during one inference, 256x256 to 1920x1088: onnxruntime on the CPU 840-1,090 bytes,
- * TensorFlow.js on wasm about 3 KB. Rounded up for headroom; engines report theirs.
- */
-export const BYTES_PER_PIXEL = { onnx: 1_200, tfjs: 3_500 } as const;
 
 /** Half of this machine's memory, or of its container's where that is less. */
 export function defaultMemoryLimitMB(): number {

@@ -1,5 +1,5 @@
 import { padded, type Engine, type EngineInput, type EngineOutput } from "./engine.js";
-import { convertedMaxim, MAXIM } from "./maxim.js";
+import { convertedMaxim, MAXIM } from "../model/maxim.js";
 import { createOnnxEngine, type OnnxProvider } from "./onnx-engine.js";
 
 /**

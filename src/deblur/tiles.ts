@@ -1,4 +1,4 @@
-import type { Region } from "./pixels.js";
+import type { Region } from "../engine/pixels.js";
 
 /** The size of the tiles a frame is cut into; every tile of a frame has it (or the frame's, along an axis it spans). */
 export interface TileSize {

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { batchingEngine } from "../../src/model/batching-engine.js";
-import type { Engine, EngineInput, EngineState } from "../../src/model/engine.js";
-import { MODELS_DIR, SHIPPED_MODELS } from "../../src/model/load-engine.js";
-import { createOnnxEngine } from "../../src/model/onnx-engine.js";
+import { batchingEngine } from "../../src/engine/batching-engine.js";
+import type { Engine, EngineInput, EngineState } from "../../src/engine/engine.js";
+import { MODELS_DIR, SHIPPED_MODELS } from "../../src/model/registry.js";
+import { createOnnxEngine } from "../../src/engine/onnx-engine.js";
 import { join } from "node:path";
 
 const [H, W] = [64, 96];

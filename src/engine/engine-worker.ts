@@ -1,8 +1,8 @@
-/** The engine's worker thread: one Engine, loaded and run here for `createEngine` (create-engine.ts). */
+/** The engine's worker thread: one Engine, loaded and run here for `loadEngineInWorker` (create-engine.ts). */
 import type { Config } from "../config/schema.js";
 import { Moved, serveInWorker } from "../threads/serve-in-worker.js";
 import type { Engine, EngineState } from "./engine.js";
-import { loadEngine } from "./load-engine.js";
+import { loadEngineOnThisThread } from "./load-engine.js";
 
 export type EngineDescription = Pick<Engine, "name" | "stride" | "scales" | "carriesState" | "bytesPerPixel" | "regionTile">;
 
@@ -13,7 +13,7 @@ export interface WorkerOutput {
 }
 
 serveInWorker(async (options: Config["engine"]) => {
-  const engine = await loadEngine(options);
+  const engine = await loadEngineOnThisThread(options);
   // Carried states stay here, next to the engine; the caller holds their numbers.
   const states = new Map<number, EngineState>();
   let nextState = 0;

@@ -1,6 +1,6 @@
 import type { Frame } from "../types.js";
-import { padded, type Engine, type EngineState } from "./engine.js";
-import { clamped, crop, type Region } from "./pixels.js";
+import { padded, type Engine, type EngineState } from "../engine/engine.js";
+import { clamped, crop, type Region } from "../engine/pixels.js";
 import type { Config } from "../config/schema.js";
 import { log } from "../log.js";
 import { defaultMemoryLimitMB, tileFor } from "./memory.js";
@@ -51,7 +51,7 @@ export class DeblurStream {
     private readonly options: DeblurStreamOptions,
   ) {
     if (options.tile !== null && options.tile % engine.stride !== 0) {
-      throw new Error(`tile size ${options.tile} must be a multiple of ${engine.stride} (the network's stride with ${engine.scales} scales)`);
+      throw new Error(`tile size ${options.tile} must be a multiple of ${engine.stride} (the network's stride, ${engine.name})`);
     }
     this.memoryLimitMB = options.memoryLimitMB ?? defaultMemoryLimitMB();
     this.motion = options.regions === "auto" ? new MotionDetector() : null;

@@ -3,10 +3,10 @@ import { join } from "node:path";
 import { lastValueFrom, take, toArray } from "rxjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { probe } from "../../src/ffmpeg/probe.js";
-import type { Engine, EngineState } from "../../src/model/engine.js";
-import { MODELS_DIR, SHIPPED_MODELS, type ShippedModel } from "../../src/model/load-engine.js";
-import { createOnnxEngine } from "../../src/model/onnx-engine.js";
-import { crop } from "../../src/model/pixels.js";
+import type { Engine, EngineState } from "../../src/engine/engine.js";
+import { MODELS_DIR, SHIPPED_MODELS, type ShippedModel } from "../../src/model/registry.js";
+import { createOnnxEngine } from "../../src/engine/onnx-engine.js";
+import { crop } from "../../src/engine/pixels.js";
 import { fileSource } from "../../src/sources/file.js";
 import { PEDESTRIANS, REPO, WORK, clip, decodeAll } from "../helpers/clips.js";
 

@@ -81,8 +81,8 @@ function sortedDevices(log: string): string[] {
 function whyNone(log: string, code: number | null): string {
   if (/Couldn't load Vulkan|libvulkan\.so\.1/.test(log)) return "no Vulkan loader: libvulkan.so.1 not found";
   if (!log.includes("Found ICD manifest file")) return "no Vulkan driver (ICD) installed";
-  const dawn = /Failed to get a WebGPU (?:adapter|device): ?(.*)$/m.exec(log)?.[1]?.trim();
-  if (dawn) return `Dawn: ${dawn || "no adapter"}`;
+  const dawn = /Failed to get a WebGPU (?:adapter|device): ?(.*)$/m.exec(log);
+  if (dawn) return `Dawn: ${dawn[1]?.trim() || "no adapter"}`;
   const error = /^PROBE-ERROR (.*)$/m.exec(log)?.[1];
   return error ?? `the probe exited with code ${code}`;
 }

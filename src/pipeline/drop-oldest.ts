@@ -9,7 +9,7 @@ import { Observable, type OperatorFunction } from "rxjs";
  *
  * RxJS's contract, as `concatMap` keeps it: unsubscribing drops the waiting values and starts
  * no further work (the run in flight finishes on its own, its result unseen); an error from
- * `work` or the source goes down the stream; completion waits for the run in flight and the
+ * `work`, `onDrop` or the source goes down the stream; completion waits for the run in flight and the
  * values still waiting.
  */
 export function dropOldest<T, R>(capacity: number, work: (value: T) => Promise<R>, onDrop?: (dropped: T) => void): OperatorFunction<T, R> {
@@ -42,7 +42,16 @@ export function dropOldest<T, R>(capacity: number, work: (value: T) => Promise<R
       const upstream = source.subscribe({
         next: (value) => {
           waiting.push(value);
-          if (waiting.length > capacity) onDrop?.(waiting.shift() as T);
+          if (waiting.length > capacity) {
+            const oldest = waiting.shift() as T;
+            // As a throwing `work` does: a throwing `onDrop` errors this stream, not the source's caller.
+            try {
+              onDrop?.(oldest);
+            } catch (error) {
+              subscriber.error(error);
+              return;
+            }
+          }
           if (!busy) runNext();
         },
         error: (error: unknown) => subscriber.error(error),

@@ -84,4 +84,21 @@ describe("dropOldest", () => {
     await expect(throwing).rejects.toThrow("bad frame");
     expect(thrown.observed).toBe(false);
   });
+
+  it("sends a throwing onDrop's error down the stream and lets go of the source", async () => {
+    const { work } = controlledWork();
+    const source = new Subject<number>();
+    const failing = lastValueFrom(
+      source.pipe(
+        dropOldest(1, work, () => {
+          throw new Error("counter broke");
+        }),
+      ),
+    );
+    source.next(1); // runs
+    source.next(2); // waits
+    expect(() => source.next(3)).not.toThrow(); // drops 2: onDrop throws, into the stream
+    await expect(failing).rejects.toThrow("counter broke");
+    expect(source.observed).toBe(false);
+  });
 });

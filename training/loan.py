@@ -10,7 +10,7 @@ train side by side on the one GPU, each a train.py process:
     phases:
       - minutes: 3.5
         runs:
-          - {config: training/experiments/dsanet-gpu-shipped.yaml, init: models/dsanet.onnx}
+          - {config: training/experiments/dsanet-gpu-from-shipped.yaml, init: models/dsanet.onnx}
           - {config: training/experiments/dsanet-gpu-scaled.yaml, flags: [--profile, "10"]}
       - minutes: 2.5
         runs:

@@ -43,7 +43,7 @@ def test_loan_dry_run_trains_scores_exports_and_packs_within_the_tool_limits(tmp
     assert len(files) <= 8 and sum(f.stat().st_size for f in files) <= 64 << 20
     assert all(f.stat().st_size <= 16 << 20 and not f.name.endswith(".tmp") for f in files)
     scores = json.loads((out / "scores.json").read_text())
-    assert set(scores["runs"]) == {"dsanet-gpu-shipped", "dsanet-gpu-scaled", "dsanet-gpu-clips"}
+    assert set(scores["runs"]) == {"dsanet-gpu-from-shipped", "dsanet-gpu-scaled", "dsanet-gpu-clips"}
     assert not scores["failures"]
     for name, run in scores["runs"].items():
         assert run["exit"] == 0 and run["onnx"] is None, name  # the dry run skips the export
@@ -52,7 +52,7 @@ def test_loan_dry_run_trains_scores_exports_and_packs_within_the_tool_limits(tmp
             assert 10 < run["scores"][split]["DSANet state carried"]["psnr"] < 60
 
     # The clip phase started from the phase-1 run that scored best on heavy, with its design.
-    phase1 = {n: scores["runs"][n]["scores"]["heavy"]["DSANet state carried"]["psnr"] for n in ("dsanet-gpu-shipped", "dsanet-gpu-scaled")}
+    phase1 = {n: scores["runs"][n]["scores"]["heavy"]["DSANet state carried"]["psnr"] for n in ("dsanet-gpu-from-shipped", "dsanet-gpu-scaled")}
     best = max(phase1, key=phase1.__getitem__)
     assert scores["runs"]["dsanet-gpu-clips"]["init"].endswith(f"{best}/model.pt")
 
@@ -62,5 +62,5 @@ def test_loan_dry_run_trains_scores_exports_and_packs_within_the_tool_limits(tmp
         clips = torch.load(io.BytesIO(tar.extractfile("dsanet-gpu-clips/model.pt").read()), map_location="cpu")
     assert {f"{n}/model.pt" for n in scores["runs"]} <= members
     assert members == set(scores["bundle"])
-    expected_block = "plain" if best == "dsanet-gpu-shipped" else "scaled"
+    expected_block = "plain" if best == "dsanet-gpu-from-shipped" else "scaled"
     assert clips["config"]["block"] == expected_block and clips["iteration"] == 3

@@ -24,11 +24,7 @@ const engine = await loadEngineInWorker(config.engine);
 const serving = await serve({
   sources: [{ name: "soak", url: camera.url }],
   engine,
-  carryState: true,
-  tile: null,
-  overlap: 32,
-  memoryLimitMB: null,
-  regions: "off",
+  ...config.deblur,
   queue: config.live.queue,
   rtsp: { transport: "tcp", stallTimeoutMs: 5000, backoffMs: 500, maxBackoffMs: 5000 },
   viewer: { ...config.viewer, port: 0 },

@@ -3,6 +3,7 @@ import { loadEngineInWorker } from "../../src/engine/engine-in-worker.js";
 import type { Engine } from "../../src/engine/engine.js";
 import type { ServeOptions } from "../../src/pipeline/serve.js";
 import { MODEL } from "./clips.js";
+import { DEBLUR_DEFAULTS } from "./deblur-options.js";
 
 /** The shipped model on onnxruntime with one thread, in its worker thread as the CLI runs it. */
 export function liveEngine(): Promise<Engine> {
@@ -13,11 +14,7 @@ export function liveEngine(): Promise<Engine> {
 export function serveOptions(engine: Engine, options: Pick<ServeOptions, "sources"> & Partial<ServeOptions>): ServeOptions {
   return {
     engine,
-    carryState: true,
-    tile: null,
-    overlap: 32,
-    memoryLimitMB: null,
-    regions: "off",
+    ...DEBLUR_DEFAULTS,
     queue: 2,
     rtsp: { transport: "tcp", stallTimeoutMs: 3000, backoffMs: 200, maxBackoffMs: 1000 },
     viewer: { host: "127.0.0.1", port: 0, token: null, allowedHosts: [], allowedOrigins: [], width: 640, quality: 70, hls: false },

@@ -35,15 +35,12 @@ describe("chaos", () => {
     await framesFlow("first frames");
 
     const rss: number[] = [];
-    const recoveries: number[] = [];
     for (let outage = 1; outage <= OUTAGES; outage++) {
       await camera.kill();
       await until(() => m.counts.reconnects === outage, 10_000, `outage ${outage} noticed`);
       await new Promise((resolve) => setTimeout(resolve, 500));
-      const back = Date.now();
       await camera.start();
       await until(() => m.counts.live, 20_000, `outage ${outage} recovered`);
-      recoveries.push(Date.now() - back);
       await framesFlow(`frames after outage ${outage}`);
       rss.push(process.memoryUsage().rss);
     }
@@ -59,8 +56,8 @@ describe("chaos", () => {
     // Memory flat: the last fifteen outages add no more than a few frames' worth.
     const growth = (rss.at(-1) ?? 0) - (rss[4] ?? 0);
     expect(growth).toBeLessThan(64 * 2 ** 20);
-    // Quick retries: the camera is read again within a few seconds of coming back.
-    expect(Math.max(...recoveries)).toBeLessThan(5000);
+    // How soon a camera is asked again is reconnectDelay's, tested on its own (test/reconnect.test.ts):
+    // a time measured here would measure the machine's load.
     const metrics = (await (await fetch(`${serving.url}metrics`)).text()).replace(/\r/g, "");
     expect(metrics).toContain(`dsanet_reconnects_total{stream="cam"} ${OUTAGES + 1}`);
     expect(metrics).toMatch(/dsanet_last_recovery_seconds\{stream="cam"\} \d/);

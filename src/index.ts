@@ -1,8 +1,9 @@
 /**
  * dsanet-stream as a library: the same pieces the `dsanet` command is built from.
  *
- *   const engine = await loadEngineInWorker((await loadConfig(null)).engine);
- *   const summary = await deblurFile({ input, output, engine, carryState: true, ... });
+ *   const config = await loadConfig(null);
+ *   const engine = await loadEngineInWorker(config.engine);
+ *   const summary = await deblurFile({ input, output, engine, ...config.deblur, encode: config.output });
  *   await engine.close();
  */
 export type { Frame, VideoInfo } from "./types.js";

@@ -43,7 +43,7 @@ export function detectCompareCommand(): Command {
       const engine = resources.add(await loadEngineInWorker(config.engine));
       const detector = resources.add(await startDetector(config.detector));
       const result = await detectCompare({
-        input, reference: flags.reference ?? null, engine, detector, carryState: config.deblur.carryState, every: flags.every, samples: 4,
+        input, reference: flags.reference ?? null, engine, detector, ...config.deblur, every: flags.every, samples: 4,
       });
       const table = comparisonTable(result);
       process.stdout.write(

@@ -6,14 +6,15 @@ import { fileSource } from "../sources/file.js";
 import type { Detection, Frame } from "../types.js";
 import { Credits, boundedInOrder } from "./bounded-in-order.js";
 import { deblur } from "./deblur.js";
+import type { DeblurStreamOptions } from "../deblur/deblur-stream.js";
 
-export interface CompareOptions {
+/** deblur's options (the config's deblur section: state, tiles, regions) and what to compare. */
+export interface CompareOptions extends DeblurStreamOptions {
   readonly input: string;
   /** The sharp truth of `input`, frame for frame, when known (a synthesized clip). */
   readonly reference: string | null;
   readonly engine: Engine;
   readonly detector: Detector;
-  readonly carryState: boolean;
   /** Compare every Nth frame. */
   readonly every: number;
   /** How many frames to keep for the report's side-by-side pictures (those with most detections). */
@@ -52,7 +53,7 @@ export async function detectCompare(options: CompareOptions): Promise<Comparison
   const inputSlots = new Credits(4);
   const slots = [inputSlots];
   const deblurred = fileSource(options.input, info, { gate: inputSlots }).pipe(
-    deblur(options.engine, { carryState: options.carryState, tile: null, overlap: 32, memoryLimitMB: null, regions: "off" }),
+    deblur(options.engine, options),
   );
   let pairs: Observable<{ original: Frame; sharp: Frame; reference: Frame | null }> = deblurred.pipe(
     map(({ original, sharp }) => ({ original, sharp, reference: null })),

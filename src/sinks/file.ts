@@ -133,6 +133,9 @@ export class FileSink {
     try {
       await this.encoder.write(frame);
     } catch (error) {
+      // A pipe broken by ffmpeg's exit (EPIPE) can come before the stderr line that says why
+      // (a full disk): wait for its stderr to drain, then report the cause it names.
+      if (!this.failure) await this.encoder.close().catch(() => undefined);
       throw this.failure ?? error;
     }
     if (this.failure) throw this.failure;

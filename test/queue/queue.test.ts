@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcessByStdio } from "node:child_process";
 import { once } from "node:events";
-import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Readable } from "node:stream";
 import { Queue } from "bullmq";
@@ -138,6 +138,8 @@ describe("the job queue when Redis forgets (no append-only file) and when a vide
   it("submit --wait names a video that a Redis restart lost and fails; the worker warns; jobs --clean removes its chunks", async () => {
     const input = tiny("lost-in.mp4");
     const outDir = join(WORK, "lost-out");
+    // WORK is named by the process id, which a machine that ran the suite before may hand out again.
+    rmSync(outDir, { recursive: true, force: true });
     const worker = startWorker(forgetful.url, LITE);
     await until(() => worker.log().includes("taking jobs"), 60_000, "the worker");
     // Freeze the worker in its first chunk (at once, not at the next poll), wipe Redis, let it finish.

@@ -1,10 +1,55 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import type { Readable, Writable } from "node:stream";
 import { redact } from "../redact.js";
 import { FfmpegError } from "./errors.js";
 
 const STDERR_TAIL_BYTES = 8192;
 const KILL_AFTER_MS = 3000;
+/** How long an exit waits for its killed ffmpegs to be gone: SIGKILL takes effect at once, bar a stuck disk. */
+const GONE_WITHIN_MS = 2000;
+
+/** This process's ffmpegs that have not exited yet. */
+const running = new Set<ChildProcess>();
+process.on("exit", killRunningProcesses);
+
+/**
+ * Kill every ffmpeg this process started and has not seen end, and wait until they can no
+ * longer touch a file. Each leads a process group of its own that no terminal's signal reaches
+ * (see FfmpegProcess), so nothing else would end them: an encoder left behind by a second
+ * Ctrl-C or an uncaught error would finish its file after dsanet had removed or kept it, or
+ * create it only then. Runs at exit, where nothing can be awaited: a killed child stays a
+ * zombie until its parent reaps it, so "zombie" (read from /proc) means all its system calls,
+ * an open() that creates a file included, are over. PartialFile calls this before it settles
+ * its files. Safe to call twice.
+ */
+export function killRunningProcesses(): void {
+  const killed = [...running].flatMap((child) => (child.pid === undefined ? [] : [child.pid]));
+  running.clear();
+  for (const pid of killed) {
+    try {
+      process.kill(-pid, "SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  }
+  const deadline = Date.now() + GONE_WITHIN_MS;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (const pid of killed) {
+    while (!gone(pid) && Date.now() < deadline) Atomics.wait(pause, 0, 0, 1);
+  }
+}
+
+/** Whether `pid` has ended (a zombie, or no longer there); true where there is no /proc to ask. */
+function gone(pid: number): boolean {
+  try {
+    // "pid (name) state ...", and the name may hold spaces or parentheses.
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.charAt(stat.lastIndexOf(")") + 2) === "Z";
+  } catch {
+    return true;
+  }
+}
 
 export interface FfmpegProcessOptions {
   /** Give the process a stdin pipe to write to (encoders); otherwise stdin is ignored. */
@@ -37,7 +82,9 @@ export class FfmpegProcess {
     // A process group of its own: a terminal's Ctrl-C or hang-up goes to the whole foreground
     // group, and an encoder that took it would cut its file short before dsanet could finish it.
     // dsanet alone decides how its ffmpegs end (close(), or the end of their stdin).
+    // The flip side: dsanet must end them when it ends (killRunningProcesses).
     this.child = spawn(binary, args, { stdio: [options.stdin ? "pipe" : "ignore", "pipe", "pipe"], detached: true });
+    running.add(this.child);
     const { stdout, stderr } = this.child;
     if (!stdout || !stderr) throw new Error("spawn did not create stdout and stderr pipes");
     this.stdout = stdout;
@@ -58,11 +105,13 @@ export class FfmpegProcess {
     this.done = new Promise<void>((resolve, reject) => {
       this.child.once("error", (error: NodeJS.ErrnoException) => {
         this.exited = true;
+        running.delete(this.child);
         const hint = error.code === "ENOENT" ? " (not found: install ffmpeg or set FFMPEG_PATH)" : "";
         reject(new FfmpegError(`could not start ${binary}${hint}: ${error.message}`, null, ""));
       });
       this.child.once("exit", () => {
         this.exited = true;
+        running.delete(this.child);
       });
       this.child.once("close", (code, signal) => {
         this.exited = true;

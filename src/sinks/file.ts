@@ -178,7 +178,11 @@ export class FileSink {
   private async salvage(failure: Error): Promise<Error> {
     const playableWhenCut = this.options.playableWhenCut ?? false;
     if (playableWhenCut && MP4_FAMILY.includes(extname(this.file.path).toLowerCase())) {
-      await trimToWholeFragments(this.file.path).catch(() => undefined);
+      try {
+        trimToWholeFragments(this.file.path);
+      } catch {
+        // No file to trim: nothing was written.
+      }
     }
     const kept = playableWhenCut ? await countFrames(this.file.path).catch(() => 0) : 0;
     if (kept === 0) {

@@ -1,20 +1,22 @@
-import { open } from "node:fs/promises";
+import { closeSync, fstatSync, ftruncateSync, openSync, readSync } from "node:fs";
 
 /**
  * Cut a fragmented MP4 (ftyp, moov, then moof + mdat pairs) back to its last whole fragment.
- * A write that failed half-way (a full disk) leaves a torn box at the end: players stop there
- * with an error, and some refuse the file. Without it the file is clean to its last frame.
- * A file that is not such an MP4 is left as it is.
+ * A write that failed half-way (a full disk), or an encoder killed mid-fragment (a second
+ * Ctrl-C), leaves a torn box at the end: players stop there with an error, and some refuse
+ * the file. Without it the file is clean to its last frame. A file that is not such an MP4 is
+ * left as it is. Synchronous, reading box headers only: PartialFile calls it at exit, where
+ * nothing can be awaited.
  */
-export async function trimToWholeFragments(path: string): Promise<void> {
-  const file = await open(path, "r+");
+export function trimToWholeFragments(path: string): void {
+  const file = openSync(path, "r+");
   try {
-    const { size } = await file.stat();
+    const { size } = fstatSync(file);
     const header = Buffer.alloc(16);
     let offset = 0;
     let kept = 0;
     while (offset + 8 <= size) {
-      await file.read(header, 0, 16, offset);
+      readSync(file, header, 0, 16, offset);
       const type = header.toString("latin1", 4, 8);
       // size 1: a 64-bit size follows; 0: the box runs to the end of the file (never whole here).
       const short = header.readUInt32BE(0);
@@ -23,8 +25,8 @@ export async function trimToWholeFragments(path: string): Promise<void> {
       offset += length;
       if (type === "moov" || type === "mdat" || type === "mfra") kept = offset;
     }
-    if (kept > 0 && kept < size) await file.truncate(kept);
+    if (kept > 0 && kept < size) ftruncateSync(file, kept);
   } finally {
-    await file.close();
+    closeSync(file);
   }
 }

@@ -2,6 +2,8 @@ import { existsSync, renameSync, rmSync } from "node:fs";
 import { rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, extname, join, resolve } from "node:path";
 import { InputError } from "../ffmpeg/errors.js";
+import { killRunningProcesses } from "../ffmpeg/process.js";
+import { trimToWholeFragments } from "./fragmented-mp4.js";
 
 /** What becomes of an unfinished file when the process exits first (a second Ctrl-C, a crash). */
 export type OnExit = "discard" | "keep";
@@ -9,6 +11,9 @@ export type OnExit = "discard" | "keep";
 /** This process's files not yet committed or discarded, settled as their OnExit says at exit. */
 const unfinished = new Set<PartialFile>();
 process.on("exit", () => {
+  // The encoders that write these files go first: one still running could create or extend
+  // a file after it was removed or kept.
+  killRunningProcesses();
   for (const file of unfinished) file.settleNow();
 });
 
@@ -46,11 +51,18 @@ export class PartialFile {
     unfinished.delete(this);
   }
 
-  /** At exit, where nothing can be awaited: keep or remove the file as `onExit` says. */
+  /**
+   * At exit, where nothing can be awaited: keep or remove the file as `onExit` says. A kept file
+   * loses the fragment its killed encoder was writing (see killRunningProcesses).
+   */
   settleNow(): void {
     unfinished.delete(this);
-    if (this.onExit === "discard") rmSync(this.path, { force: true });
-    else if (existsSync(this.path)) renameSync(this.path, this.output);
+    if (this.onExit === "discard") {
+      rmSync(this.path, { force: true });
+    } else if (existsSync(this.path)) {
+      trimToWholeFragments(this.path);
+      renameSync(this.path, this.output);
+    }
   }
 }
 

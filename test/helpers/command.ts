@@ -25,10 +25,11 @@ export interface RunningCommand {
 /**
  * `bin/dsanet ARGS`. With `ownGroup` it leads a process group of its own, as a shell's
  * foreground job does, so `signalGroup` reaches it and its children together, as a terminal's
- * Ctrl-C (SIGINT) or hang-up (SIGHUP) does.
+ * Ctrl-C (SIGINT) or hang-up (SIGHUP) does. `env` adds to the environment.
  */
-export function startCommand(args: readonly string[], options: { ownGroup?: boolean } = {}): RunningCommand {
-  const child = spawn(DSANET, args, { cwd: REPO, stdio: ["ignore", "ignore", "pipe"], detached: options.ownGroup ?? false });
+export function startCommand(args: readonly string[], options: { ownGroup?: boolean; env?: Readonly<Record<string, string>> } = {}): RunningCommand {
+  const env = { ...process.env, ...options.env };
+  const child = spawn(DSANET, args, { cwd: REPO, env, stdio: ["ignore", "ignore", "pipe"], detached: options.ownGroup ?? false });
   let stderr = "";
   child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = once(child, "exit").then(([code, signal]) => (code as number | null) ?? (signal as NodeJS.Signals));

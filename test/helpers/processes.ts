@@ -1,4 +1,6 @@
-import { readFileSync, readdirSync } from "node:fs";
+import { readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { WORK } from "./clips.js";
 import { until } from "./until.js";
 
 /** Running processes (zombies left out) whose command line holds `text`, as `pgrep -f` finds them. */
@@ -33,10 +35,19 @@ export function running(pid: number): boolean {
   return state !== null && state !== "Z";
 }
 
-/** A process frozen by `hold`. */
+/** A process frozen by `hold`, or one that stopped itself (`ffmpegStoppedAtStart`). */
 export interface Held {
   /** Let it go on (SIGCONT) and wait for it to end. */
   release(): Promise<void>;
+}
+
+function held(pid: number, text: string): Held {
+  return {
+    async release() {
+      if (running(pid)) process.kill(pid, "SIGCONT");
+      await until(() => !running(pid), 30_000, `process ${pid} (${text}) to end`);
+    },
+  };
 }
 
 /**
@@ -49,10 +60,39 @@ export async function hold(text: string): Promise<Held> {
   // A signal is delivered when the process next runs: until then a SIGTERM sent after this one
   // still comes first (pending signals go lowest number first), and the process would not be held.
   await until(() => stateOf(pid) === "T", 10_000, `process ${pid} (${text}) to stop`);
-  return {
-    async release() {
-      if (running(pid)) process.kill(pid, "SIGCONT");
-      await until(() => !running(pid), 30_000, `process ${pid} (${text}) to end`);
-    },
-  };
+  return held(pid, text);
+}
+
+let stoppedAtStart = 0;
+
+/**
+ * An ffmpeg for `FFMPEG_PATH` that, when one of its arguments holds `marker` (the name of the
+ * file it is to write), takes the first bytes dsanet sends it and then stops itself (SIGSTOP)
+ * before ffmpeg starts: an encoder that has been given frames but has not yet opened its file,
+ * as a loaded machine leaves one. `heldAtStart(marker)` waits for that moment; once let go,
+ * ffmpeg reads those bytes and the rest of its input as if it had never stopped.
+ */
+export function ffmpegStoppedAtStart(marker: string): string {
+  const path = join(WORK, `ffmpeg-stopped-at-start-${++stoppedAtStart}.sh`);
+  const script = `#!/bin/sh
+marker='${marker.replaceAll("'", "'\\''")}'
+for argument in "$@"; do
+  case $argument in *"$marker"*)
+    taken="$0.taken.$$"
+    head -c 4096 > "$taken"
+    kill -STOP $$
+    cat "$taken" - | ffmpeg "$@"
+    exit ;;
+  esac
+done
+exec ffmpeg "$@"
+`;
+  writeFileSync(path, script, { mode: 0o755 });
+  return path;
+}
+
+/** The `ffmpegStoppedAtStart` run for `marker`, once it has stopped itself. */
+export async function heldAtStart(marker: string): Promise<Held> {
+  const pid = await until(() => processesWith(marker).find((p) => stateOf(p) === "T"), 60_000, `an ffmpeg with ${marker} stopped at its start`);
+  return held(pid, marker);
 }

@@ -84,7 +84,10 @@ export async function containerArgs(ffmpeg: Binary, output: string, base: string
   if (!MP4_FAMILY.includes(extname(output).toLowerCase())) return [];
   const ticks = Number(base.split("/")[1]);
   const exact = Number.isInteger(ticks) && ticks > 0 && (await hasMuxerOption(ffmpeg, "mp4", "movie_timescale"));
-  const layout = playableWhenCut ? ["-movflags", "+frag_keyframe+empty_moov+default_base_moof", "-frag_duration", "1000000"] : ["-movflags", "+faststart"];
+  // Each fragment goes to disk as it is cut (-flush_packets): by default ffmpeg holds output
+  // until 32 KB have gathered, which at a camera's low rates is many seconds a crash would lose.
+  const fragmented = ["-movflags", "+frag_keyframe+empty_moov+default_base_moof", "-frag_duration", "1000000", "-flush_packets", "1"];
+  const layout = playableWhenCut ? fragmented : ["-movflags", "+faststart"];
   return [...layout, ...(exact ? ["-movie_timescale", String(ticks)] : [])];
 }
 

@@ -6,6 +6,7 @@ import { metric, servedPort, signalGroup, startCommand } from "../helpers/comman
 import { ffmpegStoppedAtStart, heldAtStart, hold, processesWith, type Held } from "../helpers/processes.js";
 import { RtspServer, freePort } from "../helpers/rtsp.js";
 import { execFileSync } from "node:child_process";
+import { failingModel } from "../helpers/failing-model.js";
 import { until } from "../helpers/until.js";
 
 /** Frames a live recording may lose at a stop: its encoder's queue (serve.ts, RECORDING_QUEUE). */
@@ -163,4 +164,24 @@ describe("a terminal's Ctrl-C and hang-up reach the whole foreground process gro
       expect(leftovers(folder)).toEqual([]);
     });
   }
+});
+
+describe("no ffmpeg outlives dsanet", () => {
+  it("deblur: an engine that fails mid-stream exits 1 with its error, and leaves no ffmpeg and no file", { timeout: 120_000 }, async () => {
+    // Dark for two seconds, then a bright corner: the model fails at frame 50, with its decoder
+    // and encoder at work.
+    const input = clip("turns-bright.mp4", "-f", "lavfi", "-i", "color=c=0x404040:s=320x240:r=25:d=4,drawbox=x=0:y=0:w=32:h=32:color=white:t=fill:enable='gte(t,2)'", "-c:v", "libx264", "-pix_fmt", "yuv420p");
+    const folder = join(WORK, "engine-fails");
+    mkdirSync(folder, { recursive: true });
+    const output = join(folder, "out.mp4");
+    const deblur = startCommand(["deblur", input, "-o", output, "--model", failingModel(), "--threads", "1"]);
+    try {
+      expect(await deblur.exit(60_000), deblur.stderr()).toBe(1);
+    } finally {
+      deblur.child.kill("SIGKILL");
+    }
+    expect(deblur.stderr()).toContain("indices element out of data bounds");
+    expect([...processesWith(input), ...processesWith(folder)], "ffmpegs that outlived dsanet").toEqual([]);
+    expect(readdirSync(folder)).toEqual([]);
+  });
 });

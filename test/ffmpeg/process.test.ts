@@ -1,8 +1,13 @@
-import { existsSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { findFfmpeg } from "../../src/ffmpeg/locate.js";
 import { FfmpegProcess } from "../../src/ffmpeg/process.js";
 import { FrameReader } from "../../src/sources/frame-reader.js";
+import { REPO, WORK } from "../helpers/clips.js";
+import { processesWith } from "../helpers/processes.js";
 import { until } from "../helpers/until.js";
 
 /** ffmpeg writing 64x48 RGB frames to stdout: `count` of them, or without end. */
@@ -31,4 +36,35 @@ describe("ffmpeg process", () => {
     const endless = new FfmpegProcess((await findFfmpeg()).path, rgbFrames(null));
     expect(await within(endless.close().then(() => "closed"), 10_000)).toBe("closed");
   });
+});
+
+describe("no ffmpeg outlives the process that started it", () => {
+  // ffmpegs run detached (out of reach of a terminal's signals), so only the process's own exit
+  // can end them; this one would otherwise run on for a minute, writing nothing anyone reads.
+  for (const [ending, code] of [["throws an uncaught error", 1], ["calls process.exit(3)", 3]] as const) {
+    it(`a process that ${ending} kills its running ffmpeg`, async () => {
+      const marker = `orphan-check-${process.pid}-${code}`;
+      const args = ["-v", "error", "-re", "-f", "lavfi", "-i", "testsrc2=size=64x48:rate=10", "-t", "60", "-metadata", `title=${marker}`, "-f", "null", "-"];
+      const end = code === 1 ? `throw new Error("a stage threw")` : `process.exit(${code})`;
+      const script = join(WORK, `orphan-${code}.mts`);
+      writeFileSync(
+        script,
+        [
+          `import { FfmpegProcess } from ${JSON.stringify(join(REPO, "src/ffmpeg/process.ts"))};`,
+          `const ffmpeg = new FfmpegProcess(${JSON.stringify((await findFfmpeg()).path)}, ${JSON.stringify(args)});`,
+          `process.stdout.write(String(ffmpeg.pid) + "\\n");`,
+          // Once the test has seen ffmpeg run, as a stage fails while its encoder works.
+          `process.stdin.once("data", () => { ${end}; });`,
+        ].join("\n"),
+      );
+      const child = spawn(process.execPath, ["--import", "tsx", script], { cwd: REPO, stdio: ["pipe", "pipe", "pipe"] });
+      const [line] = (await once(child.stdout, "data")) as [Buffer];
+      const pid = Number(line.toString());
+      await until(() => processesWith(marker).includes(pid), 30_000, "ffmpeg running");
+      child.stdin.write("go\n");
+      const [exitCode] = (await once(child, "exit")) as [number | null];
+      expect(exitCode).toBe(code);
+      expect(processesWith(marker), "ffmpegs that outlived their process").toEqual([]);
+    });
+  }
 });

@@ -61,8 +61,10 @@ describe("a terminal's Ctrl-C and hang-up reach the whole foreground process gro
           // The recording has begun (its encoder wrote a first fragment): a stop from here on must keep it.
           await until(() => leftovers(folder).length > 0, 60_000, `run ${run}: the recording begun`);
           // Stop at a different moment each run, while frames are deblurred and written.
-          await new Promise((resolve) => setTimeout(resolve, run * 200));
-          const framesOut = await metric(port, "dsanet_frames_out_total", "cam");
+          const framesOut = await until(async () => {
+            const count = await metric(port, "dsanet_frames_out_total", "cam");
+            return count >= 5 + 2 * run ? count : null;
+          }, 60_000, `run ${run}: ${5 + 2 * run} frames out`);
           signalGroup(serve, signal);
           expect(await serve.exit(30_000), `run ${run}:\n${serve.stderr()}`).toBe(0);
           expect(serve.stderr()).not.toMatch(/Error|EPIPE|at .*\.js/);
@@ -85,7 +87,7 @@ describe("a terminal's Ctrl-C and hang-up reach the whole foreground process gro
     const serve = startCommand(["serve", `cam=${camera.url}`, "--port", "0", "--model", "lite", "--threads", "1", "--record", output], { ownGroup: true });
     let encoder: Held | null = null;
     try {
-      const port = await servedPort(serve);
+      await servedPort(serve);
       // What a second Ctrl-C keeps is the fragments on disk (a fragment a second): its encoder is
       // killed, with the frames it had not yet written.
       await until(() => encodedBytes(folder) > HEADER_BYTES, 60_000, "the first fragment written");

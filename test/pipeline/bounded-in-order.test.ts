@@ -5,16 +5,18 @@ import { Credits, boundedInOrder } from "../../src/pipeline/bounded-in-order.js"
 import { fileSource } from "../../src/sources/file.js";
 import type { Gate } from "../../src/types.js";
 import { PEDESTRIANS } from "../helpers/clips.js";
+import { until } from "../helpers/until.js";
 
 /**
  * 0, 1, 2, ... `count` values, each produced only once `gate` grants a slot, as fileSource
- * does; `granted` lists the slots granted, even those that came after the end.
+ * does; `asked` lists the slots asked for, `granted` those granted, even after the end.
  */
-function gatedCounter(gate: Gate, count: number, produced: number[] = [], granted: number[] = []): Observable<number> {
+function gatedCounter(gate: Gate, count: number, produced: number[] = [], granted: number[] = [], asked: number[] = []): Observable<number> {
   return new Observable<number>((subscriber) => {
     let stopped = false;
     void (async () => {
       for (let n = 0; n < count; n++) {
+        asked.push(n);
         await gate.acquire();
         granted.push(n);
         if (stopped) return;
@@ -27,21 +29,24 @@ function gatedCounter(gate: Gate, count: number, produced: number[] = [], grante
   });
 }
 
-const tick = () => new Promise((resolve) => setTimeout(resolve, 10));
+/** One turn of the event loop: the operator and these sources are promises only, so every continuation pending has run. */
+const settled = () => new Promise((resolve) => setImmediate(resolve));
 
 describe("boundedInOrder", () => {
   it("never lets the source run more than its slots ahead of the work", async () => {
     const credits = new Credits(3);
     const produced: number[] = [];
+    const asked: number[] = [];
     let finish: () => void = () => undefined;
     const out: number[] = [];
-    gatedCounter(credits, 10, produced)
+    gatedCounter(credits, 10, produced, [], asked)
       .pipe(boundedInOrder([credits], (n) => new Promise<number>((resolve) => (finish = () => resolve(n)))))
       .subscribe((n) => out.push(n));
-    await tick();
+    // The source waits at its fourth ask: whatever it was let produce, it has produced.
+    await until(() => asked.length === 4, 10_000, "the source's fourth ask");
     expect(produced).toEqual([0, 1, 2]);
     finish();
-    await tick();
+    await until(() => asked.length === 5, 10_000, "the source's fifth ask");
     expect(out).toEqual([0]);
     expect(produced).toEqual([0, 1, 2, 3]);
   });
@@ -68,7 +73,7 @@ describe("boundedInOrder", () => {
       }),
     );
     await expect(lastValueFrom(failing)).rejects.toThrow("frame 2 is bad");
-    await tick();
+    await settled();
     // One slot: frame 3's was granted only because the failed frame gave it back; the source,
     // unsubscribed by the error, then stopped without producing it.
     expect(granted).toEqual([0, 1, 2, 3]);
@@ -85,19 +90,19 @@ describe("boundedInOrder", () => {
         finishers.push(() => resolve(n));
       });
     const subscription = gatedCounter(credits, 10).pipe(boundedInOrder([credits], work)).subscribe();
-    await tick();
+    await settled();
     subscription.unsubscribe();
     finishers.shift()?.();
-    await tick();
+    await settled();
     expect(started).toEqual([0]);
 
     let completed = false;
     const slots = new Credits(4);
     const all = lastValueFrom(gatedCounter(slots, 2).pipe(boundedInOrder([slots], work), toArray()));
     void all.then(() => (completed = true));
-    await tick();
+    await settled();
     finishers.shift()?.();
-    await tick();
+    await settled();
     expect(completed).toBe(false);
     finishers.shift()?.();
     expect(await all).toEqual([0, 1]);

@@ -74,13 +74,12 @@ describe("chaos", () => {
       const command = startCommand(["serve", camera.url, "--port", "0", "--record", output, "--threads", "1"]);
       try {
         const port = await servedPort(command);
-        await until(async () => (await metric(port, "dsanet_frames_out_total", "camera1")) >= 3, 60_000, () => `run ${run}: 3 frames out:\n${command.stderr()}`);
         // Stop at a different moment each time, while frames are deblurred and written.
-        await new Promise((resolve) => setTimeout(resolve, run * 300));
-        const stopping = Date.now();
+        const framesOut = 3 * run;
+        await until(async () => (await metric(port, "dsanet_frames_out_total", "camera1")) >= framesOut, 60_000, () => `run ${run}: ${framesOut} frames out:\n${command.stderr()}`);
         command.child.kill(run === 2 ? "SIGINT" : "SIGTERM");
+        // How soon it stops is bench/live-soak's to measure; here, that it stops cleanly.
         expect(await command.exit(30_000), `run ${run}:\n${command.stderr()}`).toBe(0);
-        expect(Date.now() - stopping).toBeLessThan(5000);
       } finally {
         command.child.kill("SIGKILL");
       }

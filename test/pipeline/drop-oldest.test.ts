@@ -44,7 +44,8 @@ describe("dropOldest", () => {
     subscription.unsubscribe();
     await finish();
     source.next(4);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    // The work is promises only: one turn of the event loop runs every continuation pending.
+    await new Promise((resolve) => setImmediate(resolve));
     expect(started).toEqual([1]);
     expect(out).toEqual([]);
     expect(source.observed).toBe(false);

@@ -9,6 +9,8 @@ import { until } from "../helpers/until.js";
 
 // A camera several times faster than the model on a CPU core (about 3 fps at this size).
 const CAMERA_FPS = 25;
+/** Frames that may wait for the model. */
+const QUEUE = 2;
 
 const cleanup = new Subscription();
 afterAll(() => cleanup.unsubscribe());
@@ -22,7 +24,7 @@ describe("live deblurring", () => {
     const delivered: LiveFrame[] = [];
     const frames = rtspSource(server.url, { name: "cam", transport: "tcp", stallTimeoutMs: 3000, backoff: { initialMs: 200, maxMs: 1000 }, maxAttempts: null });
     cleanup.add(
-      frames.pipe(deblurLive(engine, { carryState: true, tile: null, overlap: 32, memoryLimitMB: null, regions: "off", queue: 2, metrics: metrics.stream("cam") })).subscribe((f) =>
+      frames.pipe(deblurLive(engine, { carryState: true, tile: null, overlap: 32, memoryLimitMB: null, regions: "off", queue: QUEUE, metrics: metrics.stream("cam") })).subscribe((f) =>
         delivered.push(f),
       ),
     );
@@ -44,12 +46,11 @@ describe("live deblurring", () => {
     expect(m.counts.framesIn).toBeGreaterThan(0.5 * CAMERA_FPS * seconds);
     expect(m.counts.framesDropped).toBeGreaterThan(delivered.length);
     expect(m.counts.framesIn).toBeGreaterThanOrEqual(m.counts.framesOut + m.counts.framesDropped);
-    // A frame waits for at most the one being processed and the queue ahead of it.
-    const latencies = delivered.map((f) => f.latencyMs);
-    const perFrame = Math.max(...delivered.map((f) => f.inferenceMs));
-    expect(Math.max(...latencies)).toBeLessThan(4 * perFrame + 500);
-    const early = latencies.slice(2, 7).reduce((a, b) => a + b) / 5;
-    const late = latencies.slice(-5).reduce((a, b) => a + b) / 5;
-    expect(late).toBeLessThan(early + perFrame);
+    // A frame waits for at most the one in inference and the queue ahead of it: while it waits,
+    // at most QUEUE + 1 frames come out, itself included. Counted in frames, not milliseconds,
+    // so a machine busy with other jobs slows the inferences without changing the count.
+    const doneAt = delivered.map((f) => (f.original.receivedAtMs ?? 0) + f.latencyMs);
+    const outWhileWaiting = delivered.map((f, i) => doneAt.filter((t) => t > (f.original.receivedAtMs ?? 0) && t <= (doneAt[i] ?? 0)).length);
+    expect(Math.max(...outWhileWaiting)).toBeLessThanOrEqual(QUEUE + 1);
   }, 300_000);
 });

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from common import bf16_is_native
 from dsanet import DSANet, DSANetConfig
 from step import Step, make_optimizer, step_options, train_step
 
@@ -55,7 +56,7 @@ def test_a_compiler_failure_on_the_first_step_falls_back_to_eager(capsys: pytest
 
 def test_step_options_come_from_the_yaml_then_the_flags_and_unknown_ones_are_refused() -> None:
     options = step_options({"step": {"compile": "default", "log_every": 10}}, {"compile": "none", "log_every": None}, CPU)
-    assert options == {"compile": None, "channels_last": False, "log_every": 10}
+    assert options == {"compile": None, "channels_last": bf16_is_native(CPU), "log_every": 10}
     assert step_options({}, {}, CPU)["log_every"] == 1 and step_options({}, {}, torch.device("cuda"))["log_every"] == 50
     with pytest.raises(ValueError, match="step: unknown option.*compiled"):
         step_options({"step": {"compiled": "default"}}, {}, CPU)

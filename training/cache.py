@@ -37,7 +37,7 @@ SHARD = 64
 
 def cache_dir(data: dict, seed: int) -> Path:
     """runs/cache/<hash of the data options and seed>: one folder per recipe."""
-    options = {k: data[k] for k in ("crop", "blur", "compress", "cache_frames") if k in data}
+    options = {k: data[k] for k in ("crop", "blur", "compress", "cache_frames", "identity") if k in data}
     key = hashlib.sha256(json.dumps({**options, "seed": seed}, sort_keys=True).encode()).hexdigest()[:12]
     return RUNS / "cache" / key
 
@@ -76,12 +76,23 @@ def make_shard(photos: list[torch.Tensor], data: dict, blur: BlurConfig, seed: i
     to_bytes = lambda x: x.mul(255).round().byte().numpy()  # noqa: E731 - exact: clips are already quantised
     blurred = np.stack([to_bytes(b) for b, _ in clips])
     sharp = np.stack([to_bytes(s) for _, s in clips])
+    # `identity`: this fraction of the clips shows the sharp frame itself, so that the network
+    # learns to leave a sharp picture alone (it is most of what a camera sees). Drawn only where
+    # set, so that the caches of recipes without it stay as they were.
+    unblurred = np.zeros(SHARD, bool)
+    if data.get("identity"):
+        unblurred = (torch.rand(SHARD, generator=g) < data["identity"]).numpy()
+        blurred[unblurred] = sharp[unblurred]
     compress = data.get("compress")
     if compress:
         chosen = (torch.rand(SHARD, generator=g) < compress["fraction"]).numpy()
         crf = int(torch.randint(compress["crf"][0], compress["crf"][1] + 1, (1,), generator=g))
         if chosen.any():
             blurred[chosen] = h264(blurred[chosen], crf)
+            # A sharp picture through the camera's encoder is still a sharp picture: its target is
+            # what came in, so the network learns to leave compressed footage alone rather than
+            # to invent the detail the encoder dropped (which moves it away from its input).
+            sharp[chosen & unblurred] = blurred[chosen & unblurred]
     return blurred, sharp
 
 

@@ -251,6 +251,22 @@ def test_cache_shards_are_deterministic_and_compress_only_the_input() -> None:
     assert not (blurred == uncompressed).all()  # the input went through H.264
 
 
+def test_cache_identity_pairs_show_the_sharp_frame_and_a_compressed_one_is_its_own_target() -> None:
+    from cache import make_shard
+    from data import blur_config
+
+    photos = [srgb_texture(400)]
+    blur = blur_config({"exposures": [9], "min_detail": 0})
+    data = {"crop": 32, "frames": 1, "cache_frames": 1, "identity": 0.5}
+    blurred, sharp = make_shard(photos, data, blur, seed=3)
+    same = (blurred == sharp).reshape(len(blurred), -1).all(1)
+    assert 16 < same.sum() < 48  # about half: the rest stay blurred pairs
+    compressed, target = make_shard(photos, {**data, "compress": {"fraction": 1.0, "crf": [30, 30]}}, blur, seed=3)
+    assert (target[same] == compressed[same]).all()  # the sharp input after H.264 is its own target
+    assert (target[~same] == sharp[~same]).all()  # a blurred one's truth is never compressed
+    assert not (compressed[same] == sharp[same]).all()
+
+
 def srgb_texture(size: int) -> torch.Tensor:
     """A deterministic textured 'photo' in linear light (3, size, size)."""
     g = torch.Generator().manual_seed(0)

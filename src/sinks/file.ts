@@ -122,9 +122,6 @@ export class FileSink {
       ...videoArgs(options.output, width, height, options.encode),
       ...FrameEncoder.timingArgs(timing),
       ...(await containerArgs(ffmpeg, options.output, timeBase(timing), playableWhenCut)),
-      // Each fragment reaches the disk as it is made: ffmpeg's 32 KB output buffer held a small
-      // live recording's first seconds, and an encoder killed then left an empty file.
-      ...(playableWhenCut ? ["-flush_packets", "1"] : []),
       file.path,
     ];
     let sink: FileSink | null = null;

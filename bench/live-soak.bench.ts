@@ -29,6 +29,7 @@ const serving = await serve({
   rtsp: { transport: "tcp", stallTimeoutMs: 5000, backoffMs: 500, maxBackoffMs: 5000 },
   viewer: { ...config.viewer, port: 0 },
   record: null,
+  recordSegmentMs: null,
   publish: null,
   encode: config.output,
 });

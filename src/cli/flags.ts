@@ -35,6 +35,7 @@ export interface ConfigFlags {
   detectClasses?: string;
   udp?: boolean;
   publish?: string;
+  recordSegment?: string;
   /** Cameras named on the command line, validated like live.sources. */
   sources?: { name: string; url: string }[];
   redis?: string;
@@ -63,7 +64,7 @@ export async function resolveConfig(flags: ConfigFlags): Promise<Config> {
       deblur: { ...base.deblur, ...defined({ carryState: flags.carryState === false ? false : undefined, tile: flags.tile, regions: flags.regions }) },
       output: { ...base.output, ...defined({ lossless: flags.lossless, crf: flags.crf, preset: flags.preset }) },
       detector: { ...base.detector, ...defined({ every: flags.detectEvery, classes: flags.detectClasses?.split(",").map((c) => c.trim()) }) },
-      live: { ...base.live, ...defined({ transport: flags.udp ? "udp" : undefined, sources: flags.sources, publish: flags.publish }) },
+      live: { ...base.live, ...defined({ transport: flags.udp ? "udp" : undefined, sources: flags.sources, publish: flags.publish, recordSegment: flags.recordSegment }) },
       viewer: { ...base.viewer, ...defined({ port: flags.port, host: flags.host, token: flags.token, hls: flags.hls }) },
       queue: { ...base.queue, ...defined({ redis: flags.redis, concurrency: flags.concurrency, chunkSeconds: flags.chunkSeconds, warmupFrames: flags.warmup }) },
     },

@@ -41,7 +41,8 @@ export function serveCommand(): Command {
       .option("--port <n>", "HTTP and WebSocket port", integer)
       .option("--host <address>", "address to listen on (default 127.0.0.1)")
       .option("--token <secret>", "require ?token=<secret> for the page, sockets and /metrics")
-      .option("--record <file>", "also record the deblurred stream(s) to this file")
+      .option("--record <file>", "also record the deblurred stream(s) to this file; after a failure (a dead encoder, a full disk) the recording goes on in a new file beside it, named by its start time")
+      .option("--record-segment <duration>", "cut the recording in segments of this length, each named by its start time, e.g. 10m (live.recordSegment)")
       .option("--publish <url>", "push each deblurred stream to this RTSP server; {stream} is the camera's name, e.g. rtsp://127.0.0.1:8554/{stream}-deblurred")
       .option("--udp", "RTSP over UDP instead of TCP")
       .option("--hls", "also serve each deblurred stream as HLS at /hls/<stream>/index.m3u8 (the page plays it)")
@@ -67,12 +68,18 @@ export function serveCommand(): Command {
           rtsp: { transport: config.live.transport, stallTimeoutMs: config.live.stallTimeoutMs, backoffMs: config.live.backoffMs, maxBackoffMs: config.live.maxBackoffMs },
           viewer: config.viewer,
           record: flags.record ?? null,
+          recordSegmentMs: config.live.recordSegment,
           publish: config.live.publish,
           encode: config.output,
           ...(detector ? { detect: { detector, every: config.detector.every, output: detections, burnIn: flags.burnIn ?? false } } : {}),
         }),
       );
       log.info(`serving ${cameras.length} stream(s) at ${serving.url}${config.viewer.token ? "?token=..." : ""} (engine ${engine.name})`);
+      // What restarts do not mend ends the process non-zero, for its process manager to start afresh.
+      serving.failed.catch((failure: unknown) => {
+        log.error((failure as Error).message);
+        void resources.close().finally(() => process.exit(1));
+      });
     } catch (error) {
       await resources.close().catch(() => undefined);
       throw new StartupError(error);

@@ -66,6 +66,19 @@ function isCameraUrl(text: string): boolean {
   }
 }
 
+const DURATION_UNITS_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000 };
+
+/** A length of time, "90s", "10m" or "1h", or a number of ms (as a parsed config holds it), in ms. */
+const duration = z
+  .union([
+    z.number(),
+    z
+      .string()
+      .regex(/^\d+(\.\d+)?(s|m|h)$/, 'a number and a unit, s, m or h, e.g. "10m"')
+      .transform((text) => Number(text.slice(0, -1)) * (DURATION_UNITS_MS[text.slice(-1)] ?? 0)),
+  ])
+  .refine((ms) => ms >= 1000, "at least 1s");
+
 const rtspUrl = (example: string) => z.string().refine(isCameraUrl, `an rtsp:// or rtsps:// URL with a host, e.g. ${example}`);
 
 const camera = z
@@ -90,6 +103,11 @@ const live = z
       .refine((url) => isCameraUrl(url.replaceAll("{stream}", "name")), "an rtsp:// URL with a host, {stream} for the camera's name, e.g. rtsp://127.0.0.1:8554/{stream}-deblurred")
       .nullable()
       .default(null),
+    /**
+     * `serve --record`: cut the recording in segments of this length ("10m", "1h", "30s"), each
+     * named by its start time, as NVRs record; null: one file, a new one only after a failure.
+     */
+    recordSegment: duration.nullable().default(null),
     /** Frames per stream that may wait for the model; older ones are dropped beyond this. */
     queue: z.number().int().min(1).max(32).default(2),
     transport: z.enum(["tcp", "udp"]).default("tcp"),

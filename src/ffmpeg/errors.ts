@@ -28,3 +28,16 @@ export class OutputError extends Error {
     super(message);
   }
 }
+
+/**
+ * An error in one line for a log: for an ffmpeg that died, how it ended ("ffmpeg was killed by
+ * SIGKILL", "ffmpeg exited with code 1"), which its message holds after the command line, rather
+ * than the last line of its stderr (x264's statistics, at info level); for any other error, its
+ * first line. An error that wraps an FfmpegError (`cause`) is read as that one.
+ */
+export function briefly(error: unknown): string {
+  const ffmpeg = error instanceof FfmpegError ? error : error instanceof Error && error.cause instanceof FfmpegError ? error.cause : null;
+  const exit = ffmpeg && /^(was killed by \S+|exited with code -?\d+)/m.exec(ffmpeg.message)?.[1];
+  if (exit) return `ffmpeg ${exit.replace(/:$/, "")}`;
+  return (error instanceof Error ? error.message : String(error)).split("\n")[0] ?? "";
+}

@@ -1,5 +1,4 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import type { PublishEvent } from "../sinks/rtsp-publish.js";
 import type { LiveEvent } from "../sources/rtsp.js";
 
 /** Latencies kept for percentiles. */
@@ -15,23 +14,26 @@ export interface StreamCounts {
   reconnects: number;
   /** The last outage, from the lost stream to its first frame back. */
   lastRecoveryMs: number;
-  /** Deblurred frames the recording could not take in time (its encoder fell behind). */
-  recordingDropped: number;
-  /** Recordings stopped by a failed write (a full disk, a lost volume). */
-  recordingFailures: number;
-  /** Deblurred frames the RTSP publisher did not send: its server was slow, or gone. */
-  publishDropped: number;
-  /** Times the RTSP server stopped taking the stream (or refused it) and the publisher went on retrying. */
-  publishOutages: number;
-  /** Whether the RTSP server takes the stream now. */
-  publishing: boolean;
-  /** Deblurred frames the HLS encoder did not take in time. */
-  hlsDropped: number;
+  /** Times the camera's pipeline failed (the engine, an inference) and was started afresh. */
+  restarts: number;
+  /** Whether frames come: the camera delivers, and its pipeline is not waiting to restart. */
   live: boolean;
+  /** Since when (ms, Date.now) the stream has not been live; null while it is. */
+  downSinceMs: number | null;
   lastLatencyMs: number;
   /** The frames delivered, each counted by the share of its pixels that went through the model. */
   deblurredFrames: number;
   lastDeblurredShare: number;
+}
+
+/** What the pipeline counts of one of a stream's outputs (the recording, HLS, RTSP out, viewers, detector). */
+export interface OutputCounts {
+  /** Frames it did not take: it was busy with older ones, or down. */
+  dropped: number;
+  /** Outages: times it failed and was started again (each counted once, however many attempts it took). */
+  failures: number;
+  /** Since when (ms, Date.now) it has been down; null while it is up. */
+  downSinceMs: number | null;
 }
 
 /**
@@ -40,9 +42,12 @@ export interface StreamCounts {
  */
 export class StreamMetrics {
   private readonly mutable: StreamCounts = {
-    framesIn: 0, framesOut: 0, framesDropped: 0, reconnects: 0, lastRecoveryMs: 0, recordingDropped: 0, recordingFailures: 0,
-    publishDropped: 0, publishOutages: 0, publishing: false, hlsDropped: 0, live: false, lastLatencyMs: 0, deblurredFrames: 0, lastDeblurredShare: 1,
+    framesIn: 0, framesOut: 0, framesDropped: 0, reconnects: 0, lastRecoveryMs: 0, restarts: 0,
+    // Down from the start until the camera answers: one that never does is down too.
+    live: false, downSinceMs: Date.now(), lastLatencyMs: 0, deblurredFrames: 0, lastDeblurredShare: 1,
   };
+  /** Each output by its name ("recording", "hls", "publish", "viewer", "detector"). */
+  readonly outputs = new Map<string, OutputCounts>();
   private outTimes: number[] = [];
   private recentLatencies: number[] = [];
 
@@ -79,35 +84,63 @@ export class StreamMetrics {
 
   /** What the camera reported: every event but a lost stream means it delivers. */
   sourceEvent(event: LiveEvent): void {
-    this.mutable.live = event.type !== "outage-start";
+    this.setLive(event.type !== "outage-start");
     if (event.type === "outage-start") this.mutable.reconnects++;
     if (event.type === "outage-end") this.mutable.lastRecoveryMs = event.durationMs;
   }
 
-  /** A deblurred frame the recording did not take: its encoder fell behind, or its file failed. */
-  recordingDropped(): void {
-    this.mutable.recordingDropped++;
+  /** The stream's pipeline failed: it is down until it is started again and its camera answers. */
+  restarting(): void {
+    this.mutable.restarts++;
+    this.setLive(false);
   }
 
-  /** The recording stopped on a failed write. */
-  recordingFailed(): void {
-    this.mutable.recordingFailures++;
+  /** A frame `output` did not take. */
+  outputDropped(output: string): void {
+    this.output(output).dropped++;
   }
 
-  /** What the RTSP publisher reported: every event but a lost server means it takes the stream. */
-  publishEvent(event: PublishEvent): void {
-    this.mutable.publishing = event.type !== "lost";
-    if (event.type === "lost") this.mutable.publishOutages++;
+  /** `output` failed: an outage begins, unless one is going on. */
+  outputDown(output: string): void {
+    const counts = this.output(output);
+    if (counts.downSinceMs !== null) return;
+    counts.downSinceMs = Date.now();
+    counts.failures++;
   }
 
-  /** A deblurred frame the RTSP publisher did not send. */
-  publishDropped(): void {
-    this.mutable.publishDropped++;
+  /** `output` works (again). */
+  outputUp(output: string): void {
+    this.output(output).downSinceMs = null;
   }
 
-  /** A deblurred frame the HLS encoder did not take in time. */
-  hlsDropped(): void {
-    this.mutable.hlsDropped++;
+  /**
+   * What has been down for longer than `graceMs`, in words ("cam: no frames for 12.0 s",
+   * "cam: hls down for 7.3 s"); empty while all is well.
+   */
+  problems(stream: string, graceMs: number): string[] {
+    const now = Date.now();
+    const since = (ms: number) => `${((now - ms) / 1000).toFixed(1)} s`;
+    const { downSinceMs } = this.mutable;
+    const problems = downSinceMs !== null && now - downSinceMs > graceMs ? [`${stream}: no frames for ${since(downSinceMs)}`] : [];
+    for (const [name, counts] of this.outputs) {
+      if (counts.downSinceMs !== null && now - counts.downSinceMs > graceMs) problems.push(`${stream}: ${name} down for ${since(counts.downSinceMs)}`);
+    }
+    return problems;
+  }
+
+  private setLive(live: boolean): void {
+    this.mutable.live = live;
+    if (live) this.mutable.downSinceMs = null;
+    else this.mutable.downSinceMs ??= Date.now();
+  }
+
+  private output(name: string): OutputCounts {
+    let counts = this.outputs.get(name);
+    if (!counts) {
+      counts = { dropped: 0, failures: 0, downSinceMs: null };
+      this.outputs.set(name, counts);
+    }
+    return counts;
   }
 
   /** The p-th percentile (0-100) of the last few hundred latencies, in ms. */
@@ -154,13 +187,24 @@ export class LiveMetrics {
     perStream(Counter, "dsanet_frames_deblurred_total", "Frames delivered, each counted by the share of its pixels that went through the model (deblur.regions auto: only what moved); over frames_out_total, the share of pixels deblurred.", (m) => m.deblurredFrames);
     perStream(Counter, "dsanet_frames_dropped_total", "Frames dropped because inference fell behind.", (m) => m.framesDropped);
     perStream(Counter, "dsanet_reconnects_total", "Outages of the source followed by a reconnection attempt.", (m) => m.reconnects);
-    perStream(Counter, "dsanet_recording_dropped_total", "Deblurred frames the recording did not take: its encoder fell behind, or its file failed.", (m) => m.recordingDropped);
-    perStream(Counter, "dsanet_recording_failures_total", "Recordings stopped by a failed write (full disk, lost volume); the log names the cause.", (m) => m.recordingFailures);
-    perStream(Gauge, "dsanet_stream_up", "1 while the source delivers frames.", (m) => (m.live ? 1 : 0));
-    perStream(Counter, "dsanet_publish_dropped_total", "Deblurred frames the RTSP publisher did not send: its server was slow or gone.", (m) => m.publishDropped);
-    perStream(Counter, "dsanet_publish_outages_total", "Times the RTSP server refused or stopped taking the deblurred stream (the publisher retries).", (m) => m.publishOutages);
-    perStream(Counter, "dsanet_hls_dropped_total", "Deblurred frames the HLS encoder did not take in time (viewer.hls).", (m) => m.hlsDropped);
-    perStream(Gauge, "dsanet_publish_up", "1 while the RTSP server takes the deblurred stream (--publish), 0 otherwise.", (m) => (m.publishing ? 1 : 0));
+    perStream(Counter, "dsanet_stream_restarts_total", "Times the stream's pipeline failed (engine, inference) and was started afresh.", (m) => m.restarts);
+    perStream(Gauge, "dsanet_stream_up", "1 while the source delivers frames and the pipeline runs.", (m) => (m.live ? 1 : 0));
+    const perOutput = (kind: typeof Counter | typeof Gauge, name: string, help: string, value: (m: OutputCounts) => number) => {
+      const streams = this.streams;
+      new kind({
+        name,
+        help,
+        labelNames: ["stream", "output"],
+        registers: [this.registry],
+        collect(this: Counter | Gauge) {
+          this.reset();
+          for (const [stream, m] of streams) for (const [output, counts] of m.outputs) this.inc({ stream, output }, value(counts));
+        },
+      });
+    };
+    perOutput(Gauge, "dsanet_output_up", "1 while the output (recording, hls, publish, viewer, detector) works, 0 from its failure until it is back.", (m) => (m.downSinceMs === null ? 1 : 0));
+    perOutput(Counter, "dsanet_output_dropped_total", "Deblurred frames the output did not take: it was busy with older ones, or down.", (m) => m.dropped);
+    perOutput(Counter, "dsanet_output_failures_total", "Outages of the output (a dead encoder, a full disk, a lost RTSP server); each is retried with the cameras' backoff, and the log names its cause.", (m) => m.failures);
     perStream(Gauge, "dsanet_last_recovery_seconds", "The last outage: from the lost stream to its first frame back.", (m) => m.lastRecoveryMs / 1000);
     const viewers = () => this.connectedViewers;
     new Gauge({ name: "dsanet_viewers", help: "Connected WebSocket viewers.", registers: [this.registry], collect(this: Gauge) { this.set(viewers()); } });

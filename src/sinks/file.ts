@@ -1,4 +1,4 @@
-import { mkdir } from "node:fs/promises";
+import { mkdir, stat } from "node:fs/promises";
 import { dirname, extname } from "node:path";
 import { OutputError } from "../ffmpeg/errors.js";
 import { countFrames } from "../ffmpeg/frames.js";
@@ -102,6 +102,8 @@ export async function containerArgs(ffmpeg: Binary, output: string, base: string
 export class FileSink {
   private failure: OutputError | null = null;
   private closing: Promise<void> | null = null;
+  /** After a failed close: the frames kept under the output's name (0: none, the file discarded); null otherwise. */
+  private keptFrames: number | null = null;
 
   private constructor(
     private readonly encoder: FrameEncoder,
@@ -164,6 +166,16 @@ export class FileSink {
     await this.file.commit();
   }
 
+  /** Bytes of the file on disk so far: what ffmpeg has written of it (0 before it exists). */
+  async size(): Promise<number> {
+    return (await stat(this.file.path).catch(() => null))?.size ?? 0;
+  }
+
+  /** After a failed close, the frames written before the failure that are kept under the output's name; null if it did not fail. */
+  get kept(): number | null {
+    return this.keptFrames;
+  }
+
   /** Stop without finishing: the output does not appear. Safe to call twice. */
   async abort(): Promise<void> {
     await this.encoder.close();
@@ -188,6 +200,7 @@ export class FileSink {
       }
     }
     const kept = playableWhenCut ? await countFrames(this.file.path).catch(() => 0) : 0;
+    this.keptFrames = kept;
     if (kept === 0) {
       await this.file.discard();
       return failure;

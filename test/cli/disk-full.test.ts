@@ -1,9 +1,9 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO, WORK, clip, streamInfo } from "../helpers/clips.js";
-import { DSANET, metric, servedPort, startCommand } from "../helpers/command.js";
+import { DSANET, metric, outputMetric, servedPort, startCommand } from "../helpers/command.js";
 import { RtspServer, freePort } from "../helpers/rtsp.js";
 import { until } from "../helpers/until.js";
 
@@ -33,7 +33,7 @@ describe("a full disk", () => {
     expect(readdirSync(FULL)).toEqual([]);
   });
 
-  it("serve --record: the recording stops, said once and counted; the stream goes on; what fits is kept and plays", { timeout: 180_000 }, async (context) => {
+  it("serve --record: the failure is said once and counted, retried at the backoff's pace while the stream goes on; what fits is kept and plays; once there is room the recording goes on in a new segment", { timeout: 240_000 }, async (context) => {
     if (!mounted) context.skip();
     camera = new RtspServer(await freePort(), "320x240@10");
     await camera.start();
@@ -42,28 +42,48 @@ describe("a full disk", () => {
     const config = join(WORK, "record-lossless.yaml");
     writeFileSync(config, "output:\n  crf: 0\n  preset: ultrafast\n");
     const serve = startCommand(["serve", `cam=${camera.url}`, "--port", "0", "--model", "lite", "--threads", "1", "--record", output, "--config", config]);
+    /** Runs of the recording begun: one segment each. */
+    const attempts = () => serve.stderr().match(/cam: recording to /g)?.length ?? 0;
     try {
       const port = await servedPort(serve);
-      await until(async () => (await metric(port, "dsanet_recording_failures_total", "cam")) === 1, 120_000, `a failed recording:\n${serve.stderr()}`);
-      // The viewers' stream does not stop with the recording.
-      const out = await metric(port, "dsanet_frames_out_total", "cam");
-      await until(async () => (await metric(port, "dsanet_frames_out_total", "cam")) >= out + 5, 60_000, "frames after the failure");
-      expect(await metric(port, "dsanet_recording_dropped_total", "cam")).toBeGreaterThan(0);
+      await until(async () => (await outputMetric(port, "dsanet_output_failures_total", "cam", "recording")) === 1, 120_000, `a failed recording:\n${serve.stderr()}`);
+      expect(await outputMetric(port, "dsanet_output_up", "cam", "recording")).toBe(0);
+      // The viewers' stream does not stop with the recording, and the recording is tried again,
+      // at the backoff's pace: far fewer attempts than frames, not one a frame.
+      const [out, tried] = [await metric(port, "dsanet_frames_out_total", "cam"), attempts()];
+      await until(() => attempts() >= tried + 2, 60_000, () => `two more attempts:\n${serve.stderr()}`);
+      const framesMeanwhile = (await metric(port, "dsanet_frames_out_total", "cam")) - out;
+      expect(attempts() - tried).toBeLessThan(framesMeanwhile / 2);
+      // Between attempts the frames are dropped, counted, rather than queued.
+      await until(async () => (await outputMetric(port, "dsanet_output_dropped_total", "cam", "recording")) > 0, 60_000, "frames dropped between attempts");
+      // Room again: the next attempt records.
+      expect(spawnSync("mount", ["-o", "remount,size=64m", FULL]).status).toBe(0);
+      await until(async () => (await outputMetric(port, "dsanet_output_up", "cam", "recording")) === 1, 120_000, () => `the recording back:\n${serve.stderr()}`);
       serve.child.kill("SIGINT");
       expect(await serve.exit(30_000), serve.stderr()).toBe(0);
     } finally {
       serve.child.kill("SIGKILL");
     }
-    const said = serve.stderr().split("\n").filter((line) => line.includes("no space left on device (ENOSPC)"));
-    expect(said[0]).toBe(`dsanet error: cam: the recording stopped: ${output}: cannot write: no space left on device (ENOSPC)`);
-    // Once when it happened, once at the stop to say what was kept.
-    expect(said).toHaveLength(2);
-    const kept = /the (\d+) frames written before it are in (.+)$/.exec(said[1] ?? "");
-    expect(kept?.[2]).toBe(output);
+    const log = serve.stderr();
+    const said = log.split("\n").filter((line) => line.includes("no space left on device (ENOSPC)"));
+    expect(said[0]).toBe(`dsanet warn: cam: the recording failed (${output}: cannot write: no space left on device (ENOSPC)); trying again`);
+    // Once an outage, however many attempts it took: a line when it begins, one when it ends. (A
+    // trimmed segment may free room for a fragment more, and the next attempt records it: an
+    // outage of its own.)
+    expect(said.length).toBeLessThan(attempts());
+    expect(log.match(/cam: the recording back after [\d.]+ s/g)).toHaveLength(said.length);
+    const kept = new RegExp(`cam: ${output} keeps the (\\d+) frames written before the failure`).exec(log);
     // Cut back to its last whole fragment: every frame decodes, to the end.
     execFileSync("ffmpeg", ["-v", "error", "-xerror", "-i", output, "-f", "null", "-"]);
     expect(streamInfo(output, "v:0").pts.length).toBe(Number(kept?.[1]));
-    expect(readdirSync(FULL).filter((name) => name.includes(".partial."))).toEqual([]);
-    expect(existsSync(output)).toBe(true);
+    // The attempts on a full disk left nothing; those that recorded, after it, are segments named by their start that play.
+    const files = readdirSync(FULL).sort();
+    expect(files.filter((name) => name.includes(".partial."))).toEqual([]);
+    expect(files.at(-1)).toBe("recording.mp4");
+    expect(files.length).toBeGreaterThanOrEqual(2);
+    for (const name of files.slice(0, -1)) {
+      expect(name).toMatch(/^recording-\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ(-\d+)?\.mp4$/);
+      execFileSync("ffmpeg", ["-v", "error", "-xerror", "-i", join(FULL, name), "-f", "null", "-"]);
+    }
   });
 });

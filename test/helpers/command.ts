@@ -56,3 +56,9 @@ export async function metric(port: number, name: string, stream: string): Promis
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   return Number(new RegExp(`${name}\\{stream="${stream}"\\} ([\\d.e+-]+)`).exec(text)?.[1] ?? 0);
 }
+
+/** One of `dsanet serve`'s per-output metrics (dsanet_output_*) for `stream`'s `output` ("recording", "hls", "publish"...). */
+export async function outputMetric(port: number, name: string, stream: string, output: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  return Number(new RegExp(`${name}\\{stream="${stream}",output="${output}"\\} ([\\d.e+-]+)`).exec(text)?.[1] ?? 0);
+}

@@ -19,6 +19,7 @@ export function serveOptions(engine: Engine, options: Pick<ServeOptions, "source
     rtsp: { transport: "tcp", stallTimeoutMs: 3000, backoffMs: 200, maxBackoffMs: 1000 },
     viewer: { host: "127.0.0.1", port: 0, token: null, allowedHosts: [], allowedOrigins: [], width: 640, quality: 70, hls: false },
     record: null,
+    recordSegmentMs: null,
     publish: null,
     encode: { codec: "libx264", crf: 23, preset: "veryfast", lossless: false },
     ...options,

@@ -90,6 +90,11 @@ export class RtspListener {
     return `rtsp://127.0.0.1:${this.port}/${this.path}`;
   }
 
+  /** Whether it still listens: a publisher's session that ended (its ffmpeg killed) ends it too. */
+  get listening(): boolean {
+    return this.process !== null && this.process.exitCode === null && this.process.signalCode === null;
+  }
+
   /** Listen until a publisher has come and gone, or `kill`. */
   start(): void {
     this.times = [];

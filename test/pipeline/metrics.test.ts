@@ -11,8 +11,11 @@ describe("live metrics", () => {
     for (let i = 0; i < 3; i++) cam.dropped();
     cam.sourceEvent({ type: "outage-start", stream: "cam", atMs: 0, reason: "gone" });
     cam.sourceEvent({ type: "outage-end", stream: "cam", atMs: 2700, durationMs: 2700, framesMissed: 67 });
-    cam.publishEvent({ type: "lost", stream: "cam", reason: "refused" });
-    cam.publishDropped();
+    cam.outputDown("publish");
+    cam.outputDropped("publish");
+    cam.outputDown("publish");
+    cam.outputUp("recording");
+    cam.restarting();
     metrics.viewersConnected(2);
 
     const text = await metrics.toPrometheus();
@@ -22,11 +25,14 @@ describe("live metrics", () => {
     expect(text).toContain(`dsanet_frames_deblurred_total{${label}} 1.25`);
     expect(text).toContain(`dsanet_frames_dropped_total{${label}} 3`);
     expect(text).toContain(`dsanet_reconnects_total{${label}} 1`);
-    expect(text).toContain(`dsanet_stream_up{${label}} 1`);
+    expect(text).toContain(`dsanet_stream_up{${label}} 0`);
+    expect(text).toContain(`dsanet_stream_restarts_total{${label}} 1`);
     expect(text).toContain(`dsanet_last_recovery_seconds{${label}} 2.7`);
-    expect(text).toContain(`dsanet_publish_up{${label}} 0`);
-    expect(text).toContain(`dsanet_publish_outages_total{${label}} 1`);
-    expect(text).toContain(`dsanet_publish_dropped_total{${label}} 1`);
+    // One outage however many failed attempts it takes.
+    expect(text).toContain(`dsanet_output_up{${label},output="publish"} 0`);
+    expect(text).toContain(`dsanet_output_failures_total{${label},output="publish"} 1`);
+    expect(text).toContain(`dsanet_output_dropped_total{${label},output="publish"} 1`);
+    expect(text).toContain(`dsanet_output_up{${label},output="recording"} 1`);
     expect(text).toContain(`dsanet_latency_seconds_bucket{le="0.5",${label}} 1`);
     expect(text).toContain(`dsanet_latency_seconds_bucket{le="2.5",${label}} 2`);
     expect(text).toContain(`dsanet_inference_seconds_count{${label}} 2`);

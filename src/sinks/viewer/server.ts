@@ -31,6 +31,8 @@ export interface ViewerServerOptions extends AccessOptions {
   readonly quality: number;
   /** Prometheus text for /metrics. */
   readonly metrics: () => string | Promise<string>;
+  /** What is wrong now, a line each ("cam: hls down for 7.3 s"): /healthz answers 503 with them, 200 "ok" when there is nothing. */
+  readonly health?: () => readonly string[];
   /** Where each stream's HLS folder is (`<folder>/<stream>/`), served at /hls/<stream>/; null: no HLS. */
   readonly hls?: string | null;
   readonly onViewers?: (count: number) => void;
@@ -85,7 +87,7 @@ class Viewer {
  * HTTP + WebSocket server for live viewers: `/` serves the page, `/socket` carries each
  * stream's original and deblurred frame as JPEGs with their stats and detections, `/frames`
  * hands deblurred frames to other programs (`?format=rgb` raw RGB24, or `jpeg`) with their
- * metadata, `/metrics` is Prometheus text, `/healthz` answers ok. Binds to 127.0.0.1 unless
+ * metadata, `/metrics` is Prometheus text, `/healthz` answers ok, or 503 with what is down. Binds to 127.0.0.1 unless
  * told otherwise; who may connect is `checkAccess`'s to say. Every socket message that carries a frame is: a 4-byte little-endian
  * header length, the JSON header, then the image bytes.
  */
@@ -190,7 +192,10 @@ export class ViewerServer {
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const path = new URL(req.url ?? "/", "http://x").pathname;
-    if (path === "/healthz") return void res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
+    if (path === "/healthz") {
+      const problems = this.options.health?.() ?? [];
+      return void res.writeHead(problems.length === 0 ? 200 : 503, { "content-type": "text/plain" }).end(problems.length === 0 ? "ok\n" : `${problems.join("\n")}\n`);
+    }
     const access = checkAccess(req, this.options);
     if (!access.ok) return void res.writeHead(access.status, { "content-type": "text/plain" }).end(`${access.reason}\n`);
     if (path === "/") return void res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(viewerPage);

@@ -8,6 +8,7 @@ import { detectCompareCommand } from "./detect-compare-command.js";
 import { infoCommand } from "./info-command.js";
 import { jobsCommand } from "./jobs-command.js";
 import { StartupError } from "./resources.js";
+import { exitOnStopSignals } from "./stop-signals.js";
 import { submitCommand } from "./submit-command.js";
 import { workerCommand } from "./worker-command.js";
 import { serveCommand } from "./serve-command.js";
@@ -23,6 +24,7 @@ const program = new Command("dsanet")
   .addCommand(workerCommand())
   .addCommand(jobsCommand());
 
+exitOnStopSignals();
 program.parseAsync().catch((error: unknown) => {
   // Bad input, bad config, a failed start-up and an output that cannot be written (a full
   // disk) are the user's to fix: their message is the whole story. Anything else is a bug: show where.

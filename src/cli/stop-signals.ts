@@ -18,6 +18,20 @@ export interface StopHandlers {
 }
 
 /**
+ * Until a command routes them (onStopSignals), a stop signal exits the process through
+ * process.exit, whose exit handlers kill the ffmpegs it started (they run in process groups
+ * of their own, out of the terminal's reach) and settle its unfinished files. A signal's
+ * default action runs none of them.
+ */
+export function exitOnStopSignals(): void {
+  for (const signal of STOP_SIGNALS) process.on(signal, exitBySignal);
+}
+
+function exitBySignal(signal: StopSignal): void {
+  void exitAfterWorkers(signalExitCode(signal));
+}
+
+/**
  * Route the stop signals to a command. A hang-up while finishing does not cut the finish short:
  * the terminal is gone, nobody is waiting. After a hang-up, writes to that terminal fail (EIO);
  * they must not crash the process while it finishes its files.
@@ -25,6 +39,7 @@ export interface StopHandlers {
 export function onStopSignals(handlers: StopHandlers): void {
   let stopping = false;
   for (const signal of STOP_SIGNALS) {
+    process.off(signal, exitBySignal);
     process.on(signal, () => {
       if (signal === "SIGHUP") for (const output of [process.stdout, process.stderr]) output.on("error", () => undefined);
       if (!stopping) {

@@ -169,6 +169,20 @@ describe("a terminal's Ctrl-C and hang-up reach the whole foreground process gro
 });
 
 describe("no ffmpeg outlives dsanet", () => {
+  it("detect-compare, a command with no stop of its own: Ctrl-C exits 130 and its decoders go with it", { timeout: 120_000 }, async () => {
+    const input = clip("compare-long.mp4", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=60", "-c:v", "libx264", "-pix_fmt", "yuv420p");
+    const report = join(WORK, "compare-interrupted.html");
+    const compare = startCommand(["detect-compare", input, "-o", report, "--model", "lite", "--threads", "1"], { ownGroup: true });
+    try {
+      await until(() => processesWith(input).some((pid) => pid !== compare.child.pid), 60_000, () => `its decoder:\n${compare.stderr()}`);
+      signalGroup(compare, "SIGINT");
+      expect(await compare.exit(30_000), compare.stderr()).toBe(130);
+    } finally {
+      compare.child.kill("SIGKILL");
+    }
+    expect(processesWith(input), "ffmpegs that outlived dsanet").toEqual([]);
+  });
+
   it("deblur: an engine that fails mid-stream exits 1 with its error, and leaves no ffmpeg and no file", { timeout: 120_000 }, async () => {
     // Dark for two seconds, then a bright corner: the model fails at frame 50, with its decoder
     // and encoder at work.

@@ -38,6 +38,9 @@ export class HlsWriter {
     const ffmpeg = await findFfmpeg();
     await mkdir(folder, { recursive: true });
     const timing = { clock: "wallclock" } as const;
+    const start = await nextSegment(folder);
+    // A run after another starts its clock again: players are told so.
+    const flags = ["delete_segments", "independent_segments", "omit_endlist", "temp_file", ...(start > 0 ? ["discont_start"] : [])];
     return new HlsWriter(
       new FrameEncoder(ffmpeg.path, {
         label: `${stream} (HLS)`,
@@ -49,8 +52,8 @@ export class HlsWriter {
           "-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-crf", String(crf), "-pix_fmt", "yuv420p",
           "-force_key_frames", `expr:gte(t,n_forced*${SEGMENT_SECONDS})`,
           ...FrameEncoder.timingArgs(timing),
-          "-f", "hls", "-hls_time", String(SEGMENT_SECONDS), "-hls_list_size", String(PLAYLIST_SEGMENTS), "-start_number", String(await nextSegment(folder)),
-          "-hls_flags", "delete_segments+independent_segments+omit_endlist+temp_file+discont_start",
+          "-f", "hls", "-hls_time", String(SEGMENT_SECONDS), "-hls_list_size", String(PLAYLIST_SEGMENTS), "-start_number", String(start),
+          "-hls_flags", flags.join("+"),
           "-hls_segment_type", "fmp4", "-hls_fmp4_init_filename", "init.mp4",
           "-hls_segment_filename", join(folder, "segment%d.m4s"),
           join(folder, HLS_PLAYLIST),

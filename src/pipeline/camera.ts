@@ -15,7 +15,7 @@ import { hlsOutput } from "./outputs/hls.js";
 import { publishOutput } from "./outputs/publish.js";
 import { recordingOutput } from "./outputs/recording.js";
 import { viewerOutput } from "./outputs/viewer.js";
-import type { LiveSourceSpec, ServeOptions } from "./serve.js";
+import type { LiveSourceSpec, ServeOptions } from "./serve-options.js";
 
 /**
  * Restarts in a row, without a frame delivered between them, after which a camera's pipeline

@@ -91,7 +91,9 @@ export class FrameEncoder {
       throw new Error(`${label}: the encoder has stopped`);
     }
     stdin.write(timedFramePrefix(BigInt(this.stamp(frame)), frame.rgb.length));
-    if (!stdin.write(frame.rgb)) await Promise.race([once(stdin, "drain"), this.process.done]);
+    // A pipe that breaks while it is full (EPIPE) rejects the wait for 'drain' before ffmpeg's
+    // exit is known: the exit is the reason to give ("was killed by SIGKILL"), not the pipe's.
+    if (!stdin.write(frame.rgb)) await Promise.race([once(stdin, "drain").catch(() => this.process.done), this.process.done]);
   }
 
   /** No more frames: resolves once ffmpeg has finished its output, rejects if it failed. */

@@ -2,13 +2,14 @@
  * The drill of issue 37, as an operator meets it: `serve` with one camera, --record, --hls and
  * --publish (to an RTSP server that takes each new session), then each output's ffmpeg is
  * killed (SIGKILL, as the OOM killer would), one after the other. It prints, for each output,
- * the seconds until it is back (null: not within 30 s), what /healthz answered meanwhile, and
+ * the seconds until it is back (the recording: frames on disk in its next segment; HLS: a
+ * segment past the last one listed; RTSP out: frames at the server again), what /healthz answered meanwhile, and
  * at the end the recording's files with their frames against the frames deblurred.
  *
  *   npx tsx bench/outputs-drill.ts [--config file.yaml]
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, readdirSync, rmSync } from "node:fs";
+import { mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { WORK, streamInfo } from "../test/helpers/clips.js";
@@ -81,7 +82,8 @@ const encoders = (text: string) => processesWith(text).filter((pid) => !processe
 
 /** Each output, the ffmpeg that encodes it (its command line), and how to tell it is back. */
 const outputs: { name: string; encoder: string; mark: () => Promise<number> }[] = [
-  { name: "recording", encoder: ".rec", mark: async () => processesWith(".rec").length },
+  // Frames on disk in a segment after the first (a fragment past its header).
+  { name: "recording", encoder: ".rec", mark: async () => readdirSync(folder).filter((name) => name.startsWith(".rec-") && statSync(join(folder, name)).size > 4096).length },
   { name: "hls", encoder: "index.m3u8", mark: hlsSequence },
   // A new session (the killed one ended the last) that has received frames.
   { name: "publish", encoder: "cam-deblurred", mark: async () => (rtspOut.frames() > 0 ? rtspOut.sessions() : 0) },
@@ -93,11 +95,7 @@ for (const output of outputs) {
   const outAtKill = await metric(port, "dsanet_frames_out_total", "cam");
   process.kill(pid, "SIGKILL");
   const killedAt = Date.now();
-  // Back: the recording's new encoder runs; HLS lists a segment past the last one; the RTSP server receives again.
-  const back = await until(async () => {
-    const newer = encoders(output.encoder).some((p) => p !== pid);
-    return (output.name === "recording" ? newer : (await output.mark()) > before) ? Date.now() : null;
-  }, BACK_WITHIN_MS, output.name).catch(() => null);
+  const back = await until(async () => ((await output.mark()) > before ? Date.now() : null), BACK_WITHIN_MS, output.name).catch(() => null);
   const outBack = await metric(port, "dsanet_frames_out_total", "cam");
   console.log(`${output.name}: ${back === null ? "not back within 30 s" : `back after ${((back - killedAt) / 1000).toFixed(1)} s`}, ${outBack - outAtKill} frames deblurred meanwhile`);
 }

@@ -10,7 +10,7 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { metric, servedPort, startCommand } from "../test/helpers/command.js";
+import { metric, outputMetric, servedPort, startCommand } from "../test/helpers/command.js";
 import { launchChromium } from "../test/helpers/live.js";
 import { RtspServer, freePort } from "../test/helpers/rtsp.js";
 import { until } from "../test/helpers/until.js";
@@ -98,8 +98,8 @@ try {
     in: (await metric(port, "dsanet_frames_in_total", "cam")) - before.in,
     out: (await metric(port, "dsanet_frames_out_total", "cam")) - before.out,
     rtsp: viaRtsp.length - before.rtsp,
-    publishDropped: await metric(port, "dsanet_publish_dropped_total", "cam"),
-    hlsDropped: await metric(port, "dsanet_hls_dropped_total", "cam"),
+    publishDropped: await outputMetric(port, "dsanet_output_dropped_total", "cam", "publish"),
+    hlsDropped: await outputMetric(port, "dsanet_output_dropped_total", "cam", "hls"),
   };
   const cameraFrames = seconds * Number(values.fps);
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();

@@ -49,7 +49,7 @@ export function attachOutput(frames: Observable<LiveFrame>, spec: OutputSpec, ru
   const retiring = new Set<Promise<void>>();
   let closing: Promise<void> | null = null;
 
-  const isUp = (current: Promise<FrameOutput>) => {
+  const markUp = (current: Promise<FrameOutput>) => {
     if (run !== current || (started && outage === null)) return;
     metrics.outputUp(spec.name);
     if (outage) log.info(`${stream}: ${spec.title} back after ${((Date.now() - outage.sinceMs) / 1000).toFixed(1)} s`);
@@ -60,7 +60,7 @@ export function attachOutput(frames: Observable<LiveFrame>, spec: OutputSpec, ru
 
   const open = (width: number, height: number): Promise<FrameOutput> => {
     const opening = spec.open(width, height);
-    opening.then((output) => output.up?.then(() => isUp(opening)), () => undefined);
+    opening.then((output) => output.up?.then(() => markUp(opening)), () => undefined);
     return opening;
   };
 
@@ -110,7 +110,7 @@ export function attachOutput(frames: Observable<LiveFrame>, spec: OutputSpec, ru
     try {
       const output = await current;
       await output.write(spec.oneSize ? await fitted(frame, width, height) : frame);
-      if (!output.up) isUp(current);
+      if (!output.up) markUp(current);
     } catch (error) {
       await fail(current, error);
     }

@@ -1,0 +1,110 @@
+import { Subject } from "rxjs";
+import { describe, expect, it, vi } from "vitest";
+import { log } from "../../src/log.js";
+import { attachOutput } from "../../src/pipeline/attach-output.js";
+import type { FrameOutput, OutputSpec } from "../../src/pipeline/frame-output.js";
+import type { LiveFrame } from "../../src/pipeline/live.js";
+import { StreamMetrics } from "../../src/pipeline/metrics.js";
+import { until } from "../helpers/until.js";
+
+function liveFrame(index: number, width = 8, height = 6): LiveFrame {
+  const frame = { stream: "cam", index, ptsMs: index * 100, width, height, rgb: new Uint8Array(width * height * 3).fill(index % 256) };
+  return { original: frame, sharp: frame, deblurredShare: 1, inferenceMs: 1, latencyMs: 1 };
+}
+
+/** An output whose runs the test breaks: each run records what it took, and whether it was closed. */
+function brokenOnCommand(oneSize: boolean) {
+  const runs: { frames: LiveFrame[]; closed: boolean; size: string }[] = [];
+  let breakNext = false;
+  const spec: OutputSpec = {
+    name: "test",
+    title: "the test output",
+    buffer: 4,
+    oneSize,
+    open: async (width, height) => {
+      const run = { frames: [] as LiveFrame[], closed: false, size: `${width}x${height}` };
+      runs.push(run);
+      const output: FrameOutput = {
+        write: async (frame) => {
+          if (breakNext) {
+            breakNext = false;
+            throw new Error("encoder gone\nits stderr");
+          }
+          run.frames.push(frame);
+        },
+        close: async () => {
+          run.closed = true;
+        },
+      };
+      return output;
+    },
+  };
+  return { spec, runs, breakNow: () => (breakNext = true) };
+}
+
+describe("attachOutput", () => {
+  it("closes a failed run, says so once, drops frames during the backoff, and opens the next run after it", async () => {
+    const warned = vi.spyOn(log, "warn").mockImplementation(() => undefined);
+    const told = vi.spyOn(log, "info").mockImplementation(() => undefined);
+    try {
+      const frames = new Subject<LiveFrame>();
+      const metrics = new StreamMetrics();
+      const { spec, runs, breakNow } = brokenOnCommand(true);
+      const attached = attachOutput(frames, spec, { stream: "cam", backoff: { initialMs: 200, maxMs: 200 }, metrics });
+      let index = 0;
+      frames.next(liveFrame(index++));
+      await until(() => runs[0]?.frames.length === 1, 5000, "the first run's first frame");
+      expect(metrics.outputs.get("test")?.downSinceMs).toBeNull();
+
+      breakNow();
+      frames.next(liveFrame(index++));
+      await until(() => runs[0]?.closed, 5000, "the failed run closed");
+      expect(metrics.outputs.get("test")?.downSinceMs).not.toBeNull();
+      // Frames keep coming: the ones before the backoff's end are dropped, the next run takes the rest.
+      await until(() => {
+        frames.next(liveFrame(index++));
+        return (runs[1]?.frames.length ?? 0) > 0 && metrics.outputs.get("test")?.downSinceMs === null;
+      }, 5000, "a second run with frames, up");
+      const counts = metrics.outputs.get("test");
+      expect(counts?.failures).toBe(1);
+      expect(counts?.dropped).toBeGreaterThan(0);
+      expect(warned.mock.calls).toEqual([["cam: the test output failed (encoder gone); trying again"]]);
+      expect(told.mock.calls.map(([line]) => line)).toEqual(["cam: the test output at 8x6", expect.stringMatching(/^cam: the test output back after [\d.]+ s$/)]);
+
+      frames.complete();
+      await attached.done;
+      expect(runs.map((run) => run.closed)).toEqual([true, true]);
+    } finally {
+      warned.mockRestore();
+      told.mockRestore();
+    }
+  });
+
+  it("fits every frame to the first size for an encoder, and leaves them as they are for others", async () => {
+    for (const oneSize of [true, false]) {
+      const frames = new Subject<LiveFrame>();
+      const { spec, runs } = brokenOnCommand(oneSize);
+      const attached = attachOutput(frames, spec, { stream: "cam", backoff: { initialMs: 200, maxMs: 200 }, metrics: new StreamMetrics() });
+      frames.next(liveFrame(0, 8, 6));
+      frames.next(liveFrame(1, 16, 6));
+      frames.complete();
+      await attached.done;
+      expect(runs.map((run) => run.size)).toEqual(["8x6"]);
+      expect(runs[0]?.frames.map(({ sharp }) => `${sharp.width}x${sharp.height}`)).toEqual(oneSize ? ["8x6", "8x6"] : ["8x6", "16x6"]);
+    }
+  });
+
+  it("close() stops taking frames and closes the run, once however often it is called", async () => {
+    const frames = new Subject<LiveFrame>();
+    const { spec, runs } = brokenOnCommand(true);
+    const attached = attachOutput(frames, spec, { stream: "cam", backoff: { initialMs: 200, maxMs: 200 }, metrics: new StreamMetrics() });
+    frames.next(liveFrame(0));
+    await until(() => runs[0]?.frames.length === 1, 5000, "a frame");
+    await Promise.all([attached.close(), attached.close()]);
+    frames.next(liveFrame(1));
+    expect(runs).toHaveLength(1);
+    expect(runs[0]?.closed).toBe(true);
+    expect(runs[0]?.frames).toHaveLength(1);
+    expect(frames.observed).toBe(false);
+  });
+});

@@ -94,7 +94,7 @@ describe("serve: every output comes back when its encoder dies", () => {
       // The recording: its encoder has written a fragment, then dies. What it wrote stays in rec.mp4,
       // and the recording goes on in a segment named by its start time.
       await until(() => segments(folder).partial.some((name) => statSync(join(folder, name)).size > 4096), 120_000, "the recording's first fragments on disk");
-      const recorder = await until(() => encoderWith(join(folder, ".rec.")), 10_000, "the recording's encoder");
+      const recorder = await until(() => encoderWith(join(folder, ".rec.")), 60_000, () => `the recording's encoder:\n${serve.stderr()}`);
       kill(recorder);
       await downThenUp(serve, port, "recording");
       expect(segments(folder).done).toEqual(["rec.mp4"]);
@@ -102,12 +102,12 @@ describe("serve: every output comes back when its encoder dies", () => {
 
       // HLS: its media sequence goes on past the last segment of the dead encoder.
       const lastBefore = await lastSegment(port);
-      kill(await until(() => encoderWith("index.m3u8"), 10_000, "the HLS encoder"));
+      kill(await until(() => encoderWith("index.m3u8"), 60_000, () => `the HLS encoder:\n${serve.stderr()}`));
       await downThenUp(serve, port, "hls");
       await until(async () => (await lastSegment(port)) > lastBefore, 60_000, () => `HLS past segment ${lastBefore}:\n${serve.stderr()}`);
 
       // RTSP out: the server's session ends with the killed publisher; it listens again and receives again.
-      kill(await until(() => encoderWith("front-deblurred"), 10_000, "the RTSP publisher"));
+      kill(await until(() => encoderWith("front-deblurred"), 60_000, () => `the RTSP publisher:\n${serve.stderr()}`));
       await until(() => !listener.listening, 30_000, "the RTSP server's session to end");
       listener.start();
       await downThenUp(serve, port, "publish");

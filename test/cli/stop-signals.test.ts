@@ -3,7 +3,7 @@ import { basename, extname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { WORK, clip, streamInfo } from "../helpers/clips.js";
 import { metric, servedPort, signalGroup, startCommand } from "../helpers/command.js";
-import { ffmpegStoppedAtStart, heldAtStart, hold, processesWith, type Held } from "../helpers/processes.js";
+import { ffmpegStoppedAtStart, ffmpegsWith, heldAtStart, hold, processesWith, type Held } from "../helpers/processes.js";
 import { RtspServer, freePort } from "../helpers/rtsp.js";
 import { execFileSync } from "node:child_process";
 import { failingModel } from "../helpers/failing-model.js";
@@ -174,13 +174,13 @@ describe("no ffmpeg outlives dsanet", () => {
     const report = join(WORK, "compare-interrupted.html");
     const compare = startCommand(["detect-compare", input, "-o", report, "--model", "lite", "--threads", "1"], { ownGroup: true });
     try {
-      await until(() => processesWith(input).some((pid) => pid !== compare.child.pid), 60_000, () => `its decoder:\n${compare.stderr()}`);
+      await until(() => ffmpegsWith(input).length > 0, 60_000, () => `its decoder:\n${compare.stderr()}`);
       signalGroup(compare, "SIGINT");
       expect(await compare.exit(30_000), compare.stderr()).toBe(130);
     } finally {
       compare.child.kill("SIGKILL");
     }
-    expect(processesWith(input), "ffmpegs that outlived dsanet").toEqual([]);
+    expect(ffmpegsWith(input), "ffmpegs that outlived dsanet").toEqual([]);
   });
 
   it("deblur: an engine that fails mid-stream exits 1 with its error, and leaves no ffmpeg and no file", { timeout: 120_000 }, async () => {
@@ -197,7 +197,7 @@ describe("no ffmpeg outlives dsanet", () => {
       deblur.child.kill("SIGKILL");
     }
     expect(deblur.stderr()).toContain("indices element out of data bounds");
-    expect([...processesWith(input), ...processesWith(folder)], "ffmpegs that outlived dsanet").toEqual([]);
+    expect([...ffmpegsWith(input), ...ffmpegsWith(folder)], "ffmpegs that outlived dsanet").toEqual([]);
     expect(readdirSync(folder)).toEqual([]);
   });
 });

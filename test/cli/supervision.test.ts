@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { failingModel } from "../helpers/failing-model.js";
 import { metric, servedPort, startCommand } from "../helpers/command.js";
-import { processesWith } from "../helpers/processes.js";
+import { ffmpegsWith } from "../helpers/processes.js";
 import { RtspServer, freePort } from "../helpers/rtsp.js";
 import { until } from "../helpers/until.js";
 
@@ -53,6 +53,6 @@ describe("serve: supervision", () => {
     expect(serve.stderr()).toMatch(/dsanet error: front: the stream failed 6 times in a row, restarts do not mend it: .*indices element out of data bounds/);
     // Five restarts, each after the backoff; the sixth failure in a row ends it.
     expect(serve.stderr().match(/front: the stream failed \(.*\); starting it again/g)).toHaveLength(5);
-    expect(processesWith(ball.url), "ffmpegs that outlived dsanet").toEqual([]);
+    expect(ffmpegsWith(ball.url), "ffmpegs that outlived dsanet").toEqual([]);
   });
 });

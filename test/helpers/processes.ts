@@ -5,17 +5,32 @@ import { until } from "./until.js";
 
 /** Running processes (zombies left out) whose command line holds `text`, as `pgrep -f` finds them. */
 export function processesWith(text: string): number[] {
-  const pids: number[] = [];
+  return runningProcesses().filter(({ argv }) => argv.join(" ").includes(text)).map(({ pid }) => pid);
+}
+
+/**
+ * Running ffmpegs and ffprobes whose command line holds `text`. Not dsanet itself, whose
+ * arguments hold the same paths, nor a shell forked on its way to run something else (bin/dsanet's
+ * `$(dirname "$0")` is one, for a moment, with dsanet's whole command line).
+ */
+export function ffmpegsWith(text: string): number[] {
+  return runningProcesses()
+    .filter(({ argv }) => /(^|\/)ff(mpeg|probe)$/.test(argv[0] ?? "") && argv.join(" ").includes(text))
+    .map(({ pid }) => pid);
+}
+
+function runningProcesses(): { pid: number; argv: string[] }[] {
+  const found: { pid: number; argv: string[] }[] = [];
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      const commandLine = readFileSync(`/proc/${entry}/cmdline`, "utf8").replaceAll("\0", " ");
-      if (commandLine.includes(text) && running(Number(entry))) pids.push(Number(entry));
+      const argv = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
+      if (running(Number(entry))) found.push({ pid: Number(entry), argv });
     } catch {
       // It exited while we looked.
     }
   }
-  return pids;
+  return found;
 }
 
 /** The state /proc gives `pid` ("R" running, "S" sleeping, "T" stopped, "Z" zombie...), or null once it is gone. */

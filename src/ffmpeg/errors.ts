@@ -8,11 +8,24 @@ export class FfmpegError extends Error {
   override name = "FfmpegError";
   constructor(
     message: string,
+    /** How it ended: its exit code, or the signal that killed it; both null when it never started. */
     readonly exitCode: number | null,
     readonly stderrTail: string,
+    readonly signal: NodeJS.Signals | null = null,
   ) {
     super(message);
   }
+
+  /** "was killed by SIGKILL", "exited with code 1", or null for a process that never started. */
+  get ending(): string | null {
+    return howItEnded(this.exitCode, this.signal);
+  }
+}
+
+/** How a process ended, as messages say it: "was killed by SIGKILL", "exited with code 1"; null if it never ran. */
+export function howItEnded(exitCode: number | null, signal: NodeJS.Signals | null): string | null {
+  if (signal) return `was killed by ${signal}`;
+  return exitCode === null ? null : `exited with code ${exitCode}`;
 }
 
 /**
@@ -37,7 +50,6 @@ export class OutputError extends Error {
  */
 export function briefly(error: unknown): string {
   const ffmpeg = error instanceof FfmpegError ? error : error instanceof Error && error.cause instanceof FfmpegError ? error.cause : null;
-  const exit = ffmpeg && /^(was killed by \S+|exited with code -?\d+)/m.exec(ffmpeg.message)?.[1];
-  if (exit) return `ffmpeg ${exit.replace(/:$/, "")}`;
+  if (ffmpeg?.ending) return `ffmpeg ${ffmpeg.ending}`;
   return (error instanceof Error ? error.message : String(error)).split("\n")[0] ?? "";
 }

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import type { Readable, Writable } from "node:stream";
 import { redact } from "../redact.js";
-import { FfmpegError } from "./errors.js";
+import { FfmpegError, howItEnded } from "./errors.js";
 
 const STDERR_TAIL_BYTES = 8192;
 const KILL_AFTER_MS = 3000;
@@ -157,8 +157,7 @@ export class FfmpegProcess {
   }
 
   private failure(code: number | null, signal: NodeJS.Signals | null): FfmpegError {
-    const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
     const tail = this.stderr();
-    return new FfmpegError(`${this.describe()}\n${how}${tail ? `:\n${tail}` : ""}`, code, tail);
+    return new FfmpegError(`${this.describe()}\n${howItEnded(code, signal)}${tail ? `:\n${tail}` : ""}`, code, tail, signal);
   }
 }

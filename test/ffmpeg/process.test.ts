@@ -3,6 +3,7 @@ import { once } from "node:events";
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { FfmpegError, briefly } from "../../src/ffmpeg/errors.js";
 import { findFfmpeg } from "../../src/ffmpeg/locate.js";
 import { FfmpegProcess } from "../../src/ffmpeg/process.js";
 import { FrameReader } from "../../src/sources/frame-reader.js";
@@ -30,6 +31,17 @@ describe("ffmpeg process", () => {
     await until(() => !existsSync(`/proc/${decoder.pid}`), 30_000, "ffmpeg to exit");
     expect(await within(decoder.close().then(() => "closed"), 10_000)).toBe("closed");
     expect(await within(decoder.close().then(() => "closed"), 10_000)).toBe("closed");
+  });
+
+  it("an ffmpeg killed from outside fails with the signal, which the one-line log reason names", async () => {
+    const endless = new FfmpegProcess((await findFfmpeg()).path, rgbFrames(null));
+    endless.stdout.resume();
+    process.kill(endless.pid ?? 0, "SIGKILL");
+    const error = await endless.done.then(() => null, (e: unknown) => e);
+    expect(error).toBeInstanceOf(FfmpegError);
+    expect(error).toMatchObject({ signal: "SIGKILL", exitCode: null });
+    expect(briefly(error)).toBe("ffmpeg was killed by SIGKILL");
+    expect(briefly(new Error("a later failure", { cause: error }))).toBe("ffmpeg was killed by SIGKILL");
   });
 
   it("close() stops a running ffmpeg that nobody reads", async () => {

@@ -1,0 +1,73 @@
+"""What a user gets from the CLI on camera footage: the do-no-harm and demo figures of issue 35.
+
+    python3 training/camera_eval.py [--model full --model lite --model out/cand.onnx] [--json out.json]
+
+For each model (a name the CLI knows or an .onnx from export.py), through `bin/dsanet deblur
+--lossless` (so that no encoder stands between the model and the figure):
+  - demo: samples/pedestrians-motion-blur.mp4, with --regions off and auto, against its sharp
+    truth (frame i of samples/pedestrians.mp4); the blurred input's own PSNR is the bar;
+  - sharp: samples/pedestrians.mp4 itself, whole frames, against its input: a network that does
+    no harm leaves it as it was (PSNR high, mean shift per channel near 0 levels).
+PSNR is per-frame RGB, averaged (video_psnr.py). Run `npm run build` first if dist/ is stale.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from common import ROOT
+from video_psnr import frames, mean_psnr
+
+DEMO = ROOT / "samples" / "pedestrians-motion-blur.mp4"
+SHARP = ROOT / "samples" / "pedestrians.mp4"
+
+
+def deblur(model: str, source: Path, regions: str, out: Path) -> np.ndarray:
+    subprocess.run(
+        [str(ROOT / "bin" / "dsanet"), "deblur", str(source), "-o", str(out), "--model", model, "--regions", regions, "--lossless", "--threads", "2", "-q"],
+        check=True, cwd=ROOT,
+    )
+    return frames(str(out))
+
+
+def mean_shift(output: np.ndarray, source: np.ndarray) -> list[float]:
+    """Mean of output - input per RGB channel, in levels of 255: a brightness or colour bias."""
+    return [round(float(v), 3) for v in (output.astype(np.float64) - source).reshape(-1, 3).mean(0)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", action="append", help="full, lite or an .onnx path; repeatable (default: full and lite)")
+    parser.add_argument("--json", help="write the figures here too")
+    args = parser.parse_args()
+    demo, sharp = frames(str(DEMO)), frames(str(SHARP))
+    truth = sharp[: len(demo)]
+    results = {"input": {"demo": round(mean_psnr(demo, truth), 2)}}
+    print(f"demo input: {results['input']['demo']:.2f} dB against its truth ({len(demo)} frames)", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        for model in args.model or ["full", "lite"]:
+            row = {}
+            for regions in ("off", "auto"):
+                output = deblur(model, DEMO, regions, Path(tmp) / "demo.mkv")
+                row[f"demo_{regions}"] = round(mean_psnr(output, truth), 2)
+            output = deblur(model, SHARP, "off", Path(tmp) / "sharp.mkv")
+            row["sharp_psnr"] = round(mean_psnr(output, sharp), 2)
+            row["sharp_shift"] = mean_shift(output, sharp)
+            results[model] = row
+            gain = lambda key: row[key] - results["input"]["demo"]  # noqa: E731
+            print(
+                f"{model}: demo whole frames {row['demo_off']:.2f} ({gain('demo_off'):+.2f}), regions {row['demo_auto']:.2f} ({gain('demo_auto'):+.2f}); "
+                f"sharp clip {row['sharp_psnr']:.2f} dB from its input, mean shift {row['sharp_shift']} levels",
+                flush=True,
+            )
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()

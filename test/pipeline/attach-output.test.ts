@@ -50,7 +50,10 @@ describe("attachOutput", () => {
       const frames = new Subject<LiveFrame>();
       const metrics = new StreamMetrics();
       const { spec, runs, breakNow } = brokenOnCommand(true);
-      const attached = attachOutput(frames, spec, { stream: "cam", backoff: { initialMs: 200, maxMs: 200 }, metrics });
+      // A backoff of 1-2 s (jittered): the frames sent at every poll of `until` below (100 ms)
+      // fall inside it however slowly a loaded machine polls (a 200 ms one let a fresh CI clone
+      // poll past it, and nothing was dropped).
+      const attached = attachOutput(frames, spec, { stream: "cam", backoff: { initialMs: 2000, maxMs: 2000 }, metrics });
       let index = 0;
       frames.next(liveFrame(index++));
       await until(() => runs[0]?.frames.length === 1, 5000, "the first run's first frame");
@@ -64,7 +67,7 @@ describe("attachOutput", () => {
       await until(() => {
         frames.next(liveFrame(index++));
         return (runs[1]?.frames.length ?? 0) > 0 && metrics.outputs.get("test")?.downSinceMs === null;
-      }, 5000, "a second run with frames, up");
+      }, 30_000, "a second run with frames, up");
       const counts = metrics.outputs.get("test");
       expect(counts?.failures).toBe(1);
       expect(counts?.dropped).toBeGreaterThan(0);

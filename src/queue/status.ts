@@ -68,8 +68,12 @@ async function describe(job: Job<JoinJob>, queue: Queue<JobData>): Promise<Video
   };
 }
 
-/** Why a video failed: a chunk that failed for good fails its join as "child bull:<queue>:<id> failed"; say the chunk's reason. */
-async function failure(job: Job<JoinJob>, queue: Queue<JobData>): Promise<string> {
+/**
+ * Why a video failed: a chunk that failed for good fails its join as "child bull:<queue>:<id> failed"; say the chunk's reason.
+ * The join is read again: the one listed may have been read before it failed, without a reason.
+ */
+async function failure(listed: Job<JoinJob>, queue: Queue<JobData>): Promise<string> {
+  const job = (await Job.fromId<JoinJob>(queue, listed.id ?? "")) ?? listed;
   const child = /^child bull:[^:]+:(\S+) failed$/.exec(job.failedReason)?.[1];
   const reason = child ? (await Job.fromId(queue, child))?.failedReason : null;
   return reason || job.failedReason;

@@ -50,9 +50,10 @@ describe("attachOutput", () => {
       const frames = new Subject<LiveFrame>();
       const metrics = new StreamMetrics();
       const { spec, runs, breakNow } = brokenOnCommand(true);
-      // A backoff of 1-2 s (jittered): the frames sent at every poll of `until` below (100 ms)
-      // fall inside it however slowly a loaded machine polls (a 200 ms one let a fresh CI clone
-      // poll past it, and nothing was dropped).
+      // The test holds the clock: the backoff ends when it says so, not when a loaded machine
+      // happens to poll past it.
+      let nowMs = 1_000_000;
+      vi.spyOn(Date, "now").mockImplementation(() => nowMs);
       const attached = attachOutput(frames, spec, { stream: "cam", backoff: { initialMs: 2000, maxMs: 2000 }, metrics });
       let index = 0;
       frames.next(liveFrame(index++));
@@ -63,14 +64,18 @@ describe("attachOutput", () => {
       frames.next(liveFrame(index++));
       await until(() => runs[0]?.closed, 5000, "the failed run closed");
       expect(metrics.outputs.get("test")?.downSinceMs).not.toBeNull();
-      // Frames keep coming: the ones before the backoff's end are dropped, the next run takes the rest.
-      await until(() => {
-        frames.next(liveFrame(index++));
-        return (runs[1]?.frames.length ?? 0) > 0 && metrics.outputs.get("test")?.downSinceMs === null;
-      }, 30_000, "a second run with frames, up");
+      // Within the backoff, frames are dropped and no run is opened.
+      frames.next(liveFrame(index++));
+      frames.next(liveFrame(index++));
+      await until(() => metrics.outputs.get("test")?.dropped === 2, 5000, "two frames dropped");
+      expect(runs).toHaveLength(1);
+      // Past it (jitter included), the next frame opens the second run.
+      nowMs += 60_000;
+      frames.next(liveFrame(index++));
+      await until(() => (runs[1]?.frames.length ?? 0) > 0 && metrics.outputs.get("test")?.downSinceMs === null, 5000, "a second run with frames, up");
       const counts = metrics.outputs.get("test");
       expect(counts?.failures).toBe(1);
-      expect(counts?.dropped).toBeGreaterThan(0);
+      expect(counts?.dropped).toBe(2);
       expect(warned.mock.calls).toEqual([["cam: the test output failed (encoder gone); trying again"]]);
       expect(told.mock.calls.map(([line]) => line)).toEqual(["cam: the test output at 8x6", expect.stringMatching(/^cam: the test output back after [\d.]+ s$/)]);
 
@@ -78,8 +83,7 @@ describe("attachOutput", () => {
       await attached.done;
       expect(runs.map((run) => run.closed)).toEqual([true, true]);
     } finally {
-      warned.mockRestore();
-      told.mockRestore();
+      vi.restoreAllMocks();
     }
   });
 

@@ -5,10 +5,10 @@ import { afterAll, describe, expect, it } from "vitest";
 import { WORK, streamInfo } from "../helpers/clips.js";
 import { metric, outputMetric, servedPort, startCommand, type RunningCommand } from "../helpers/command.js";
 import { processesWith } from "../helpers/processes.js";
-import { RtspListener, RtspServer, freePort } from "../helpers/rtsp.js";
+import { RtspServer, cameraAndPublishServer, freePort, type Started } from "../helpers/rtsp.js";
 import { until } from "../helpers/until.js";
 
-const servers: { kill(): Promise<void> }[] = [];
+const servers: Started = [];
 afterAll(async () => {
   for (const server of servers) await server.kill();
 });
@@ -72,12 +72,7 @@ async function downThenUp(serve: RunningCommand, port: number, output: string): 
 
 describe("serve: every output comes back when its encoder dies", () => {
   it("--record, --hls and --publish: each ffmpeg SIGKILLed is started again; the recording goes on in a new segment, both segments play; /healthz says 503, then 200", { timeout: 400_000 }, async () => {
-    const camera = new RtspServer(await freePort(), "160x96@10");
-    servers.push(camera);
-    await camera.start();
-    const listener = new RtspListener(await freePort(), "front-deblurred");
-    servers.push(listener);
-    listener.start();
+    const { camera, listener } = await cameraAndPublishServer(servers);
     const folder = join(WORK, "come-back");
     rmSync(folder, { recursive: true, force: true });
     mkdirSync(folder, { recursive: true });

@@ -1,9 +1,9 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { metric, outputMetric, servedPort, startCommand } from "../helpers/command.js";
-import { RtspListener, RtspServer, freePort } from "../helpers/rtsp.js";
+import { cameraAndPublishServer, type Started } from "../helpers/rtsp.js";
 import { until } from "../helpers/until.js";
 
-const servers: { kill(): Promise<void> }[] = [];
+const servers: Started = [];
 afterAll(async () => {
   for (const server of servers) await server.kill();
 });
@@ -16,12 +16,7 @@ function medianGap(times: readonly number[]): number {
 
 describe("serve --publish", () => {
   it("pushes the deblurred stream to an RTSP server at the camera's rate, and survives that server's restart", { timeout: 180_000 }, async () => {
-    const camera = new RtspServer(await freePort(), "160x96@10");
-    servers.push(camera);
-    await camera.start();
-    const listener = new RtspListener(await freePort(), "front-deblurred");
-    servers.push(listener);
-    listener.start();
+    const { camera, listener } = await cameraAndPublishServer(servers);
     const serve = startCommand(["serve", `front=${camera.url}`, "--port", "0", "--model", "lite", "--threads", "1", "--publish", `rtsp://127.0.0.1:${listener.port}/{stream}-deblurred`]);
     try {
       const port = await servedPort(serve);

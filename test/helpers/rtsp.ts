@@ -121,3 +121,21 @@ export class RtspListener {
     this.process = null;
   }
 }
+
+/** What a test file kills in its afterAll: the servers its tests started. */
+export type Started = { kill(): Promise<void> }[];
+
+/**
+ * What a `serve --publish` test needs: a camera (a 160x96 moving test pattern at 10 fps) and an
+ * RTSP server listening for the deblurred stream at `/<path>`. Both go into `started`, for the
+ * test file's afterAll to kill.
+ */
+export async function cameraAndPublishServer(started: Started, path = "front-deblurred"): Promise<{ camera: RtspServer; listener: RtspListener }> {
+  const camera = new RtspServer(await freePort(), "160x96@10");
+  started.push(camera);
+  await camera.start();
+  const listener = new RtspListener(await freePort(), path);
+  started.push(listener);
+  listener.start();
+  return { camera, listener };
+}

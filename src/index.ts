@@ -7,7 +7,8 @@
  *   await engine.close();
  */
 export type { Frame, VideoInfo } from "./types.js";
-export { loadConfig, parseConfig, ConfigError } from "./config/load.js";
+export { loadConfig, parseConfig } from "./config/load.js";
+export { UserError, ConfigError, InputVideoError, OutputError } from "./errors.js";
 export type { Config } from "./config/schema.js";
 export { probe } from "./ffmpeg/probe.js";
 

@@ -1,13 +1,11 @@
 #!/usr/bin/env node
 import { Command } from "commander";
-import { ConfigError } from "../config/load.js";
-import { InputError, OutputError } from "../ffmpeg/errors.js";
 import { log } from "../log.js";
 import { deblurCommand } from "./deblur-command.js";
 import { detectCompareCommand } from "./detect-compare-command.js";
 import { infoCommand } from "./info-command.js";
 import { jobsCommand } from "./jobs-command.js";
-import { StartupError } from "./resources.js";
+import { failureReport } from "./failure-report.js";
 import { exitOnStopSignals } from "./stop-signals.js";
 import { submitCommand } from "./submit-command.js";
 import { workerCommand } from "./worker-command.js";
@@ -26,10 +24,8 @@ const program = new Command("dsanet")
 
 exitOnStopSignals();
 program.parseAsync().catch((error: unknown) => {
-  // Bad input, bad config, a failed start-up and an output that cannot be written (a full
-  // disk) are the user's to fix: their message is the whole story. Anything else is a bug: show where.
-  const known = error instanceof InputError || error instanceof ConfigError || error instanceof StartupError || error instanceof OutputError;
-  log.error(known ? (error as Error).message : ((error as Error).stack ?? String(error)));
+  const failure = failureReport(error);
+  log.error(failure.text);
   // Exit now: a worker thread or socket left open by the failure must not keep us hanging.
-  process.exit(known ? 2 : 1);
+  process.exit(failure.exitCode);
 });

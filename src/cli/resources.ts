@@ -27,12 +27,3 @@ export class Resources {
     if (failures.length > 0) throw failures[0];
   }
 }
-
-/** A command could not start; the message is one line that says why. */
-export class StartupError extends Error {
-  override name = "StartupError";
-
-  constructor(cause: unknown) {
-    super(((cause as Error).message ?? String(cause)).split("\n")[0] ?? "", { cause });
-  }
-}

@@ -1,5 +1,5 @@
 import { Command } from "commander";
-import { ConfigError } from "../config/load.js";
+import { ConfigError } from "../errors.js";
 import type { Config } from "../config/schema.js";
 import { log } from "../log.js";
 import { batchingEngine } from "../engine/batching-engine.js";
@@ -8,7 +8,7 @@ import { serve } from "../pipeline/serve.js";
 import { startDetector } from "../detector/start-detector.js";
 import { JsonLinesSink } from "../sinks/jsonl.js";
 import { integer, resolveConfig, withEngineOptions, type ConfigFlags } from "./flags.js";
-import { Resources, StartupError } from "./resources.js";
+import { Resources } from "./resources.js";
 import { onStopSignals } from "./stop-signals.js";
 
 interface ServeFlags extends ConfigFlags {
@@ -81,8 +81,9 @@ export function serveCommand(): Command {
         void resources.close().finally(() => process.exit(1));
       });
     } catch (error) {
+      // Close what started (worker threads, the server) before the error is told: a half-started serve must exit, not hang.
       await resources.close().catch(() => undefined);
-      throw new StartupError(error);
+      throw error;
     }
     onStopSignals({
       finish: () => {

@@ -4,7 +4,7 @@ import { loadEngineInWorker } from "../engine/engine-in-worker.js";
 import { startQueueWorker } from "../queue/worker.js";
 import { redact } from "../redact.js";
 import { integer, resolveConfig, withEngineOptions, type ConfigFlags } from "./flags.js";
-import { Resources, StartupError } from "./resources.js";
+import { Resources } from "./resources.js";
 import { onStopSignals } from "./stop-signals.js";
 
 /** `dsanet worker`: take deblurring jobs from the shared queue, on any number of machines. */
@@ -33,8 +33,9 @@ export function workerCommand(): Command {
       resources.add({ close: () => worker.close(true) });
       log.info(`worker: taking jobs from ${redact(config.queue.redis)} (engine ${engine.name}, ${config.queue.concurrency} at once)`);
     } catch (error) {
+      // Close what started (the engine's worker thread) before the error is told: a half-started worker must exit, not hang.
       await resources.close().catch(() => undefined);
-      throw new StartupError(error);
+      throw error;
     }
     onStopSignals({
       finish: () => {

@@ -1,13 +1,9 @@
 import { readFile } from "node:fs/promises";
 import { parse } from "yaml";
+import { ConfigError } from "../errors.js";
 import { configSchema, SECRET_FIELDS, type Config } from "./schema.js";
 
-/** A config file that does not fit the schema; the message names each field and what it takes. */
-export class ConfigError extends Error {
-  override name = "ConfigError";
-}
-
-/** Validate a parsed config object; `source` names it in errors (a file path). */
+/** Validate a parsed config object; `source` names it in errors (a file path); a ConfigError names each bad field and what it takes. */
 export function parseConfig(value: unknown, source: string): Config {
   const result = configSchema.safeParse(value ?? {}, { reportInput: true });
   if (result.success) return result.data;

@@ -2,6 +2,7 @@ import type { Frame } from "../types.js";
 import { padded, type Engine, type EngineState } from "../engine/engine.js";
 import { clamped, crop, type Region } from "../engine/pixels.js";
 import type { Config } from "../config/schema.js";
+import { ConfigError } from "../errors.js";
 import { log } from "../log.js";
 import { defaultMemoryLimitMB, tileFor } from "./memory.js";
 import { MotionDetector } from "./motion.js";
@@ -51,7 +52,9 @@ export class DeblurStream {
     private readonly options: DeblurStreamOptions,
   ) {
     if (options.tile !== null && options.tile % engine.stride !== 0) {
-      throw new Error(`tile size ${options.tile} must be a multiple of ${engine.stride} (the network's stride, ${engine.name})`);
+      const [below, above] = [Math.floor(options.tile / engine.stride) * engine.stride, Math.ceil(options.tile / engine.stride) * engine.stride];
+      const nearest = below > 0 ? `${below} or ${above}` : `${above}`;
+      throw new ConfigError(`deblur.tile: ${options.tile} is not a multiple of ${engine.stride}, the stride of ${engine.name}: use ${nearest} (--tile)`);
     }
     this.memoryLimitMB = options.memoryLimitMB ?? defaultMemoryLimitMB();
     this.motion = options.regions === "auto" ? new MotionDetector() : null;

@@ -1,3 +1,4 @@
+import { ConfigError } from "../errors.js";
 import { availableMemory } from "../machine.js";
 import { padded } from "../engine/engine.js";
 import { spanCount, type TileSize } from "./tiles.js";
@@ -41,7 +42,7 @@ export function tileFor(width: number, height: number, planning: TilePlanning): 
     }
   }
   if (!best) {
-    throw new Error(`deblur.memoryLimitMB (${limitMB}) is too small for even a ${2 * stride}-pixel tile; raise it or set --tile`);
+    throw new ConfigError(`deblur.memoryLimitMB (${limitMB}) is too small for even a ${2 * stride}-pixel tile; raise it or set --tile`);
   }
   return best.tile;
 }

@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import type * as tfjs from "@tensorflow/tfjs";
+import { ConfigError } from "../errors.js";
 import { loadTensorflow, type Tf } from "../tensorflow/load.js";
 import type { Detection, Frame } from "../types.js";
 import { COCO_LABELS } from "./coco.js";
@@ -25,7 +26,7 @@ export class CenternetDetector implements Detector {
 
   static async load(options: DetectorOptions): Promise<CenternetDetector> {
     const unknown = options.classes.filter((c) => !(COCO_LABELS as readonly string[]).includes(c));
-    if (unknown.length) throw new Error(`detector classes: not COCO labels: ${unknown.join(", ")} (e.g. person, car, bicycle, dog)`);
+    if (unknown.length) throw new ConfigError(`detector.classes: not COCO labels: ${unknown.join(", ")} (e.g. person, car, bicycle, dog)`);
     const { tf, backendName } = await loadTensorflow(options.backend);
     // The package exports only its code (dist/); the models sit beside that folder.
     const folder = join(dirname(require.resolve("@vladmandic/human")), "..", "models");

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import type ort from "onnxruntime-node";
-import { ConfigError } from "../config/load.js";
+import { ConfigError } from "../errors.js";
 
 /**
  * onnxruntime-node's bundled WebGPU provider (Dawn on Vulkan, on linux x64), as the engine runs it.

@@ -1,4 +1,4 @@
-import { InputError } from "./errors.js";
+import { InputVideoError } from "../errors.js";
 import { findFfprobe } from "./locate.js";
 import { FfmpegProcess } from "./process.js";
 
@@ -16,9 +16,9 @@ export async function countFrames(input: string): Promise<number> {
   try {
     await proc.done;
   } catch {
-    throw new InputError(`${input}: cannot count its frames (ffprobe: ${proc.stderr().split("\n").pop() || "no details"})`);
+    throw new InputVideoError(`${input}: cannot count its frames (ffprobe: ${proc.stderr().split("\n").pop() || "no details"})`);
   }
   const count = Number(Buffer.concat(chunks).toString("utf8").trim());
-  if (!Number.isInteger(count) || count <= 0) throw new InputError(`${input}: no video frames found`);
+  if (!Number.isInteger(count) || count <= 0) throw new InputVideoError(`${input}: no video frames found`);
   return count;
 }

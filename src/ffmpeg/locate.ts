@@ -3,6 +3,7 @@ import { accessSync, constants } from "node:fs";
 import { createRequire } from "node:module";
 import { delimiter, join } from "node:path";
 import { promisify } from "node:util";
+import { UserError } from "../errors.js";
 import { log } from "../log.js";
 
 export interface Binary {
@@ -61,7 +62,7 @@ async function locate(tool: "ffmpeg" | "ffprobe", candidates: readonly Candidate
     }
   }
   const env = tool === "ffmpeg" ? "FFMPEG_PATH" : "FFPROBE_PATH";
-  throw new Error(`${tool} not found: install it (apt install ffmpeg), or set ${env}, or npm install the optional @${tool}-installer/${tool}`);
+  throw new UserError(`${tool} not found: install it (apt install ffmpeg), or set ${env}, or npm install the optional @${tool}-installer/${tool}`);
 }
 
 const answers = new Map<string, Promise<string>>();

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import type { VideoInfo } from "../types.js";
 import { redact } from "../redact.js";
-import { InputError } from "./errors.js";
+import { InputVideoError } from "../errors.js";
 import { findFfprobe } from "./locate.js";
 import { FfmpegProcess } from "./process.js";
 
@@ -59,7 +59,7 @@ function bitDepth(stream: ProbeStream): number {
  * never sends what ffprobe waits for (a hung camera) fails after `timeoutMs`.
  */
 export async function probe(input: string, inputArgs: readonly string[] = [], timeoutMs: number | null = null): Promise<VideoInfo> {
-  if (!isUrl(input) && !existsSync(input)) throw new InputError(`${input}: no such file`);
+  if (!isUrl(input) && !existsSync(input)) throw new InputVideoError(`${input}: no such file`);
   const ffprobe = await findFfprobe();
   const proc = new FfmpegProcess(ffprobe.path, ["-v", "error", "-print_format", "json", "-show_streams", "-show_format", ...inputArgs, "-i", input]);
   const chunks: Buffer[] = [];
@@ -69,17 +69,17 @@ export async function probe(input: string, inputArgs: readonly string[] = [], ti
   try {
     await proc.done;
   } catch {
-    throw new InputError(`${redact(input)}: not a readable video (ffprobe: ${proc.stderr().split("\n").pop() || "no details"})`);
+    throw new InputVideoError(`${redact(input)}: not a readable video (ffprobe: ${proc.stderr().split("\n").pop() || "no details"})`);
   } finally {
     if (timer) clearTimeout(timer);
   }
-  if (timedOut) throw new InputError(`${redact(input)}: no answer from ffprobe within ${timeoutMs} ms`);
+  if (timedOut) throw new InputVideoError(`${redact(input)}: no answer from ffprobe within ${timeoutMs} ms`);
   const result = JSON.parse(Buffer.concat(chunks).toString("utf8")) as ProbeResult;
   const streams = result.streams ?? [];
   const video = streams.find((s) => s.codec_type === "video" && s.width && s.height);
   if (!video?.width || !video.height) {
     const found = streams.map((s) => s.codec_type ?? "unknown").join(", ") || "nothing";
-    throw new InputError(`${redact(input)}: no video stream (ffprobe found: ${found})`);
+    throw new InputVideoError(`${redact(input)}: no video stream (ffprobe found: ${found})`);
   }
   const rotation = Math.abs(video.side_data_list?.find((d) => d.rotation !== undefined)?.rotation ?? Number(video.tags?.rotate ?? 0));
   const upright = rotation % 180 === 90;

@@ -1,4 +1,4 @@
-import { OutputError } from "./errors.js";
+import { OutputError } from "../errors.js";
 
 /** ffmpeg prints the C library's strerror() text for a failed write; the system's name for each. */
 const CAUSES: readonly { readonly text: string; readonly code: string }[] = [

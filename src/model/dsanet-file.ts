@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import { readOnnxWeights, type OnnxFloats } from "../convert/onnx-read.js";
+import { UserError } from "../errors.js";
 
 /*
  * A DSANet as training/export.py ships it: one ONNX file whose initializers are the weights,
@@ -29,9 +30,9 @@ export async function readDsanetFile(path: string): Promise<{ config: DsanetConf
   const bytes = await readFile(path);
   const { metadata, floats } = named(path, () => readOnnxWeights(bytes));
   const json = metadata.get(CONFIG_KEY);
-  if (json === undefined) throw new Error(`${path}: no ${CONFIG_KEY} in its metadata, so not a DSANet export the tfjs engine can rebuild; re-export it with training/export.py, or run it with --engine onnx`);
+  if (json === undefined) throw new UserError(`${path}: no ${CONFIG_KEY} in its metadata, so not a DSANet export the tfjs engine can rebuild; re-export it with training/export.py, or run it with --engine onnx`);
   const config = DsanetConfig.safeParse(named(path, () => JSON.parse(json) as unknown));
-  if (!config.success) throw new Error(`${path}: its ${CONFIG_KEY} is not a DSANetConfig (${config.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")})`);
+  if (!config.success) throw new UserError(`${path}: its ${CONFIG_KEY} is not a DSANetConfig (${config.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")})`);
   return { config: config.data, weights: floats };
 }
 

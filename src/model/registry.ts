@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { ConfigError } from "../config/load.js";
+import { ConfigError } from "../errors.js";
 import type { Config } from "../config/schema.js";
 import { MAXIM, maximModelJson } from "./maxim.js";
 

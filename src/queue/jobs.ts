@@ -1,7 +1,7 @@
 import type { ConnectionOptions } from "bullmq";
 import { createHash } from "node:crypto";
 import { basename, dirname, extname } from "node:path";
-import { InputError } from "../ffmpeg/errors.js";
+import { ConfigError } from "../errors.js";
 import { redact } from "../redact.js";
 
 /** The one BullMQ queue that submitters fill and workers empty. */
@@ -63,7 +63,7 @@ export function connection(url: string): ConnectionOptions {
   try {
     parsed = new URL(url);
   } catch {
-    throw new InputError(`${redact(url)}: not a redis:// URL (queue.redis, --redis)`);
+    throw new ConfigError(`queue.redis: ${redact(url)} is not a redis:// URL (--redis)`);
   }
   const db = Number(parsed.pathname.slice(1) || 0);
   return {

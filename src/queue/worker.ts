@@ -1,7 +1,7 @@
 import { UnrecoverableError, Worker, type Job } from "bullmq";
 import { mkdir, rm, rmdir } from "node:fs/promises";
 import { dirname } from "node:path";
-import { InputError } from "../ffmpeg/errors.js";
+import { InputVideoError } from "../errors.js";
 import { probe } from "../ffmpeg/probe.js";
 import type { DeblurStreamOptions } from "../deblur/deblur-stream.js";
 import type { Engine } from "../engine/engine.js";
@@ -45,7 +45,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Wor
         return job.data.kind === "chunk" ? await deblurChunk(job as Job<ChunkJob>, options) : await join(job.data);
       } catch (error) {
         // Bad input stays bad: retrying it would only fail again.
-        throw error instanceof InputError ? new UnrecoverableError(error.message) : error;
+        throw error instanceof InputVideoError ? new UnrecoverableError(error.message) : error;
       }
     },
     {
@@ -98,7 +98,7 @@ async function deblurChunk(job: Job<ChunkJob>, options: QueueWorkerOptions): Pro
       void job.updateProgress(Math.round((100 * frames) / count)).catch(() => undefined);
     },
   });
-  if (summary.inputError) throw new InputError(summary.inputError.message);
+  if (summary.inputError) throw new InputVideoError(summary.inputError.message);
   return { frames: summary.frames };
 }
 

@@ -1,6 +1,6 @@
 import { mkdir, stat } from "node:fs/promises";
 import { dirname, extname } from "node:path";
-import { OutputError } from "../ffmpeg/errors.js";
+import { OutputError } from "../errors.js";
 import { countFrames } from "../ffmpeg/frames.js";
 import { findFfmpeg, hasMuxerOption, type Binary } from "../ffmpeg/locate.js";
 import { writeFailure } from "../ffmpeg/write-failure.js";

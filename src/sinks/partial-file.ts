@@ -1,7 +1,7 @@
 import { existsSync, renameSync, rmSync } from "node:fs";
 import { rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, extname, join, resolve } from "node:path";
-import { InputError } from "../ffmpeg/errors.js";
+import { InputVideoError } from "../errors.js";
 import { killRunningProcesses } from "../ffmpeg/process.js";
 import { trimToWholeFragments } from "./fragmented-mp4.js";
 
@@ -75,6 +75,6 @@ export async function refuseOverwritingInput(output: string, inputs: readonly st
   for (const input of inputs) {
     const source = await stat(input).catch(() => null);
     const same = resolve(input) === resolve(output) || (target !== null && source !== null && target.dev === source.dev && target.ino === source.ino);
-    if (same) throw new InputError(`${output}: the output is the input ${input}; choose another output file (-o)`);
+    if (same) throw new InputVideoError(`${output}: the output is the input ${input}; choose another output file (-o)`);
   }
 }

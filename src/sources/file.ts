@@ -1,5 +1,5 @@
 import { Observable } from "rxjs";
-import { InputError } from "../ffmpeg/errors.js";
+import { InputVideoError } from "../errors.js";
 import { findFfmpeg, hasFilter } from "../ffmpeg/locate.js";
 import { FfmpegProcess } from "../ffmpeg/process.js";
 import type { Frame, Gate, VideoInfo } from "../types.js";
@@ -76,11 +76,11 @@ export function fileSource(path: string, info: VideoInfo, options: FileSourceOpt
       }
       if (stopped) return;
       await decoder.done.catch((error: Error) => {
-        throw new InputError(`${path}: decoding stopped after ${reader.frames} frames: ${error.message}`);
+        throw new InputVideoError(`${path}: decoding stopped after ${reader.frames} frames: ${error.message}`);
       });
       const missing = range ? (reader.frames < range.count ? ` of the ${range.count} asked from frame ${range.first}` : null) : shortfall(info, reader.frames, lastPtsMs);
       if (reader.leftover > 0 || missing) {
-        throw new InputError(`${path}: truncated or damaged: decoded ${reader.frames} frames${missing ?? ""}`);
+        throw new InputVideoError(`${path}: truncated or damaged: decoded ${reader.frames} frames${missing ?? ""}`);
       }
       subscriber.complete();
     };

@@ -1,4 +1,5 @@
 import type * as tfjs from "@tensorflow/tfjs";
+import { UserError } from "../errors.js";
 
 export type Tf = typeof tfjs;
 export type TfjsBackend = "auto" | "tensorflow-gpu" | "tensorflow" | "wasm";
@@ -42,5 +43,5 @@ async function load(backend: TfjsBackend): Promise<{ tf: Tf; backendName: string
     await tf.ready();
     return { tf, backendName: "wasm" };
   }
-  throw new Error(`tfjs backend '${backend}' is not installed (${failures.join("; ")}); npm install ${native.find(([n]) => n === backend)?.[1]}`);
+  throw new UserError(`tfjs backend '${backend}' is not installed (${failures.join("; ")}); npm install ${native.find(([n]) => n === backend)?.[1]}`);
 }

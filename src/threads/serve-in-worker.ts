@@ -1,5 +1,5 @@
 import { parentPort, workerData, type TransferListItem } from "node:worker_threads";
-import type { Call, Reply, Startup } from "./protocol.js";
+import { toFailure, type Call, type Reply, type Startup } from "./protocol.js";
 
 /**
  * A handler's result whose buffers move to the caller rather than being copied (they are
@@ -26,7 +26,7 @@ export function serveInWorker<Data>(setup: (data: Data) => Promise<Handlers>): v
   const started = setup(workerData as Data);
   started.then(
     () => port.postMessage({ ready: true } satisfies Startup),
-    (error: Error) => port.postMessage({ ready: false, message: error.message } satisfies Startup),
+    (error: unknown) => port.postMessage({ ready: false, failure: toFailure(error) } satisfies Startup),
   );
 
   let queue: Promise<void> = Promise.resolve();
@@ -48,7 +48,7 @@ export function serveInWorker<Data>(setup: (data: Data) => Promise<Handlers>): v
         if (value instanceof Moved) transfer = value.transfer;
         reply = { id: call.id, ok: true, value: value instanceof Moved ? value.value : value };
       } catch (error) {
-        reply = { id: call.id, ok: false, message: (error as Error).message };
+        reply = { id: call.id, ok: false, failure: toFailure(error) };
       }
       port.postMessage(reply, transfer);
     });

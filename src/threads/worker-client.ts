@@ -1,5 +1,5 @@
 import { Worker, type TransferListItem } from "node:worker_threads";
-import type { Reply, Startup } from "./protocol.js";
+import { fromFailure, toFailure, type Reply, type Startup } from "./protocol.js";
 
 /** Workers started and not yet closed: exitAfterWorkers waits for them. */
 const running = new Set<WorkerClient>();
@@ -32,7 +32,7 @@ export class WorkerClient {
       const call = this.pending.get(reply.id);
       this.pending.delete(reply.id);
       if (reply.ok) call?.resolve(reply.value);
-      else call?.reject(new Error(reply.message));
+      else call?.reject(fromFailure(reply.failure));
     });
     worker.on("error", (error) => this.fail(new Error(`${label} worker died: ${error.message}`)));
     worker.on("exit", (code) => this.fail(new Error(`${label} worker exited (code ${code})`)));
@@ -53,13 +53,13 @@ export class WorkerClient {
         worker.off("message", settle).off("error", failed).off("exit", exited);
         resolve(result);
       };
-      const failed = (error: Error) => settle({ ready: false, message: error.message });
-      const exited = (code: number) => settle({ ready: false, message: `exited (code ${code}) while starting` });
+      const failed = (error: Error) => settle({ ready: false, failure: toFailure(error) });
+      const exited = (code: number) => settle({ ready: false, failure: toFailure(new Error(`exited (code ${code}) while starting`)) });
       worker.on("message", settle).on("error", failed).on("exit", exited);
     });
     if (!startup.ready) {
       await worker.terminate();
-      throw new Error(startup.message);
+      throw fromFailure(startup.failure);
     }
     return new WorkerClient(worker, label);
   }

@@ -2,7 +2,7 @@ import { firstValueFrom, lastValueFrom, toArray } from "rxjs";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { InputError } from "../../src/ffmpeg/errors.js";
+import { InputVideoError } from "../../src/errors.js";
 import { probe } from "../../src/ffmpeg/probe.js";
 import { fileSource } from "../../src/sources/file.js";
 import type { Frame, Gate } from "../../src/types.js";
@@ -83,7 +83,7 @@ describe("file source", () => {
     const error = await new Promise<Error>((resolve) =>
       fileSource(truncated, info).subscribe({ next: (f) => seen.push(f), error: resolve, complete: () => resolve(new Error("completed")) }),
     );
-    expect(error).toBeInstanceOf(InputError);
+    expect(error).toBeInstanceOf(InputVideoError);
     expect(error.message).toMatch(/truncated\.mkv: truncated or damaged: decoded \d+ frames, up to [\d.]+ s of the 3\.00 s announced/);
     expect(seen.length).toBeGreaterThan(10);
     expect(seen.length).toBeLessThan(45);

@@ -5,6 +5,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import sharp from "sharp";
 import { WebSocketServer, type WebSocket } from "ws";
+import { UserError } from "../../errors.js";
 import type { Detection, Frame } from "../../types.js";
 import { HLS_FILE } from "../hls.js";
 import { checkAccess, type AccessOptions } from "./access.js";
@@ -122,7 +123,7 @@ export class ViewerServer {
     });
     await new Promise<void>((resolve, reject) => {
       http.once("error", (error: NodeJS.ErrnoException) =>
-        reject(error.code === "EADDRINUSE" ? new Error(`${options.host}:${options.port} is already in use: choose another port (--port, viewer.port)`) : error),
+        reject(error.code === "EADDRINUSE" ? new UserError(`${options.host}:${options.port} is already in use: choose another port (--port, viewer.port)`) : error),
       );
       http.listen(options.port, options.host, resolve);
     });

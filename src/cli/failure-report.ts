@@ -1,3 +1,4 @@
+import type { CommanderError } from "commander";
 import { UserError } from "../errors.js";
 
 /** What the CLI prints for an error that ended a command, and its exit code. */
@@ -14,4 +15,13 @@ export interface FailureReport {
 export function failureReport(error: unknown): FailureReport {
   if (error instanceof UserError) return { text: error.message, exitCode: 2 };
   return { text: error instanceof Error ? (error.stack ?? error.message) : String(error), exitCode: 1 };
+}
+
+/**
+ * The exit code for commander's own refusals (an unknown option, a value outside a flag's
+ * choices, a missing argument), which it has already printed naming the flag: the user's to
+ * fix, as a bad config field is, so 2; help asked for is 0.
+ */
+export function usageExitCode(error: CommanderError): 0 | 2 {
+  return error.exitCode === 0 ? 0 : 2;
 }

@@ -5,7 +5,7 @@ import { deblurCommand } from "./deblur-command.js";
 import { detectCompareCommand } from "./detect-compare-command.js";
 import { infoCommand } from "./info-command.js";
 import { jobsCommand } from "./jobs-command.js";
-import { failureReport } from "./failure-report.js";
+import { failureReport, usageExitCode } from "./failure-report.js";
 import { exitOnStopSignals } from "./stop-signals.js";
 import { submitCommand } from "./submit-command.js";
 import { workerCommand } from "./worker-command.js";
@@ -22,6 +22,8 @@ const program = new Command("dsanet")
   .addCommand(workerCommand())
   .addCommand(jobsCommand());
 
+// Subcommands added whole do not inherit the program's exitOverride: each is given its own.
+for (const command of [program, ...program.commands]) command.exitOverride((error) => process.exit(usageExitCode(error)));
 exitOnStopSignals();
 program.parseAsync().catch((error: unknown) => {
   const failure = failureReport(error);

@@ -54,7 +54,7 @@ export class DeblurStream {
     if (options.tile !== null && options.tile % engine.stride !== 0) {
       const [below, above] = [Math.floor(options.tile / engine.stride) * engine.stride, Math.ceil(options.tile / engine.stride) * engine.stride];
       const nearest = below > 0 ? `${below} or ${above}` : `${above}`;
-      throw new ConfigError(`deblur.tile: ${options.tile} is not a multiple of ${engine.stride}, the stride of ${engine.name}: use ${nearest} (--tile)`);
+      throw new ConfigError(`deblur.tile: ${options.tile} is not a multiple of the model's stride, ${engine.stride}: use ${nearest} (--tile)`);
     }
     this.memoryLimitMB = options.memoryLimitMB ?? defaultMemoryLimitMB();
     this.motion = options.regions === "auto" ? new MotionDetector() : null;

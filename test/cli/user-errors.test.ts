@@ -36,6 +36,11 @@ describe("what the user must fix, told apart from our bugs", () => {
     const port = dsanetSync(["serve", "rtsp://192.0.2.1/stream", "--port", "70000"]);
     expect(port.code).toBe(2);
     expect(port.stderr).toMatch(/^dsanet error: command-line flags: invalid config\n {2}viewer\.port: .*65535.* \(got 70000\)\n$/);
+    // What commander refuses itself, naming the flag, is the user's to fix all the same.
+    const choice = dsanetSync(["deblur", "x.mp4", "--regions", "some"]);
+    expect(choice.code).toBe(2);
+    expect(choice.stderr).toMatch(/^error: option '--regions <mode>' argument 'some' is invalid\. Allowed choices are auto, off\.\n/);
+    expect(dsanetSync(["deblur", "--help"]).code).toBe(0);
   });
 
   it("a mistake found in a worker thread is still the user's: one line, exit 2", () => {

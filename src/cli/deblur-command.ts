@@ -7,7 +7,8 @@ import { deblurFile } from "../pipeline/deblur-file.js";
 import { startDetector } from "../detector/start-detector.js";
 import { JsonLinesSink } from "../sinks/jsonl.js";
 import { refuseOverwritingInput } from "../sinks/partial-file.js";
-import { integer, resolveConfig, withEngineOptions, type ConfigFlags } from "./flags.js";
+import { DEBLUR_FLAGS, DETECTOR_FLAGS, ENGINE_FLAGS, OUTPUT_FLAGS, withConfigOptions } from "./config-options.js";
+import { resolveConfig } from "./resolve-config.js";
 import { Resources } from "./resources.js";
 import { ProgressBar } from "./progress.js";
 import { onStopSignals, signalExitCode, type StopSignal } from "./stop-signals.js";
@@ -17,7 +18,7 @@ import { printSummary } from "./summary.js";
 const SAMPLE = fileURLToPath(new URL("../../samples/pedestrians-motion-blur.mp4", import.meta.url));
 const SAMPLE_OUTPUT = "out/pedestrians-motion-blur-deblurred.mp4";
 
-interface DeblurFlags extends ConfigFlags {
+interface DeblurFlags {
   output?: string;
   detect?: string;
   quiet?: boolean;
@@ -25,23 +26,17 @@ interface DeblurFlags extends ConfigFlags {
 
 /** `dsanet deblur`: a video file in, its deblurred copy out. */
 export function deblurCommand(): Command {
-  return withEngineOptions(
+  return withConfigOptions(
     new Command("deblur")
       .description("deblur a video file into a new video file (every frame, with its audio)")
       .argument("[input]", "video file (anything ffmpeg reads); default: the bundled sample clip")
       .option("-o, --output <file>", `output video (default: ${SAMPLE_OUTPUT} for the sample, else <input>-deblurred.mp4)`)
-      .option("--no-carry-state", "deblur every frame alone instead of carrying the ConvLSTM state")
-      .option("--tile <n>", "process frames in overlapping tiles of n pixels (multiple of 32)", integer)
-      .option("--lossless", "bit-exact output (FFV1 in .mkv, x264 RGB otherwise)")
-      .option("--crf <n>", "x264 quality, 0-51 (lower is better)", integer)
-      .option("--preset <name>", "x264 preset")
       .option("--detect <file>", "write COCO detections on the deblurred frames as JSON lines (- for stdout)")
-      .option("--detect-every <n>", "detect on every Nth frame", integer)
-      .option("--detect-classes <list>", "comma-separated COCO labels to keep, e.g. person,car")
       .option("-q, --quiet", "no progress bar, only errors"),
-  ).action(async (input: string | undefined, flags: DeblurFlags) => {
+    [ENGINE_FLAGS, DEBLUR_FLAGS, OUTPUT_FLAGS, DETECTOR_FLAGS],
+  ).action(async (input: string | undefined, flags: DeblurFlags, command: Command) => {
     if (flags.quiet) setLogLevel("error");
-    const config = await resolveConfig(flags);
+    const config = await resolveConfig(command);
     const source = input ?? SAMPLE;
     const output = flags.output ?? (input ? input.replace(/(\.[^./]+)?$/, "-deblurred.mp4") : SAMPLE_OUTPUT);
     // A bad input or output fails here, before seconds are spent loading the model.

@@ -4,10 +4,12 @@ import { loadEngineInWorker } from "../engine/engine-in-worker.js";
 import { detectCompare, type Comparison } from "../pipeline/detect-compare.js";
 import { startDetector } from "../detector/start-detector.js";
 import { writeReport } from "../sinks/report.js";
-import { integer, resolveConfig, withEngineOptions, type ConfigFlags } from "./flags.js";
+import { DEBLUR_FLAGS, DETECTOR_FLAGS, ENGINE_FLAGS, only, withConfigOptions } from "./config-options.js";
+import { integer } from "./number-arguments.js";
+import { resolveConfig } from "./resolve-config.js";
 import { Resources } from "./resources.js";
 
-interface CompareFlags extends ConfigFlags {
+interface CompareFlags {
   reference?: string;
   output: string;
   every: number;
@@ -28,16 +30,16 @@ export function comparisonTable(result: Comparison): { columns: string[]; rows: 
 
 /** `dsanet detect-compare`: what deblurring does for a detector, on the user's own footage. */
 export function detectCompareCommand(): Command {
-  return withEngineOptions(
+  return withConfigOptions(
     new Command("detect-compare")
       .description("detect objects on the blurred and the deblurred frames of a video, and report the difference")
       .argument("<input>", "a video file")
       .option("--reference <file>", "the sharp truth of the input, frame for frame (a synthesized clip), compared too")
       .option("-o, --output <file>", "HTML report with side-by-side frames and boxes", "out/detect-compare.html")
-      .option("--every <n>", "compare every Nth frame", integer, 1)
-      .option("--detect-classes <list>", "comma-separated COCO labels to keep"),
-  ).action(async (input: string, flags: CompareFlags) => {
-    const config = await resolveConfig(flags);
+      .option("--every <n>", "compare every Nth frame", integer, 1),
+    [ENGINE_FLAGS, DEBLUR_FLAGS, only(DETECTOR_FLAGS, "classes")],
+  ).action(async (input: string, flags: CompareFlags, command: Command) => {
+    const config = await resolveConfig(command);
     const resources = new Resources();
     try {
       const engine = resources.add(await loadEngineInWorker(config.engine));

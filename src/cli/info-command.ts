@@ -5,12 +5,13 @@ import type { Config } from "../config/schema.js";
 import { findFfmpeg, findFfprobe } from "../ffmpeg/locate.js";
 import { loadEngineInWorker } from "../engine/engine-in-worker.js";
 import { existingModelFile, MAXIM_MODEL, modelFile, MODELS } from "../model/registry.js";
-import { resolveConfig, withEngineOptions, type ConfigFlags } from "./flags.js";
+import { ENGINE_FLAGS, withConfigOptions } from "./config-options.js";
+import { resolveConfig } from "./resolve-config.js";
 
 /** `dsanet info`: what would run, and with what. */
 export function infoCommand(): Command {
-  return withEngineOptions(new Command("info").description("show the engine, its providers, ffmpeg and the model")).action(async (flags: ConfigFlags) => {
-    process.stdout.write(await describeInfo(await resolveConfig(flags)));
+  return withConfigOptions(new Command("info").description("show the engine, its providers, ffmpeg and the model"), [ENGINE_FLAGS]).action(async (_flags: unknown, command: Command) => {
+    process.stdout.write(await describeInfo(await resolveConfig(command)));
   });
 }
 

@@ -7,11 +7,12 @@ import { loadEngineInWorker } from "../engine/engine-in-worker.js";
 import { serve } from "../pipeline/serve.js";
 import { startDetector } from "../detector/start-detector.js";
 import { JsonLinesSink } from "../sinks/jsonl.js";
-import { integer, resolveConfig, withEngineOptions, type ConfigFlags } from "./flags.js";
+import { DEBLUR_FLAGS, DETECTOR_FLAGS, ENGINE_FLAGS, LIVE_FLAGS, VIEWER_FLAGS, withConfigOptions } from "./config-options.js";
+import { resolveConfig } from "./resolve-config.js";
 import { Resources } from "./resources.js";
 import { onStopSignals } from "./stop-signals.js";
 
-interface ServeFlags extends ConfigFlags {
+interface ServeFlags {
   record?: string;
   detect?: string | boolean;
   burnIn?: boolean;
@@ -34,23 +35,16 @@ function batchRows(config: Config, cameras: number): number {
 
 /** `dsanet serve`: live cameras deblurred, watched in the browser, recorded, detected. */
 export function serveCommand(): Command {
-  return withEngineOptions(
+  return withConfigOptions(
     new Command("serve")
       .description("deblur live cameras and show them in the browser")
       .argument("[source...]", "rtsp:// or rtsps:// URLs, optionally named: front=rtsp://... (default: live.sources of the config)")
-      .option("--port <n>", "HTTP and WebSocket port", integer)
-      .option("--host <address>", "address to listen on (default 127.0.0.1)")
-      .option("--token <secret>", "require ?token=<secret> for the page, sockets and /metrics")
       .option("--record <file>", "also record the deblurred stream(s) to this file; after a failure (a dead encoder, a full disk) the recording goes on in a new file beside it, named by its start time")
-      .option("--record-segment <duration>", "cut the recording in segments of this length, each named by its start time, e.g. 10m (live.recordSegment)")
-      .option("--publish <url>", "push each deblurred stream to this RTSP server; {stream} is the camera's name, e.g. rtsp://127.0.0.1:8554/{stream}-deblurred")
-      .option("--udp", "RTSP over UDP instead of TCP")
-      .option("--hls", "also serve each deblurred stream as HLS at /hls/<stream>/index.m3u8 (the page plays it)")
       .option("--detect [file]", "detect COCO objects: boxes on the page, JSON lines to <file> if given")
-      .option("--burn-in", "with --detect and --record: draw the boxes into the recording")
-      .option("--no-carry-state", "deblur every frame alone"),
-  ).action(async (sources: string[], flags: ServeFlags) => {
-    const config = await resolveConfig({ ...flags, ...(sources.length ? { sources: sources.map(camera) } : {}) });
+      .option("--burn-in", "with --detect and --record: draw the boxes into the recording"),
+    [ENGINE_FLAGS, DEBLUR_FLAGS, LIVE_FLAGS, VIEWER_FLAGS, DETECTOR_FLAGS],
+  ).action(async (sources: string[], flags: ServeFlags, command: Command) => {
+    const config = await resolveConfig(command, sources.length ? { live: { sources: sources.map(camera) } } : {});
     const cameras = config.live.sources;
     if (cameras.length === 0) throw new ConfigError("no camera: name rtsp:// URLs as arguments or list them in live.sources of a --config file");
     const resources = new Resources();

@@ -5,38 +5,37 @@ import { connection, QUEUE, type JobData } from "../queue/jobs.js";
 import { reachRedis } from "../queue/ready.js";
 import { isFinished, videoStatus, type VideoStatus } from "../queue/status.js";
 import { submitFiles, type Submitted } from "../queue/submit.js";
-import { integer, number, resolveConfig, type ConfigFlags } from "./flags.js";
+import { only, QUEUE_FLAGS, withConfigOptions } from "./config-options.js";
+import { resolveConfig } from "./resolve-config.js";
 import { QueueProgress } from "./queue-progress.js";
 
-interface SubmitFlags extends ConfigFlags {
+interface SubmitFlags {
   outDir: string;
   wait?: boolean;
 }
 
 /** `dsanet submit`: queue videos for the workers; with --wait, follow them to the end. */
 export function submitCommand(): Command {
-  return new Command("submit")
-    .description("queue videos for `dsanet worker`s (long ones in chunks deblurred in parallel)")
-    .argument("<input...>", "video files, at paths every worker can read")
-    .requiredOption("--out-dir <dir>", "where <name>-deblurred.mp4 goes (a folder every worker can write)")
-    .option("--redis <url>", "the queue's Redis (default: queue.redis, redis://127.0.0.1:6379)")
-    .option("--chunk-seconds <s>", "cut videos into chunks of about this many seconds", number)
-    .option("--warmup <frames>", "frames run before each chunk to rebuild the carried state", integer)
-    .option("--wait", "show each video's progress until all are done")
-    .option("-c, --config <file>", "YAML config (see config/default.yaml)")
-    .action(async (inputs: string[], flags: SubmitFlags) => {
-      const config = await resolveConfig(flags);
-      const { redis, chunkSeconds, warmupFrames } = config.queue;
-      const results = await submitFiles(inputs, { redis, outDir: flags.outDir, chunkSeconds, warmupFrames });
-      const queued = results.flatMap((r) => ("submitted" in r ? [r.submitted] : []));
-      for (const result of results) {
-        if ("error" in result) log.error(`${result.error.message} (not queued)`);
-        else process.stdout.write(`${result.submitted.id}\t${result.submitted.input} -> ${result.submitted.output} (${result.submitted.chunks} chunks)\n`);
-      }
-      let failed = queued.length < results.length;
-      if (flags.wait && queued.length > 0) failed = !(await follow(redis, queued)) || failed;
-      process.exitCode = failed ? (queued.length < results.length ? 2 : 1) : 0;
-    });
+  return withConfigOptions(
+    new Command("submit")
+      .description("queue videos for `dsanet worker`s (long ones in chunks deblurred in parallel)")
+      .argument("<input...>", "video files, at paths every worker can read")
+      .requiredOption("--out-dir <dir>", "where <name>-deblurred.mp4 goes (a folder every worker can write)")
+      .option("--wait", "show each video's progress until all are done"),
+    [only(QUEUE_FLAGS, "redis", "chunkSeconds", "warmupFrames")],
+  ).action(async (inputs: string[], flags: SubmitFlags, command: Command) => {
+    const config = await resolveConfig(command);
+    const { redis, chunkSeconds, warmupFrames } = config.queue;
+    const results = await submitFiles(inputs, { redis, outDir: flags.outDir, chunkSeconds, warmupFrames });
+    const queued = results.flatMap((r) => ("submitted" in r ? [r.submitted] : []));
+    for (const result of results) {
+      if ("error" in result) log.error(`${result.error.message} (not queued)`);
+      else process.stdout.write(`${result.submitted.id}\t${result.submitted.input} -> ${result.submitted.output} (${result.submitted.chunks} chunks)\n`);
+    }
+    let failed = queued.length < results.length;
+    if (flags.wait && queued.length > 0) failed = !(await follow(redis, queued)) || failed;
+    process.exitCode = failed ? (queued.length < results.length ? 2 : 1) : 0;
+  });
 }
 
 /**

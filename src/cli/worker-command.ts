@@ -3,20 +3,19 @@ import { log } from "../log.js";
 import { loadEngineInWorker } from "../engine/engine-in-worker.js";
 import { startQueueWorker } from "../queue/worker.js";
 import { redact } from "../redact.js";
-import { integer, resolveConfig, withEngineOptions, type ConfigFlags } from "./flags.js";
+import { DEBLUR_FLAGS, ENGINE_FLAGS, only, QUEUE_FLAGS, withConfigOptions } from "./config-options.js";
+import { resolveConfig } from "./resolve-config.js";
 import { Resources } from "./resources.js";
 import { onStopSignals } from "./stop-signals.js";
 
 /** `dsanet worker`: take deblurring jobs from the shared queue, on any number of machines. */
 export function workerCommand(): Command {
-  return withEngineOptions(
-    new Command("worker")
-      .description("deblur jobs from the shared queue (BullMQ on Redis) until stopped")
-      .option("--redis <url>", "the queue's Redis (default: queue.redis, redis://127.0.0.1:6379)")
-      .option("--concurrency <n>", "jobs at once in this process", integer)
-      .option("--no-carry-state", "deblur every frame alone"),
-  ).action(async (flags: ConfigFlags) => {
-    const config = await resolveConfig(flags);
+  return withConfigOptions(new Command("worker").description("deblur jobs from the shared queue (BullMQ on Redis) until stopped"), [
+    ENGINE_FLAGS,
+    DEBLUR_FLAGS,
+    only(QUEUE_FLAGS, "redis", "concurrency"),
+  ]).action(async (_flags: unknown, command: Command) => {
+    const config = await resolveConfig(command);
     const resources = new Resources();
     try {
       const engine = resources.add(await loadEngineInWorker(config.engine));

@@ -1,5 +1,7 @@
 import { z } from "zod";
 
+const oneToThree = z.union([z.literal(1), z.literal(2), z.literal(3)], { error: "1, 2 or 3" });
+
 const engine = z
   .object({
     type: z.enum(["onnx", "tfjs"]).default("onnx"),
@@ -15,9 +17,9 @@ const engine = z
       .default("full")
       .transform((model) => model ?? "full"),
     /** DSANet scales K; null: the K the weights were trained with (full 3, lite 2, other weights 3). */
-    scales: z.union([z.literal(1), z.literal(2), z.literal(3)]).nullable().default(null),
+    scales: oneToThree.nullable().default(null),
     /** MAXIM: stop after this many of its 3 stages (each restores the image; 1 costs a third); null: all 3. */
-    stages: z.union([z.literal(1), z.literal(2), z.literal(3)]).nullable().default(null),
+    stages: oneToThree.nullable().default(null),
     /** onnx: intra-op threads; 0: one per core available to the process (cgroup quota included). */
     threads: z.number().int().min(0).default(0),
     /** onnx execution provider: webgpu is bundled with onnxruntime-node (Dawn on Vulkan); cuda and tensorrt need binaries from outside npm. */
@@ -70,13 +72,16 @@ const DURATION_UNITS_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600
 
 /** A length of time, "90s", "10m" or "1h", or a number of ms (as a parsed config holds it), in ms. */
 const duration = z
-  .union([
-    z.number(),
-    z
-      .string()
-      .regex(/^\d+(\.\d+)?(s|m|h)$/, 'a number and a unit, s, m or h, e.g. "10m"')
-      .transform((text) => Number(text.slice(0, -1)) * (DURATION_UNITS_MS[text.slice(-1)] ?? 0)),
-  ])
+  .union(
+    [
+      z.number(),
+      z
+        .string()
+        .regex(/^\d+(\.\d+)?(s|m|h)$/)
+        .transform((text) => Number(text.slice(0, -1)) * (DURATION_UNITS_MS[text.slice(-1)] ?? 0)),
+    ],
+    { error: 'a number and a unit, s, m or h, e.g. "10m"' },
+  )
   .refine((ms) => ms >= 1000, "at least 1s");
 
 const rtspUrl = (example: string) => z.string().refine(isCameraUrl, `an rtsp:// or rtsps:// URL with a host, e.g. ${example}`);

@@ -1,6 +1,9 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import type { Command } from "commander";
+import { serveCommand } from "../../src/cli/serve-command.js";
+import { resolveConfig } from "../../src/cli/resolve-config.js";
 import { loadConfig, parseConfig } from "../../src/config/load.js";
 import { REPO, WORK } from "../helpers/clips.js";
 
@@ -8,6 +11,12 @@ function write(name: string, text: string): string {
   const path = join(WORK, name);
   writeFileSync(path, text);
   return path;
+}
+
+/** The config `command` would run with, given `args` (its options are parsed, its action not run). */
+function configOf(command: Command, ...args: string[]) {
+  command.parseOptions(args);
+  return resolveConfig(command);
 }
 
 describe("config", () => {
@@ -34,7 +43,6 @@ describe("config", () => {
   });
 
   it("never shows a secret: the viewer's token, passwords in camera and Redis URLs", async () => {
-    const { resolveConfig } = await import("../../src/cli/flags.js");
     const message = (attempt: () => unknown) => {
       try {
         attempt();
@@ -43,7 +51,7 @@ describe("config", () => {
       }
       throw new Error("no error");
     };
-    const shortToken = await resolveConfig({ token: "s3cr3t" }).then(() => "", (e: Error) => e.message);
+    const shortToken = await configOf(serveCommand(), "--token", "s3cr3t").then(() => "", (e: Error) => e.message);
     expect(shortToken).toMatch(/viewer\.token: .*8/);
     expect(shortToken).not.toContain("s3cr3t");
     // zod shows a whole object for an unknown key: the token inside it stays hidden.
@@ -60,11 +68,10 @@ describe("config", () => {
   });
 
   it("command-line flags override the file field by field and keep the rest", async () => {
-    const { resolveConfig } = await import("../../src/cli/flags.js");
-    const file = write("mine.yaml", "viewer:\n  port: 9999\n  width: 320\nlive:\n  queue: 3\n");
-    const fromFile = await resolveConfig({ config: file, carryState: true });
-    expect([fromFile.viewer.port, fromFile.viewer.width, fromFile.live.queue, fromFile.deblur.carryState]).toEqual([9999, 320, 3, true]);
-    const overridden = await resolveConfig({ config: file, port: 1234, carryState: false, udp: true });
+    const file = write("mine.yaml", "viewer:\n  port: 9999\n  width: 320\nlive:\n  queue: 3\ndeblur:\n  carryState: false\n");
+    const fromFile = await configOf(serveCommand(), "--config", file);
+    expect([fromFile.viewer.port, fromFile.viewer.width, fromFile.live.queue, fromFile.deblur.carryState]).toEqual([9999, 320, 3, false]);
+    const overridden = await configOf(serveCommand(), "--config", file, "--port", "1234", "--no-carry-state", "--udp");
     expect([overridden.viewer.port, overridden.viewer.width, overridden.live.transport, overridden.deblur.carryState]).toEqual([1234, 320, "udp", false]);
   });
 

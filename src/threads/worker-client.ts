@@ -23,19 +23,23 @@ export class WorkerClient {
   private nextId = 0;
   private closing: Promise<void> | null = null;
   private death: Error | null = null;
+  /** Resolves with the cause once the worker has died by itself (an uncaught error, an exit of its own); never once close() ended it. */
+  readonly died: Promise<Error>;
+  private declareDeath: (cause: Error) => void = () => undefined;
 
   private constructor(
     private readonly worker: Worker,
     readonly label: string,
   ) {
+    this.died = new Promise((resolve) => (this.declareDeath = resolve));
     worker.on("message", (reply: Reply) => {
       const call = this.pending.get(reply.id);
       this.pending.delete(reply.id);
       if (reply.ok) call?.resolve(reply.value);
       else call?.reject(fromFailure(reply.failure));
     });
-    worker.on("error", (error) => this.fail(new Error(`${label} worker died: ${error.message}`)));
-    worker.on("exit", (code) => this.fail(new Error(`${label} worker exited (code ${code})`)));
+    worker.on("error", (error) => this.die(new Error(`${label} worker died: ${error.message}`)));
+    worker.on("exit", (code) => this.die(new Error(`${label} worker exited (code ${code})`)));
     running.add(this);
   }
 
@@ -90,6 +94,12 @@ export class WorkerClient {
       });
     }
     return this.closing;
+  }
+
+  /** The worker ended; unless close() ended it, that is a death (its first cause, an error before its exit). */
+  private die(cause: Error): void {
+    if (!this.closing) this.declareDeath(cause);
+    this.fail(cause);
   }
 
   private fail(error: Error): void {

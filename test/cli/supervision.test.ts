@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from "vitest";
+import { INSPECTABLE, killEngineWorker } from "../helpers/engine-worker.js";
 import { failingModel } from "../helpers/failing-model.js";
 import { metric, servedPort, startCommand } from "../helpers/command.js";
 import { ffmpegsWith } from "../helpers/processes.js";
@@ -37,6 +38,25 @@ describe("serve: supervision", () => {
       await until(async () => (await metric(port, "dsanet_stream_up", "front")) === 1, 30_000, "the stream up again");
       expect(serve.child.exitCode).toBeNull();
       expect(serve.stderr()).toMatch(/front: the stream failed \(.*indices element out of data bounds.*\); starting it again, its state afresh/);
+    } finally {
+      serve.child.kill("SIGKILL");
+    }
+  });
+
+  it("an engine worker that dies is started again: the camera's pipeline restarts, counted, and frames flow again", { timeout: 180_000 }, async () => {
+    const ball = await camera("160x96@10");
+    const serve = startCommand(["serve", `front=${ball.url}`, "--port", "0", "--model", "lite", "--threads", "1"], { env: INSPECTABLE });
+    try {
+      const port = await servedPort(serve);
+      await until(async () => (await metric(port, "dsanet_frames_out_total", "front")) >= 10, 60_000, () => `10 frames:\n${serve.stderr()}`);
+      await killEngineWorker(serve);
+      await until(async () => (await metric(port, "dsanet_stream_restarts_total", "front")) >= 1, 60_000, () => `a restart:\n${serve.stderr()}`);
+      const out = await metric(port, "dsanet_frames_out_total", "front");
+      await until(async () => (await metric(port, "dsanet_frames_out_total", "front")) >= out + 10, 60_000, () => `frames from the new worker:\n${serve.stderr()}`);
+      await until(async () => (await metric(port, "dsanet_stream_up", "front")) === 1, 30_000, "the stream up again");
+      expect(serve.child.exitCode).toBeNull();
+      expect(serve.stderr()).toMatch(/dsanet error: engine worker died: killed by the test; it starts again at the next frame/);
+      expect(serve.stderr()).toMatch(/front: the stream failed \(engine worker died: killed by the test\); starting it again, its state afresh/);
     } finally {
       serve.child.kill("SIGKILL");
     }

@@ -69,6 +69,9 @@ class BlurConfig:
     zoom: float = 0.002  # max relative zoom per high-speed frame
     objects: int = 2  # up to this many independently moving foreground patches
     object_speed: tuple[float, float] = (0.3, 2.5)
+    # The objects' radii, as fractions of the crop: the defaults are large blobs; a street
+    # camera's walkers are a tenth of a 128 crop wide, and a blur as long as they are wide.
+    object_size: tuple[float, float] = (0.12, 0.32)
     noise: float = 0.01  # max std of Gaussian noise added to the blurred frame (sRGB)
     min_detail: float = 0.012  # reject crops whose ground truth is this flat (sky, bokeh)
     shake: float = 0.0  # max std of hand shake: random-walk acceleration, pixels per frame^2
@@ -76,6 +79,10 @@ class BlurConfig:
     # Sensor noise in linear light (Poisson-Gaussian, as RSBlur models it): variance = shot * x + read^2.
     shot_noise: float = 0.0  # max shot-noise gain
     read_noise: float = 0.0  # max read-noise std
+    # This share of the clips averages its high-speed frames as encoded (sRGB) values, as
+    # ffmpeg's tmix, GoPro's gamma pairs and a camera's frame blending do, not in linear light:
+    # a dark walker smeared over a bright street looks darker that way, and the network meets both.
+    gamma_average: float = 0.0
 
 
 # The heavy held-out split: long exposures (15-25 high-speed frames, beyond GoPro's 7-13),
@@ -211,7 +218,10 @@ def synthesize_clip(
         # A brighter exposure: what exceeds white clips, in the sharp frame as in the blurred
         # one, where a light source smears into a saturated streak.
         high_speed = high_speed * (1 + blur.highlights * float(torch.rand(1, generator=g)))
-    blurred_linear = high_speed.mean(1).clamp(0, 1)
+    if blur.gamma_average > 0 and float(torch.rand(1, generator=g)) < blur.gamma_average:
+        blurred_linear = srgb_to_linear(linear_to_srgb(high_speed.clamp(0, 1)).mean(1))
+    else:
+        blurred_linear = high_speed.mean(1).clamp(0, 1)
     if blur.shot_noise > 0 or blur.read_noise > 0:
         shot, read = blur.shot_noise * float(torch.rand(1, generator=g)), blur.read_noise * float(torch.rand(1, generator=g))
         std = (shot * blurred_linear + read**2).sqrt()
@@ -229,7 +239,8 @@ def _add_object(
 ) -> Tensor:
     """Composite a textured ellipse that moves on its own trajectory over every frame."""
     photo = photos[int(torch.randint(len(photos), (1,), generator=g))]
-    radius = size * (0.12 + 0.2 * torch.rand(2, generator=g))
+    smallest, largest = blur.object_size
+    radius = size * (smallest + (largest - smallest) * torch.rand(2, generator=g))
     patch = _window(photo, size, g)
     yy, xx = torch.meshgrid(torch.arange(size) - size / 2 + 0.5, torch.arange(size) - size / 2 + 0.5, indexing="ij")
     edge = 1 - ((xx / radius[0]) ** 2 + (yy / radius[1]) ** 2).sqrt()

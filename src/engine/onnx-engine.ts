@@ -1,4 +1,5 @@
 import ort from "onnxruntime-node";
+import { ConfigError } from "../errors.js";
 import { availableCores } from "../machine.js";
 import { stateInMemory, stateOnGpu, type StateDims } from "./carried-state.js";
 import { BYTES_PER_PIXEL, checkFrames, padded, strideFor, type Engine, type EngineInput, type EngineOutput, type EngineState } from "./engine.js";
@@ -59,7 +60,7 @@ export async function createOnnxEngine(options: OnnxEngineOptions): Promise<Engi
   const session = await ort.InferenceSession.create(path, sessionOptions(threads, options.provider, options.memoryPattern)).catch((error: Error) => {
     if (options.provider === "cpu") throw error;
     const needs = options.provider === "webgpu" ? "a Vulkan driver (see README, \"GPU\")" : `its CUDA binaries (see README, "GPU")`;
-    throw new Error(`onnx provider '${options.provider}' could not start (${error.message.split("\n")[0]}); onnxruntime-node needs ${needs} for it, or use --provider cpu`);
+    throw new ConfigError(`engine.provider: ${options.provider} could not start (${error.message.split("\n")[0]}); onnxruntime-node needs ${needs} for it, or use --provider cpu`);
   });
   const state = options.provider === "webgpu" ? await stateOnGpu(WEBGPU_PROVIDER) : stateInMemory;
   const stride = options.stride ?? strideFor(options.scales);

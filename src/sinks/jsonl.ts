@@ -2,6 +2,7 @@ import { once } from "node:events";
 import { createWriteStream, type WriteStream } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
+import { OutputError } from "../errors.js";
 import { PartialFile } from "./partial-file.js";
 
 /**
@@ -16,13 +17,19 @@ export class JsonLinesSink {
     private readonly file: PartialFile | null,
   ) {}
 
+  /** Open `path` ("-": stdout); a folder or file that cannot be made is an OutputError naming it. */
   static async open(path: string): Promise<JsonLinesSink> {
     if (path === "-") return new JsonLinesSink(process.stdout, null);
-    await mkdir(dirname(path), { recursive: true });
-    const file = new PartialFile(path);
-    const out = createWriteStream(file.path);
-    await once(out, "open");
-    return new JsonLinesSink(out, file);
+    try {
+      await mkdir(dirname(path), { recursive: true });
+      const file = new PartialFile(path);
+      const out = createWriteStream(file.path);
+      await once(out, "open");
+      return new JsonLinesSink(out, file);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      throw code ? new OutputError(`${path}: cannot write: ${(error as Error).message}`, code) : error;
+    }
   }
 
   async write(value: unknown): Promise<void> {

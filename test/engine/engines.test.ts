@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { lastValueFrom, take, toArray } from "rxjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeModel, OnnxType } from "../../src/convert/onnx-proto.js";
+import { UserError } from "../../src/errors.js";
 import { probe } from "../../src/ffmpeg/probe.js";
 import type { Engine, EngineState } from "../../src/engine/engine.js";
 import { loadEngineInWorker } from "../../src/engine/engine-in-worker.js";
@@ -183,7 +184,7 @@ describe("engines", () => {
   });
 
   it("says clearly when a GPU provider or a model file is missing", async () => {
-    await expect(createOnnxEngine({ model: MODEL, scales: 3, threads: 1, provider: "cuda" })).rejects.toThrow(/onnx provider 'cuda' could not start/);
+    await expect(createOnnxEngine({ model: MODEL, scales: 3, threads: 1, provider: "cuda" })).rejects.toThrow(/engine\.provider: cuda could not start/);
     await expect(loadEngineOnThisThread({ type: "onnx", model: "full", scales: 2, stages: null, threads: 1, provider: "cpu", backend: "auto" })).rejects.toThrow(
       /engine\.model: \S+dsanet-k2\.onnx: no such model; export it with: python3 training\/export\.py --weights models\/dsanet\.onnx --name dsanet --scales 2/,
     );
@@ -191,7 +192,9 @@ describe("engines", () => {
     const bare = join(WORK, "bare.onnx");
     writeFileSync(bare, encodeModel({ name: "bare", nodes: [{ op: "Identity", inputs: ["x"], outputs: ["y"] }], initializers: [], inputs: [{ name: "x", type: OnnxType.float, dims: [1] }], outputs: [{ name: "y", type: OnnxType.float, dims: [1] }] }, 17, "test"));
     await expect(createTfjsEngine({ model: bare, scales: null, backend: "auto" })).rejects.toThrow(/bare\.onnx: no dsanet\.config in its metadata, so not a DSANet export the tfjs engine can rebuild; re-export it with training\/export\.py/);
-    // The same reasons reach the caller from the engine's worker thread.
-    await expect(loadEngineInWorker({ type: "onnx", model: MODEL, scales: 3, stages: null, threads: 1, provider: "cuda", backend: "auto" })).rejects.toThrow(/onnx provider 'cuda' could not start/);
+    // The same reasons reach the caller from the engine's worker thread, still the user's to fix (one line, exit 2).
+    const fromWorker = await loadEngineInWorker({ type: "onnx", model: MODEL, scales: 3, stages: null, threads: 1, provider: "cuda", backend: "auto" }).catch((error: unknown) => error);
+    expect(fromWorker).toBeInstanceOf(UserError);
+    expect((fromWorker as Error).message).toMatch(/engine\.provider: cuda could not start/);
   });
 });

@@ -3,15 +3,14 @@ import { join } from "node:path";
 import { findFfmpeg } from "../ffmpeg/locate.js";
 import type { Frame } from "../types.js";
 import { FrameEncoder } from "./frame-encoder.js";
+import { KEY_FRAME_SECONDS, liveH264Args } from "./live-h264.js";
+import { muxerArgs, type Muxer } from "./muxer.js";
 
 /** The playlist's name in a stream's folder; its segments are `segment<N>.m4s` beside `init.mp4`. */
 export const HLS_PLAYLIST = "index.m3u8";
 
 /** The files an HLS folder holds, and only they are served from it. */
 export const HLS_FILE = /^(index\.m3u8|init\.mp4|segment\d+\.m4s)$/;
-
-/** Seconds a segment: a key frame each second starts each one. */
-const SEGMENT_SECONDS = 1;
 
 /** Segments the playlist lists: a player joins a few seconds behind the live edge. */
 const PLAYLIST_SEGMENTS = 6;
@@ -20,6 +19,27 @@ const PLAYLIST_SEGMENTS = 6;
 async function nextSegment(folder: string): Promise<number> {
   const numbers = (await readdir(folder)).map((name) => /^segment(\d+)\.m4s$/.exec(name)?.[1]).filter((n) => n !== undefined).map(Number);
   return numbers.length === 0 ? 0 : Math.max(...numbers) + 1;
+}
+
+/**
+ * The HLS muxer of a run that writes in `folder` (made if missing): one-second fMP4 segments,
+ * numbered on from the last one there, the first marked as a discontinuity after a run before.
+ */
+export async function hlsMuxer(folder: string): Promise<Muxer> {
+  await mkdir(folder, { recursive: true });
+  const start = await nextSegment(folder);
+  // A run after another starts its clock again: players are told so.
+  const flags = ["delete_segments", "independent_segments", "omit_endlist", "temp_file", ...(start > 0 ? ["discont_start"] : [])];
+  return {
+    format: "hls",
+    options: [
+      ["hls_time", String(KEY_FRAME_SECONDS)], ["hls_list_size", String(PLAYLIST_SEGMENTS)], ["start_number", String(start)],
+      ["hls_flags", flags.join("+")],
+      ["hls_segment_type", "fmp4"], ["hls_fmp4_init_filename", "init.mp4"],
+      ["hls_segment_filename", join(folder, "segment%d.m4s")],
+    ],
+    target: join(folder, HLS_PLAYLIST),
+  };
 }
 
 /**
@@ -36,30 +56,8 @@ export class HlsWriter {
 
   static async start(folder: string, stream: string, crf: number, width: number, height: number): Promise<HlsWriter> {
     const ffmpeg = await findFfmpeg();
-    await mkdir(folder, { recursive: true });
-    const timing = { clock: "wallclock" } as const;
-    const start = await nextSegment(folder);
-    // A run after another starts its clock again: players are told so.
-    const flags = ["delete_segments", "independent_segments", "omit_endlist", "temp_file", ...(start > 0 ? ["discont_start"] : [])];
-    return new HlsWriter(
-      new FrameEncoder(ffmpeg.path, {
-        label: `${stream} (HLS)`,
-        width,
-        height,
-        timing,
-        output: [
-          "-map", "0:v:0", "-vf", "crop=trunc(iw/2)*2:trunc(ih/2)*2",
-          "-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-crf", String(crf), "-pix_fmt", "yuv420p",
-          "-force_key_frames", `expr:gte(t,n_forced*${SEGMENT_SECONDS})`,
-          ...FrameEncoder.timingArgs(timing),
-          "-f", "hls", "-hls_time", String(SEGMENT_SECONDS), "-hls_list_size", String(PLAYLIST_SEGMENTS), "-start_number", String(start),
-          "-hls_flags", flags.join("+"),
-          "-hls_segment_type", "fmp4", "-hls_fmp4_init_filename", "init.mp4",
-          "-hls_segment_filename", join(folder, "segment%d.m4s"),
-          join(folder, HLS_PLAYLIST),
-        ],
-      }),
-    );
+    const output = [...liveH264Args(crf), ...muxerArgs(await hlsMuxer(folder))];
+    return new HlsWriter(new FrameEncoder(ffmpeg.path, { label: `${stream} (HLS)`, width, height, timing: { clock: "wallclock" }, output }));
   }
 
   /** Add a frame; rejects once the encoder has gone (a full disk, killed), with the reason. */

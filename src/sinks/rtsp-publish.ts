@@ -1,6 +1,8 @@
 import { findFfmpeg } from "../ffmpeg/locate.js";
 import type { Frame } from "../types.js";
 import { FrameEncoder } from "./frame-encoder.js";
+import { liveH264Args } from "./live-h264.js";
+import { muxerArgs, type Muxer } from "./muxer.js";
 
 export interface RtspPublishOptions {
   /** The stream's name, for messages (never the URL, which may hold credentials). */
@@ -38,24 +40,15 @@ export class RtspPublisher {
   static async start(options: RtspPublishOptions): Promise<RtspPublisher> {
     const ffmpeg = await findFfmpeg();
     const { url, transport, crf, width, height } = options;
-    const timing = { clock: "wallclock" } as const;
     let taken = (): void => undefined;
     const up = new Promise<void>((resolve) => (taken = resolve));
     const encoder = new FrameEncoder(ffmpeg.path, {
       label: options.stream,
       width,
       height,
-      timing,
-      output: [
-        // At info, ffmpeg says "Output #0, rtsp" once the server has taken the stream: the moment the session is up.
-        "-v", "info",
-        // H.264 4:2:0, which every reader decodes, holds even sizes only: an odd last row or column is cut.
-        "-map", "0:v:0", "-vf", "crop=trunc(iw/2)*2:trunc(ih/2)*2",
-        "-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-crf", String(crf), "-pix_fmt", "yuv420p",
-        "-force_key_frames", "expr:gte(t,n_forced*1)",
-        ...FrameEncoder.timingArgs(timing),
-        "-f", "rtsp", "-rtsp_transport", transport, url,
-      ],
+      timing: { clock: "wallclock" },
+      // At info, ffmpeg says "Output #0, rtsp" once the server has taken the stream: the moment the session is up.
+      output: ["-v", "info", ...liveH264Args(crf), ...muxerArgs(rtspMuxer(url, transport))],
       onStderrLine: (line) => line.startsWith("Output #0, rtsp") && taken(),
     });
     return new RtspPublisher(encoder, up, options.stallTimeoutMs);
@@ -73,10 +66,20 @@ export class RtspPublisher {
   }
 }
 
-/** `work`, or a rejection once it has taken `ms`: a server that takes nothing blocks ffmpeg, and ffmpeg its input. */
-async function withStallTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+/** The RTSP muxer that pushes to `url` (ANNOUNCE, then RECORD) over `transport`. */
+export function rtspMuxer(url: string, transport: "tcp" | "udp"): Muxer {
+  return { format: "rtsp", options: [["rtsp_transport", transport]], target: url };
+}
+
+/** An encoder's server took nothing for the stall timeout: it has stopped reading the stream. */
+export class StallError extends Error {
+  override name = "StallError";
+}
+
+/** `work`, or a StallError once it has taken `ms`: a server that takes nothing blocks ffmpeg, and ffmpeg its input. */
+export async function withStallTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const stalled = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`the server took nothing for ${ms} ms`)), ms)));
+  const stalled = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new StallError(`the server took nothing for ${ms} ms`)), ms)));
   try {
     return await Promise.race([work, stalled]);
   } finally {

@@ -11,9 +11,10 @@ import type { OutputSpec } from "./frame-output.js";
 import { deblurLive, type LiveFrame } from "./live.js";
 import type { StreamMetrics } from "./metrics.js";
 import { detectorOutput } from "./outputs/detector.js";
-import { hlsOutput } from "./outputs/hls.js";
-import { publishOutput } from "./outputs/publish.js";
+import { hlsLeg } from "./outputs/hls.js";
+import { publishLeg } from "./outputs/publish.js";
 import { recordingOutput } from "./outputs/recording.js";
+import { sharedEncoder, type EncodedOutput, type SharedEncoderOptions } from "./outputs/shared-encoder.js";
 import { viewerOutput } from "./outputs/viewer.js";
 import type { LiveSourceSpec, ServeOptions } from "./serve-options.js";
 
@@ -115,12 +116,15 @@ export function serveCamera(source: LiveSourceSpec, context: CameraContext): Ser
   const picture = ({ sharp }: LiveFrame) => (detection?.burnIn ? drawBoxes(sharp, found) : sharp);
   const publish = source.publish ?? options.publish?.replaceAll("{stream}", source.name) ?? null;
   const { name } = source;
+  const encoding: SharedEncoderOptions = { stream: name, crf: options.encode.crf, stallTimeoutMs: rtsp.stallTimeoutMs, picture };
   const outputs: OutputSpec[] = [
     viewerOutput(server, () => status(name, metrics), () => found),
     ...(detection ? [detectorOutput({ detector: detection.detector, every: detection.every, jsonl: detection.output, found: (boxes) => (found = boxes) })] : []),
     ...(options.record ? [recordingOutput({ stream: name, path: recordingPath(options.record, options.sources.length, name), segmentMs: options.recordSegmentMs, encode: options.encode, picture })] : []),
-    ...(publish ? [publishOutput({ stream: name, url: publish, transport: rtsp.transport, stallTimeoutMs: rtsp.stallTimeoutMs, crf: options.encode.crf, picture })] : []),
-    ...(hlsFolder ? [hlsOutput({ stream: name, folder: hlsFolder, crf: options.encode.crf })] : []),
+    ...encodedOnce([
+      ...(publish ? [publishLeg({ ...encoding, url: publish, transport: rtsp.transport })] : []),
+      ...(hlsFolder ? [hlsLeg({ ...encoding, folder: hlsFolder })] : []),
+    ], encoding),
   ];
   const attached = outputs.map((spec) => attachOutput(deblurred, spec, { stream: name, backoff, metrics }));
   return {
@@ -130,6 +134,11 @@ export function serveCamera(source: LiveSourceSpec, context: CameraContext): Ser
       await Promise.all(attached.map((output) => output.close()));
     },
   };
+}
+
+/** Outputs whose H.264 is the same (RTSP out, HLS): one encoder where there are several, each its own where one. */
+function encodedOnce(outputs: readonly EncodedOutput[], options: SharedEncoderOptions): OutputSpec[] {
+  return outputs.length > 1 ? sharedEncoder(outputs, options) : outputs.map((output) => output.spec);
 }
 
 /** The camera's recording: `record` as given, or with the camera's name inserted when there are several. */

@@ -3,7 +3,7 @@ import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { WORK, streamInfo } from "../helpers/clips.js";
-import { metric, outputMetric, servedPort, startCommand, type RunningCommand } from "../helpers/command.js";
+import { lastHlsSegment, metric, outputMetric, servedPort, startCommand, type RunningCommand } from "../helpers/command.js";
 import { processesWith } from "../helpers/processes.js";
 import { RtspServer, cameraAndPublishServer, freePort, type Started } from "../helpers/rtsp.js";
 import { until } from "../helpers/until.js";
@@ -35,14 +35,6 @@ async function health(port: number): Promise<{ status: number; text: string }> {
   return { status: res.status, text: await res.text() };
 }
 
-/** The last media sequence number HLS's playlist lists, or -1 while there is none. */
-async function lastSegment(port: number): Promise<number> {
-  const res = await fetch(`http://127.0.0.1:${port}/hls/front/index.m3u8`);
-  if (!res.ok) return -1;
-  const playlist = await res.text();
-  return Number(/#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(playlist)?.[1] ?? 0) + (playlist.match(/^#EXTINF/gm)?.length ?? 0) - 1;
-}
-
 /** Files of a recording's folder: the finished segments, and the ones being written (hidden, `.partial.`). */
 function segments(folder: string): { done: string[]; partial: string[] } {
   const names = readdirSync(folder).sort();
@@ -59,15 +51,17 @@ function slowRetries(): string {
   return path;
 }
 
-/** /healthz answers 503, naming the output, while it is down; then 200 once it is back. */
-async function downThenUp(serve: RunningCommand, port: number, output: string): Promise<void> {
+/** /healthz answers 503, naming each output, while they are down; then 200 once all are back. */
+async function downThenUp(serve: RunningCommand, port: number, outputs: readonly string[]): Promise<void> {
   const down = await until(async () => {
     const answer = await health(port);
-    return answer.status === 503 ? answer.text : null;
-  }, 30_000, () => `/healthz 503 for ${output}:\n${serve.stderr()}`);
-  expect(down).toMatch(new RegExp(`^front: ${output} down for [\\d.]+ s$`, "m"));
-  await until(async () => (await outputMetric(port, "dsanet_output_up", "front", output)) === 1, 60_000, () => `${output} up again:\n${serve.stderr()}`);
-  await until(async () => (await health(port)).status === 200, 30_000, `/healthz 200 after ${output}`);
+    return answer.status === 503 && outputs.every((output) => answer.text.includes(`front: ${output} down`)) ? answer.text : null;
+  }, 30_000, () => `/healthz 503 for ${outputs.join(", ")}:\n${serve.stderr()}`);
+  for (const output of outputs) {
+    expect(down).toMatch(new RegExp(`^front: ${output} down for [\\d.]+ s$`, "m"));
+    await until(async () => (await outputMetric(port, "dsanet_output_up", "front", output)) === 1, 60_000, () => `${output} up again:\n${serve.stderr()}`);
+  }
+  await until(async () => (await health(port)).status === 200, 30_000, `/healthz 200 after ${outputs.join(", ")}`);
 }
 
 describe("serve: every output comes back when its encoder dies", () => {
@@ -83,7 +77,7 @@ describe("serve: every output comes back when its encoder dies", () => {
     ]);
     try {
       const port = await servedPort(serve);
-      await until(async () => listener.times.length >= 10 && (await lastSegment(port)) >= 1, 120_000, () => `RTSP out and HLS:\n${serve.stderr()}`);
+      await until(async () => listener.times.length >= 10 && (await lastHlsSegment(port, "front")) >= 1, 120_000, () => `RTSP out and HLS:\n${serve.stderr()}`);
       expect((await health(port)).status).toBe(200);
 
       // The recording: its encoder has written a fragment, then dies. What it wrote stays in rec.mp4,
@@ -91,21 +85,20 @@ describe("serve: every output comes back when its encoder dies", () => {
       await until(() => segments(folder).partial.some((name) => statSync(join(folder, name)).size > 4096), 120_000, "the recording's first fragments on disk");
       const recorder = await until(() => encoderWith(join(folder, ".rec.")), 60_000, () => `the recording's encoder:\n${serve.stderr()}`);
       kill(recorder);
-      await downThenUp(serve, port, "recording");
+      await downThenUp(serve, port, ["recording"]);
       expect(segments(folder).done).toEqual(["rec.mp4"]);
       await until(() => segments(folder).partial.some((name) => /^\.rec-\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ\.\d+\.partial\.mp4$/.test(name) && statSync(join(folder, name)).size > 4096), 120_000, () => `frames in the next segment:\n${serve.stderr()}`);
 
-      // HLS: its media sequence goes on past the last segment of the dead encoder.
-      const lastBefore = await lastSegment(port);
-      kill(await until(() => encoderWith("index.m3u8"), 60_000, () => `the HLS encoder:\n${serve.stderr()}`));
-      await downThenUp(serve, port, "hls");
-      await until(async () => (await lastSegment(port)) > lastBefore, 60_000, () => `HLS past segment ${lastBefore}:\n${serve.stderr()}`);
-
-      // RTSP out: the server's session ends with the killed publisher; it listens again and receives again.
-      kill(await until(() => encoderWith("front-deblurred"), 60_000, () => `the RTSP publisher:\n${serve.stderr()}`));
+      // HLS and RTSP out share one encoder (sharedEncoder): both go down with it, and each comes back,
+      // HLS numbered on past the dead encoder's last segment, the RTSP server receiving again.
+      const lastBefore = await lastHlsSegment(port, "front");
+      const encoder = await until(() => encoderWith("index.m3u8"), 60_000, () => `the HLS and RTSP out encoder:\n${serve.stderr()}`);
+      expect(encoderWith("front-deblurred")).toBe(encoder);
+      kill(encoder);
       await until(() => !listener.listening, 30_000, "the RTSP server's session to end");
       listener.start();
-      await downThenUp(serve, port, "publish");
+      await downThenUp(serve, port, ["hls", "publish"]);
+      await until(async () => (await lastHlsSegment(port, "front")) > lastBefore, 60_000, () => `HLS past segment ${lastBefore}:\n${serve.stderr()}`);
       await until(() => listener.times.length >= 10, 60_000, () => `frames at the RTSP server again:\n${serve.stderr()}`);
 
       for (const output of ["recording", "hls", "publish"]) {

@@ -62,3 +62,11 @@ export async function outputMetric(port: number, name: string, stream: string, o
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   return Number(new RegExp(`${name}\\{stream="${stream}",output="${output}"\\} ([\\d.e+-]+)`).exec(text)?.[1] ?? 0);
 }
+
+/** The last media sequence number of `dsanet serve`'s HLS playlist for `stream`, or -1 while there is none. */
+export async function lastHlsSegment(port: number, stream: string): Promise<number> {
+  const res = await fetch(`http://127.0.0.1:${port}/hls/${stream}/index.m3u8`);
+  if (!res.ok) return -1;
+  const playlist = await res.text();
+  return Number(/#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(playlist)?.[1] ?? 0) + (playlist.match(/^#EXTINF/gm)?.length ?? 0) - 1;
+}

@@ -19,6 +19,13 @@ export function ffmpegsWith(text: string): number[] {
     .map(({ pid }) => pid);
 }
 
+/** The running ffmpegs that `parent` started (dsanet's own, not another test's), with their command lines. */
+export function ffmpegsOf(parent: number): { pid: number; argv: string }[] {
+  return runningProcesses()
+    .filter(({ pid, argv }) => parentOf(pid) === parent && /(^|\/)ffmpeg$/.test(argv[0] ?? ""))
+    .map(({ pid, argv }) => ({ pid, argv: argv.join(" ") }));
+}
+
 function runningProcesses(): { pid: number; argv: string[] }[] {
   const found: { pid: number; argv: string[] }[] = [];
   for (const entry of readdirSync("/proc")) {
@@ -31,6 +38,17 @@ function runningProcesses(): { pid: number; argv: string[] }[] {
     }
   }
   return found;
+}
+
+/** The parent's pid of `pid`, or null once it is gone. */
+function parentOf(pid: number): number | null {
+  try {
+    // /proc/PID/stat: "pid (name) state ppid ...", and the name may hold spaces or parentheses.
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+  } catch {
+    return null;
+  }
 }
 
 /** The state /proc gives `pid` ("R" running, "S" sleeping, "T" stopped, "Z" zombie...), or null once it is gone. */

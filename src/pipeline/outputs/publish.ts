@@ -1,8 +1,9 @@
 import { redact } from "../../redact.js";
-import { RtspPublisher } from "../../sinks/rtsp-publish.js";
+import { RtspPublisher, rtspMuxer } from "../../sinks/rtsp-publish.js";
 import type { Frame } from "../../types.js";
 import type { OutputSpec } from "../frame-output.js";
 import type { LiveFrame } from "../live.js";
+import type { EncodedOutput } from "./shared-encoder.js";
 
 export interface PublishOptions {
   readonly stream: string;
@@ -31,4 +32,9 @@ export function publishOutput(options: PublishOptions): OutputSpec {
       return { write: (frame) => publisher.write(options.picture(frame)), close: () => publisher.close(), up: publisher.up };
     },
   };
+}
+
+/** RTSP out as a leg of an encoder it shares with other outputs (see sharedEncoder): a remote leg, whose server can stall the encoder. */
+export function publishLeg(options: PublishOptions): EncodedOutput {
+  return { spec: publishOutput(options), muxer: async () => rtspMuxer(options.url, options.transport), remote: true };
 }

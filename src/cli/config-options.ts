@@ -41,7 +41,7 @@ export class ConfigOption extends Option {
     super(declaration.flags, declaration.help);
     this.description += ` ${this.whereInConfig(declaration.preset)}`;
     if (declaration.parse) this.argParser(declaration.parse);
-    // A flag with a value of its own ("--udp") offers no choice; the others list the schema's.
+    // A flag that brings its own value ("--udp") offers no choice; one that takes a value lists the schema's.
     const choices = enumValues(fieldSchema(section, field));
     if (declaration.preset !== undefined) this.preset(declaration.preset);
     else if (choices) this.choices(choices);

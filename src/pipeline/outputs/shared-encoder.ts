@@ -5,6 +5,13 @@ import type { Frame } from "../../types.js";
 import type { FrameOutput, OutputSpec } from "../frame-output.js";
 import type { LiveFrame } from "../live.js";
 
+/**
+ * An output that is down tries again by restarting the encoder under the runs that go on (an HLS
+ * discontinuity each time): at most this often, however eagerly the cameras' backoff retries (from
+ * 200 ms). An RTSP server that is back is then taken within this, plus the backoff.
+ */
+const MOVE_RUNS_AT_MOST_EVERY_MS = 10_000;
+
 /** An output that the shared encoder feeds: its spec, and the muxer of each of its runs. */
 export interface EncodedOutput {
   readonly spec: OutputSpec;
@@ -45,8 +52,9 @@ interface Encoding {
  * A failed leg stays gone for the encoder's life, so the output's next run (after its backoff)
  * starts another encoder carrying every output with a live run, whose runs move to it without a
  * failure: HLS goes on in the same folder, numbered on (a discontinuity), RTSP out in a new
- * session. That costs HLS a restart at each attempt of an output that is down (bench/tee.bench.ts
- * measures it), where two encoders would cost x264 twice all the time. The process's death fails
+ * session. That costs HLS a restart at each attempt of an output that is down, at most every
+ * MOVE_RUNS_AT_MOST_EVERY_MS (bench/tee.bench.ts measures it), where two encoders would cost x264
+ * twice all the time. The process's death fails
  * every leg. A stalled encoder (no frame taken for stallTimeoutMs) is blamed on its remote legs,
  * as ffmpeg's tee blocks on its slowest slave: they fail, and the others go on in a new encoder.
  */
@@ -83,6 +91,8 @@ class SharedEncoder {
   private readonly opening = new Set<string>();
   /** The first run's size: every output of a stream keeps its first frame's size, the same frame for all. */
   private size: { readonly width: number; readonly height: number } | null = null;
+  /** When an output's attempt last restarted the encoder under runs that go on (Date.now). */
+  private movedRunsAtMs = -Infinity;
 
   constructor(
     private readonly outputs: readonly EncodedOutput[],
@@ -95,7 +105,12 @@ class SharedEncoder {
     const opened = this.opens.then(async () => {
       try {
         let leg = this.free(await this.current(), name);
-        if (!leg) leg = this.free(await this.restart(), name);
+        if (!leg) {
+          const movesRuns = [...this.runs].some((run) => !run.leg.failure);
+          if (movesRuns && Date.now() - this.movedRunsAtMs < MOVE_RUNS_AT_MOST_EVERY_MS) throw new Error(`${name} waits to restart the encoder it shares`);
+          if (movesRuns) this.movedRunsAtMs = Date.now();
+          leg = this.free(await this.restart(), name);
+        }
         if (!leg) throw new Error(`${this.options.stream}: the shared encoder started without ${name}`);
         const run = new LegRun(this, name, leg);
         this.runs.add(run);

@@ -36,9 +36,10 @@ interface Leg {
   readonly up: Promise<void>;
 }
 
-/** One TeeEncoder, its legs by output name, and the newest frame it was given. */
+/** One TeeEncoder, its frames' size, its legs by output name, and the newest frame it was given. */
 interface Encoding {
   readonly tee: TeeEncoder;
+  readonly size: { readonly width: number; readonly height: number };
   readonly legs: ReadonlyMap<string, Leg>;
   newest: { readonly original: Frame; readonly order: number; readonly taken: Promise<void> } | null;
 }
@@ -89,8 +90,6 @@ class SharedEncoder {
   private readonly runs = new Set<LegRun>();
   /** Outputs whose run is being opened: the next encoder carries them. */
   private readonly opening = new Set<string>();
-  /** The first run's size: every output of a stream keeps its first frame's size, the same frame for all. */
-  private size: { readonly width: number; readonly height: number } | null = null;
   /** When an output's attempt last restarted the encoder under runs that go on (Date.now). */
   private movedRunsAtMs = -Infinity;
 
@@ -101,15 +100,16 @@ class SharedEncoder {
 
   open(name: string, width: number, height: number): Promise<FrameOutput> {
     this.opening.add(name);
-    this.size ??= { width, height };
     const opened = this.opens.then(async () => {
       try {
-        let leg = this.free(await this.current(), name);
+        const encoding = await this.current();
+        let leg = this.free(encoding, name);
         if (!leg) {
           const movesRuns = [...this.runs].some((run) => !run.leg.failure);
           if (movesRuns && Date.now() - this.movedRunsAtMs < MOVE_RUNS_AT_MOST_EVERY_MS) throw new Error(`${name} waits to restart the encoder it shares`);
           if (movesRuns) this.movedRunsAtMs = Date.now();
-          leg = this.free(await this.restart(), name);
+          // Every output of a stream keeps its first frame's size, the same frame for all.
+          leg = this.free(await this.restart(encoding?.size ?? { width, height }), name);
         }
         if (!leg) throw new Error(`${this.options.stream}: the shared encoder started without ${name}`);
         const run = new LegRun(this, name, leg);
@@ -156,18 +156,17 @@ class SharedEncoder {
    * Finish the current encoder and start one that carries the outputs being opened and those
    * whose runs go on; those runs move to it.
    */
-  private restart(): Promise<Encoding> {
+  private restart(size: Encoding["size"]): Promise<Encoding> {
     const next = this.current().then(async (previous) => {
       if (previous) await this.finish(previous).catch(() => undefined);
       const carried = this.outputs.filter(({ spec }) => this.opening.has(spec.name) || [...this.runs].some((run) => run.name === spec.name && !run.leg.failure));
-      const size = this.size ?? { width: 0, height: 0 };
       const tee = await TeeEncoder.start({ label: this.options.stream, ...size, crf: this.options.crf, legs: await Promise.all(carried.map((output) => output.muxer())) });
-      const legs = new Map(carried.map(({ spec }, i) => [spec.name, leg(tee, i)]));
+      const legs = new Map(carried.map(({ spec }, i) => [spec.name, legOf(tee, i)]));
       for (const run of this.runs) {
         const moved = legs.get(run.name);
         if (moved && !run.leg.failure) run.leg = moved;
       }
-      return { tee, legs, newest: null };
+      return { tee, size, legs, newest: null };
     });
     this.encoding = next;
     return next;
@@ -206,7 +205,7 @@ class SharedEncoder {
     }
     await encoding.tee.close();
     const goesOn = [...this.runs].some((run) => !run.leg.failure);
-    if (goesOn && (await this.current()) === encoding) await this.restart();
+    if (goesOn && (await this.current()) === encoding) await this.restart(encoding.size);
   }
 
   private async finish(encoding: Encoding): Promise<void> {
@@ -219,7 +218,7 @@ class SharedEncoder {
 }
 
 /** Leg `index` of `tee`: failed once ffmpeg says so, up once every muxer has opened and it has not failed. */
-function leg(tee: TeeEncoder, index: number): Leg {
+function legOf(tee: TeeEncoder, index: number): Leg {
   const state: { failure: Error | null } = { failure: null };
   void tee.failed[index]?.then((reason) => (state.failure ??= reason));
   const up = new Promise<void>((resolve) => void tee.opened.then(() => state.failure === null && resolve()));

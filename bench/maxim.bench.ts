@@ -1,52 +1,122 @@
 /**
- * MAXIM's speed and memory at a frame size: the project's engine (worker thread, uint8 frames
- * in and out) against a bare onnxruntime session on the same converted graph, same threads,
- * alternated in one process (bare, engine, bare, engine; the second of each is reported: the
- * first allocates), and the peak RSS growth per padded pixel of the first bare inference.
+ * MAXIM's speed per frame, graph against graph, against a yardstick timed in the same run.
  *
- *   npx tsx bench/maxim.bench.ts [WIDTHxHEIGHT] [STAGES]     (default 640x360, all 3 stages)
+ * Each variant is MAXIM converted with the converter's first N rewrites (src/convert/
+ * convert-tfjs-model.ts REWRITES; "all" for every one, as the engine runs it), into a temporary
+ * file, not the cache. Each runs as a bare onnxruntime session with the engine's options, the
+ * yardstick too: a bare session of the shipped DSANet (models/dsanet.onnx) at 384x640. Rounds
+ * alternate yardstick, variant, variant, ... after one warm-up round (the first run allocates),
+ * so that a busy machine slows them alike; the median of the rounds is reported, in seconds and
+ * as a multiple of the yardstick's. Every variant's output on the package's own blurred street
+ * photo (assets/fixture.png, resized to the frame) is set against the first variant's: the
+ * largest difference in levels, how many bytes differ, and their PSNR.
+ *
+ *   npx tsx bench/maxim.bench.ts [WIDTHxHEIGHT] [N,N,...] [ROUNDS] [STAGES]     (default 320x240, 3,all, 3 rounds, 3 stages)
+ *
+ * (Until issue 36 this bench set the engine, in its worker, against a bare session of one
+ * graph: engine/bare was 0.97-1.04, see models/MODEL_CARD.md; git history has it.)
+ *
+ * Run it under the heavy-job lock (flock /tmp/heavy.lock): it keeps both cores busy for minutes.
  */
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import ort from "onnxruntime-node";
-import { availableCores } from "../src/machine.js";
-import { loadConfig } from "../src/config/load.js";
-import { loadEngineInWorker } from "../src/engine/engine-in-worker.js";
+import sharp from "sharp";
+import { convertTfjsModel, REWRITES } from "../src/convert/convert-tfjs-model.js";
 import { padded } from "../src/engine/engine.js";
-import { convertedMaxim, MAXIM } from "../src/model/maxim.js";
 import { sessionOptions } from "../src/engine/onnx-engine.js";
+import { availableCores } from "../src/machine.js";
+import { MAXIM, maximModelJson } from "../src/model/maxim.js";
+import { bareSession } from "./bare-session.js";
 
-const [width = 640, height = 360] = (process.argv[2] ?? "640x360").split("x").map(Number);
-const stages = Number(process.argv[3] ?? MAXIM.stages);
-if (stages !== 1 && stages !== 2 && stages !== 3) throw new Error(`stages: 1, 2 or 3, not ${process.argv[3]}`);
+const [width = 320, height = 240] = (process.argv[2] ?? "320x240").split("x").map(Number);
+const counts = (process.argv[3] ?? `3,all`).split(",").map((n) => (n === "all" ? REWRITES.length : Number(n)));
+const rounds = Number(process.argv[4] ?? 3);
+const stages = Number(process.argv[5] ?? MAXIM.stages);
+if (stages !== 1 && stages !== 2 && stages !== 3) throw new Error(`stages: 1, 2 or 3, not ${process.argv[5]}`);
+const endAt = MAXIM.stageOutputs[stages - 1] ?? undefined;
 const [paddedHeight, paddedWidth] = [padded(height, MAXIM.stride), padded(width, MAXIM.stride)];
 const threads = availableCores();
-const rgb = () => new Uint8Array(height * width * 3).fill(128);
+const YARDSTICK = { height: 384, width: 640 } as const;
 
-let started = performance.now();
-const model = await convertedMaxim(paddedHeight, paddedWidth, stages, (line) => console.log(line));
-console.log(`graph ready (converted or cached) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-started = performance.now();
-const bare = await ort.InferenceSession.create(model, sessionOptions(threads, "cpu", false));
-console.log(`bare session created in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-const config = await loadConfig(null);
-const engine = await loadEngineInWorker({ ...config.engine, model: "maxim", stages, threads });
+const modelJson = maximModelJson();
+const fixture = join(dirname(modelJson), "..", "assets", "fixture.png");
+const photo = new Uint8Array(await sharp(fixture).removeAlpha().resize(width, height, { fit: "cover" }).raw().toBuffer());
 
-const rssBefore = process.memoryUsage().rss;
+const median = (values: readonly number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+};
 const timed = async (run: () => Promise<unknown>) => {
   const start = performance.now();
   await run();
   return (performance.now() - start) / 1000;
 };
-const runBare = () => bare.run({ rgb: new ort.Tensor("uint8", rgb(), [1, height, width, 3]) });
-const runEngine = () => engine.run([{ rgb: rgb(), state: null }], height, width);
-const firstBare = await timed(runBare);
-const bytesPerPixel = (process.resourceUsage().maxRSS * 1024 - rssBefore) / (paddedHeight * paddedWidth);
-const firstEngine = await timed(runEngine);
-const [secondBare, secondEngine] = [await timed(runBare), await timed(runEngine)];
-console.log(
-  `${width}x${height} (padded ${paddedWidth}x${paddedHeight}), ${stages} of ${MAXIM.stages} stages, ${threads} threads: bare ${secondBare.toFixed(1)} s/frame ` +
-    `(first ${firstBare.toFixed(1)}), engine ${secondEngine.toFixed(1)} s/frame (first ${firstEngine.toFixed(1)}), ` +
-    `engine/bare throughput ${(secondBare / secondEngine).toFixed(2)}; peak RSS ${(process.resourceUsage().maxRSS / 2 ** 20).toFixed(2)} GiB, ` +
-    `${Math.round(bytesPerPixel)} bytes per padded pixel (bare, first inference)`,
-);
-await engine.close();
-await bare.release();
+const label = (count: number) => (count === 0 ? "no rewrites" : `+${REWRITES[count - 1]?.[0]} (${count})`);
+
+const folder = await mkdtemp(join(tmpdir(), "maxim-bench-"));
+try {
+  const variants: { name: string; session: ort.InferenceSession; seconds: number[]; output: Uint8Array | null }[] = [];
+  for (const count of counts) {
+    let started = performance.now();
+    const bytes = await convertTfjsModel(modelJson, {
+      inputShapes: { xs_0: [1, paddedHeight, paddedWidth, 3] },
+      pixels: { height: paddedHeight, width: paddedWidth },
+      rewrites: REWRITES.slice(0, count).map(([, rewrite]) => rewrite),
+      ...(endAt ? { endAt } : {}),
+    });
+    const path = join(folder, `maxim-${count}.onnx`);
+    await writeFile(path, bytes);
+    const converted = (performance.now() - started) / 1000;
+    started = performance.now();
+    const session = await ort.InferenceSession.create(path, sessionOptions(threads, "cpu", false));
+    console.log(`${label(count)}: converted in ${converted.toFixed(1)} s, session in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    variants.push({ name: label(count), session, seconds: [], output: null });
+  }
+  const yardstick = await bareSession("full", YARDSTICK.height, YARDSTICK.width, threads);
+  const yardstickSeconds: number[] = [];
+  const feeds = { rgb: new ort.Tensor("uint8", photo, [1, height, width, 3]) };
+  for (let round = 0; round <= rounds; round++) {
+    const ruler = await timed(() => yardstick.run());
+    if (round > 0) yardstickSeconds.push(ruler);
+    for (const variant of variants) {
+      let result: ort.InferenceSession.OnnxValueMapType = {};
+      const seconds = await timed(async () => (result = await variant.session.run(feeds)));
+      if (round > 0) variant.seconds.push(seconds);
+      variant.output ??= new Uint8Array((result.rgb_out?.data as Uint8Array).slice());
+    }
+  }
+  const ruler = median(yardstickSeconds);
+  const cpu = (await import("node:fs")).readFileSync("/proc/cpuinfo", "utf8");
+  const model = /model name\s*:\s*(.*)/.exec(cpu)?.[1] ?? "unknown CPU";
+  const flags = ["avx512_vnni", "amx_int8", "amx_bf16", "avx512_bf16"].filter((f) => new RegExp(`\\b${f}\\b`).test(cpu));
+  console.log(`\n${model} (${flags.join(", ") || "no VNNI/AMX"}), ${threads} threads, onnxruntime-node ${ort.env.versions.common}; ${rounds} rounds after a warm-up`);
+  console.log(`yardstick (bare DSANet ${YARDSTICK.width}x${YARDSTICK.height}): ${(ruler * 1000).toFixed(0)} ms (${yardstickSeconds.map((s) => (s * 1000).toFixed(0)).join(", ")})`);
+  console.log(`\n| MAXIM ${width}x${height} (padded ${paddedWidth}x${paddedHeight}), ${stages} of ${MAXIM.stages} stages | s a frame | x yardstick | rounds | vs first: max level diff, bytes differing, PSNR |`);
+  console.log("| --- | ---: | ---: | --- | --- |");
+  const [first] = variants;
+  for (const variant of variants) {
+    const seconds = median(variant.seconds);
+    console.log(`| ${variant.name} | ${seconds.toFixed(2)} | ${(seconds / ruler).toFixed(1)} | ${variant.seconds.map((s) => s.toFixed(2)).join(", ")} | ${parity(first?.output ?? null, variant.output)} |`);
+  }
+  await yardstick.release();
+  await Promise.all(variants.map((v) => v.session.release()));
+} finally {
+  await rm(folder, { recursive: true, force: true });
+}
+
+/** How far `output` is from `reference`, in 8-bit levels. */
+function parity(reference: Uint8Array | null, output: Uint8Array | null): string {
+  if (!reference || !output || reference.length !== output.length) return "-";
+  let [max, differing, squares] = [0, 0, 0];
+  for (let i = 0; i < output.length; i++) {
+    const d = Math.abs((output[i] as number) - (reference[i] as number));
+    if (d > 0) differing++;
+    max = Math.max(max, d);
+    squares += d * d;
+  }
+  const psnr = squares === 0 ? "identical" : `${(10 * Math.log10((255 * 255 * output.length) / squares)).toFixed(1)} dB`;
+  return `${max}, ${differing} of ${output.length}, ${psnr}`;
+}

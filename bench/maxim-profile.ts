@@ -1,0 +1,81 @@
+/**
+ * Where a MAXIM frame's time goes: onnxruntime's own profile of one frame (the second: the first
+ * allocates) of the converted graph at a frame size, as a table of op types and their share,
+ * and the costliest nodes with their input shapes. With a count N, the graph is converted with
+ * only the converter's first N rewrites (src/convert/convert-tfjs-model.ts REWRITES), so that
+ * a table before a rewrite and after it can be set side by side.
+ *
+ *   npx tsx bench/maxim-profile.ts [WIDTHxHEIGHT] [N]     (default 320x240, all rewrites)
+ *
+ * Run it under the heavy-job lock (flock /tmp/heavy.lock): a frame keeps both cores busy.
+ */
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import ort from "onnxruntime-node";
+import { convertTfjsModel, REWRITES } from "../src/convert/convert-tfjs-model.js";
+import { padded } from "../src/engine/engine.js";
+import { sessionOptions } from "../src/engine/onnx-engine.js";
+import { availableCores } from "../src/machine.js";
+import { MAXIM, maximModelJson } from "../src/model/maxim.js";
+
+const [width = 320, height = 240] = (process.argv[2] ?? "320x240").split("x").map(Number);
+const count = process.argv[3] === undefined ? REWRITES.length : Number(process.argv[3]);
+const [paddedHeight, paddedWidth] = [padded(height, MAXIM.stride), padded(width, MAXIM.stride)];
+const rewrites = REWRITES.slice(0, count);
+
+interface ProfileEvent {
+  readonly cat: string;
+  readonly name: string;
+  readonly ts: number;
+  readonly dur: number;
+  readonly args?: { readonly op_name?: string; readonly input_type_shape?: readonly Record<string, readonly number[]>[] };
+}
+
+const folder = await mkdtemp(join(tmpdir(), "maxim-profile-"));
+try {
+  const bytes = await convertTfjsModel(maximModelJson(), {
+    inputShapes: { xs_0: [1, paddedHeight, paddedWidth, 3] },
+    pixels: { height: paddedHeight, width: paddedWidth },
+    rewrites: rewrites.map(([, rewrite]) => rewrite),
+  });
+  const model = join(folder, "maxim.onnx");
+  await writeFile(model, bytes);
+  const session = await ort.InferenceSession.create(model, { ...sessionOptions(availableCores(), "cpu", false), enableProfiling: true, profileFilePrefix: join(folder, "profile") });
+  const feeds = { rgb: new ort.Tensor("uint8", new Uint8Array(height * width * 3).fill(128), [1, height, width, 3]) };
+  await session.run(feeds);
+  const started = performance.now();
+  await session.run(feeds);
+  const seconds = (performance.now() - started) / 1000;
+  session.endProfiling();
+  await session.release();
+  const [profileFile] = (await import("node:fs")).readdirSync(folder).filter((f) => f.startsWith("profile"));
+  if (!profileFile) throw new Error(`onnxruntime wrote no profile into ${folder}`);
+  const events = JSON.parse(await readFile(join(folder, profileFile), "utf8")) as ProfileEvent[];
+  const runs = events.filter((e) => e.cat === "Session" && e.name === "model_run");
+  const last = runs.at(-1);
+  if (!last) throw new Error("the profile holds no model_run");
+  const kernels = events.filter((e) => e.cat === "Node" && e.name.endsWith("_kernel_time") && e.ts >= last.ts && e.ts <= last.ts + last.dur);
+  const total = kernels.reduce((sum, e) => sum + e.dur, 0);
+  const byOp = new Map<string, { us: number; nodes: number }>();
+  for (const e of kernels) {
+    const op = e.args?.op_name ?? "?";
+    const entry = byOp.get(op) ?? { us: 0, nodes: 0 };
+    byOp.set(op, { us: entry.us + e.dur, nodes: entry.nodes + 1 });
+  }
+  const names = rewrites.map(([name]) => name).join(", ") || "none";
+  console.log(`${width}x${height} (padded ${paddedWidth}x${paddedHeight}), rewrites: ${names}; ${availableCores()} threads; frame ${seconds.toFixed(2)} s, kernels ${(total / 1e6).toFixed(2)} s, ${kernels.length} kernels`);
+  console.log("| op | nodes | ms | share |\n| --- | ---: | ---: | ---: |");
+  for (const [op, { us, nodes }] of [...byOp].sort((a, b) => b[1].us - a[1].us)) {
+    if (us / total < 0.002) continue;
+    console.log(`| ${op} | ${nodes} | ${(us / 1000).toFixed(0)} | ${((100 * us) / total).toFixed(1)}% |`);
+  }
+  const top = Number(process.env.MAXIM_PROFILE_TOP ?? 25);
+  console.log(`\nthe ${top} costliest nodes:`);
+  for (const e of [...kernels].sort((a, b) => b.dur - a.dur).slice(0, top)) {
+    const shapes = (e.args?.input_type_shape ?? []).map((s) => Object.values(s)[0]?.join("x") ?? "?").join(" ");
+    console.log(`${(e.dur / 1000).toFixed(1).padStart(7)} ms ${e.args?.op_name ?? "?"} ${e.name.replace(/_kernel_time$/, "")} [${shapes}]`);
+  }
+} finally {
+  await rm(folder, { recursive: true, force: true });
+}

@@ -1,9 +1,15 @@
 import { basename, dirname } from "node:path";
+import { flattenDenseBiases } from "./flatten-dense-biases.js";
+import { foldScalarAdds } from "./fold-scalar-adds.js";
+import { fuseConvBiases } from "./fuse-conv-bias.js";
 import { fuseGelus } from "./fuse-gelu.js";
 import { fuseLayerNorms } from "./fuse-layer-norm.js";
+import { fuseLeakyRelus } from "./fuse-leaky-relu.js";
+import { fusePointwiseConvs } from "./fuse-pointwise-conv.js";
 import { fuseSwappedDenses } from "./fuse-swapped-dense.js";
 import { withNhwcPixels } from "./nhwc-pixels.js";
-import { encodeModel } from "./onnx-proto.js";
+import { encodeModel, type OnnxGraph } from "./onnx-proto.js";
+import { splitDenseOutputs } from "./split-dense-outputs.js";
 import { endingAt, readTfjsGraph } from "./tfjs-graph.js";
 import { OPSET, tfjsToOnnx, type ConvertOptions } from "./tfjs-to-onnx.js";
 
@@ -12,25 +18,45 @@ const PRODUCER = "dsanet-stream tfjs-to-onnx";
 /**
  * Names a converted graph's cache file: raised whenever a change alters what the converter
  * writes, so that graphs cached by an older converter are converted again (2: layer norms fused;
- * 3: dense layers across a swapped axis fused; 4: GELUs fused).
+ * 3: dense layers across a swapped axis fused; 4: GELUs fused; 5: 1x1 convolutions as MatMul, biases
+ * where onnxruntime fuses them, split dense layers, leaky ReLU).
  */
-export const CONVERTER_REVISION = 4;
+export const CONVERTER_REVISION = 5;
 
-/** Rewrites of what jax2tf writes out op by op into the kernels onnxruntime has for it, in order. */
-const FUSIONS = [fuseLayerNorms, fuseSwappedDenses, fuseGelus];
+/** A rewrite of a converted graph into one onnxruntime runs faster, computing the same. */
+export type GraphRewrite = (graph: OnnxGraph) => OnnxGraph;
+
+/**
+ * The converter's rewrites of what jax2tf writes out op by op into the kernels onnxruntime has
+ * for it, in the order they run, by name (benchmarks convert with a prefix of them to measure each).
+ */
+export const REWRITES: readonly (readonly [string, GraphRewrite])[] = [
+  ["layer-norm", fuseLayerNorms],
+  ["swapped-dense", fuseSwappedDenses],
+  ["gelu", fuseGelus],
+  ["pointwise-conv", fusePointwiseConvs],
+  ["conv-bias", fuseConvBiases],
+  ["dense-bias", flattenDenseBiases],
+  ["split-dense", splitDenseOutputs],
+  ["leaky-relu", fuseLeakyRelus],
+  ["scalar-add", foldScalarAdds],
+];
 
 export interface ModelOptions extends ConvertOptions {
   /** Wrap an NHWC image network of this padded size to take and give uint8 frames (nhwc-pixels.ts). */
   readonly pixels?: { readonly height: number; readonly width: number };
   /** End the graph at this inner tensor instead of its output (see endingAt). */
   readonly endAt?: string;
+  /** The rewrites to run, in order; default: all of REWRITES. */
+  readonly rewrites?: readonly GraphRewrite[];
 }
 
 /** A TensorFlow.js graph model (model.json and its shards) as the bytes of an ONNX model computing the same. */
 export async function convertTfjsModel(modelJson: string, options: ModelOptions = {}): Promise<Uint8Array> {
   const whole = await readTfjsGraph(modelJson);
   const graph = options.endAt ? endingAt(whole, options.endAt) : whole;
-  const converted = FUSIONS.reduce((onnx, fuse) => fuse(onnx), tfjsToOnnx(graph, basename(dirname(modelJson)), options));
+  const rewrites = options.rewrites ?? REWRITES.map(([, rewrite]) => rewrite);
+  const converted = rewrites.reduce((onnx, rewrite) => rewrite(onnx), tfjsToOnnx(graph, basename(dirname(modelJson)), options));
   const [input] = graph.inputs;
   const [output] = graph.outputs;
   if (!options.pixels) return encodeModel(converted, OPSET, PRODUCER);

@@ -7,6 +7,8 @@ export interface GraphIndex {
   made(name: string | undefined, op: string): OnnxNode | null;
   /** The one node that reads `node`'s output if it is an `op` and nothing else reads it, else null. */
   onlyConsumer(node: OnnxNode, op: string): OnnxNode | null;
+  /** The nodes that read `node`'s (first) output. */
+  consumers(node: OnnxNode): readonly OnnxNode[];
   /** A binary node's input that is not a constant, and its constant one; null unless exactly one is constant. */
   split(node: OnnxNode): { value: string; constant: OnnxTensor } | null;
 }
@@ -34,6 +36,10 @@ export function indexGraph(graph: OnnxGraph): GraphIndex {
       const [output] = node.outputs;
       const users = output === undefined ? [] : (consumers.get(output) ?? []);
       return users.length === 1 && users[0]?.op === op ? users[0] : null;
+    },
+    consumers(node) {
+      const [output] = node.outputs;
+      return output === undefined ? [] : (consumers.get(output) ?? []);
     },
     split(node) {
       const [a, b] = node.inputs;

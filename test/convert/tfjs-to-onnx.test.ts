@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
@@ -6,8 +6,11 @@ import ort from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { convertTfjsModel } from "../../src/convert/convert-tfjs-model.js";
 import { matmulPlan } from "../../src/convert/einsum.js";
+import { flattenDenseBiases } from "../../src/convert/flatten-dense-biases.js";
+import { fuseConvBiases } from "../../src/convert/fuse-conv-bias.js";
 import { fuseGelus } from "../../src/convert/fuse-gelu.js";
 import { fuseLayerNorms } from "../../src/convert/fuse-layer-norm.js";
+import { fusePointwiseConvs } from "../../src/convert/fuse-pointwise-conv.js";
 import { fuseSwappedDenses } from "../../src/convert/fuse-swapped-dense.js";
 import { readTfjsGraph } from "../../src/convert/tfjs-graph.js";
 import { tfjsToOnnx } from "../../src/convert/tfjs-to-onnx.js";
@@ -457,5 +460,66 @@ describe("GELU's tanh approximation as jax writes it", () => {
     expect(ops.filter((op) => op === "FastGelu")).toHaveLength(1);
     expect(ops.filter((op) => op === "Tanh")).toHaveLength(1);
     await expectSame("gelu", spec, [[1, 4, 5, 8], [2, 4, 5, 8]], true);
+  });
+});
+
+describe("convolutions as MAXIM's graph writes them: 1x1 ones, and a bias added after", () => {
+  const conv = (name: string, input: string, filter: string) => ({
+    name,
+    op: "Conv2D",
+    input: [input, filter],
+    attr: { ...T(), strides: ints([1, 1, 1, 1]), dilations: ints([1, 1, 1, 1]), padding: s("SAME"), data_format: s("NHWC"), explicit_paddings: ints([]) },
+  });
+  const add = (name: string, input: string, bias: string) => ({ name, op: "AddV2", input: [input, bias], attr: T() });
+  const spec: Spec = {
+    input: { shape: [-1, 5, 6, 3] },
+    weights: { k1: f32([1, 1, 3, 4], 1), b1: f32([1, 1, 1, 4], 2), k3: f32([3, 3, 4, 2], 3), b3: f32([2], 4), k1b: f32([1, 1, 4, 2], 5) },
+    nodes: [
+      // A 1x1 convolution and its bias: a MatMul and an Add.
+      conv("pointwise", "x", "k1"),
+      add("y1", "pointwise", "b1"),
+      // A 3x3 convolution and its bias: the bias into the Conv.
+      conv("spatial", "y1", "k3"),
+      add("y2", "spatial", "b3"),
+      // Read by two: the 1x1 convolution becomes a MatMul, the bias stays an Add.
+      conv("shared", "y1", "k1b"),
+      add("y3", "shared", "b3"),
+    ],
+    outputs: ["y2", "y3", "shared"],
+  };
+
+  it("run 1x1 ones as MatMul and take the bias into the convolution, and agree with tfjs", async () => {
+    const { path } = writeModel("pointwise", spec);
+    const graph = fuseConvBiases(fusePointwiseConvs(tfjsToOnnx(await readTfjsGraph(path), "pointwise", { inputShapes: { x: [1, 5, 6, 3] } })));
+    const ops = graph.nodes.map((n) => n.op).filter((op) => op !== "Identity");
+    expect(ops.filter((op) => op === "MatMul")).toHaveLength(2);
+    expect(graph.nodes.filter((n) => n.op === "Conv").map((n) => n.inputs.length)).toEqual([3]);
+    expect(ops.filter((op) => op === "Add")).toHaveLength(2);
+    // Only the 3x3 convolution's pair of transposes (its filter's is folded by onnxruntime) stays.
+    expect(ops.filter((op) => op === "Transpose")).toHaveLength(3);
+    await expectSame("pointwise", spec, [[1, 5, 6, 3], [2, 5, 6, 3]], true);
+  });
+});
+
+describe("a dense layer's bias as flax writes it, shaped (1, 1, 1, n)", () => {
+  const dense = (name: string, input: string, weight: string) => ({ name, op: "Einsum", input: [input, weight], attr: { ...T(), equation: s("abcg,gf->abcf"), N: i(2) } });
+  const add = (name: string, input: string, bias: string) => ({ name, op: "AddV2", input: [input, bias], attr: T() });
+  const spec: Spec = {
+    input: { shape: [-1, 4, 5, 6] },
+    weights: { w: f32([6, 3], 1), b: f32([1, 1, 1, 3], 2) },
+    nodes: [dense("d", "x", "w"), add("y", "d", "b")],
+    outputs: ["y"],
+  };
+
+  it("takes the shape (n), which onnxruntime fuses with its MatMul into a Gemm, and agrees with tfjs", async () => {
+    const { path } = writeModel("dense-bias", spec);
+    const graph = flattenDenseBiases(tfjsToOnnx(await readTfjsGraph(path), "dense-bias", { inputShapes: { x: [1, 4, 5, 6] } }));
+    const add = graph.nodes.find((n) => n.op === "Add");
+    expect(graph.initializers.find((t) => t.name === add?.inputs[1])?.dims).toEqual([3]);
+    await expectSame("dense-bias", spec, [[1, 4, 5, 6], [2, 4, 5, 6]], true);
+    const optimized = join(dir, "dense-bias.optimized.onnx");
+    const session = await ort.InferenceSession.create(await convertTfjsModel(path, { inputShapes: { x: [1, 4, 5, 6] } }), { graphOptimizationLevel: "all", optimizedModelFilePath: optimized });
+    await session.release();
+    expect(readFileSync(optimized).toString("latin1")).toContain("Gemm");
   });
 });

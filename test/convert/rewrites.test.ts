@@ -1,0 +1,111 @@
+import ort from "onnxruntime-node";
+import { describe, expect, it } from "vitest";
+import { GraphBuilder } from "../../src/convert/onnx-builder.js";
+import { encodeModel, OnnxType, type OnnxGraph } from "../../src/convert/onnx-proto.js";
+import { OPSET } from "../../src/convert/tfjs-to-onnx.js";
+import { foldScalarAdds } from "../../src/convert/fold-scalar-adds.js";
+import { fuseLeakyRelus } from "../../src/convert/fuse-leaky-relu.js";
+import { splitDenseOutputs } from "../../src/convert/split-dense-outputs.js";
+
+/*
+ * The converter's rewrites on small ONNX graphs written as the converter writes MAXIM's: each
+ * graph run by onnxruntime before and after the rewrite, on the same input, with the same outputs.
+ */
+
+const floats = (dims: readonly number[], seed: number) => {
+  const values = Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, (_, k) => Math.sin(seed + k * 1.3) * 0.7);
+  return { type: OnnxType.float, dims, data: new Uint8Array(values.buffer) };
+};
+
+async function run(graph: OnnxGraph, input: Float32Array, dims: readonly number[]): Promise<Float32Array[]> {
+  const session = await ort.InferenceSession.create(encodeModel(graph, OPSET, "test"));
+  const outputs = await session.run({ x: new ort.Tensor("float32", input, [...dims]) });
+  await session.release();
+  return graph.outputs.map((o) => outputs[o.name]?.data as Float32Array);
+}
+
+async function expectSameOutputs(before: OnnxGraph, after: OnnxGraph, dims: readonly number[]) {
+  const input = Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, (_, k) => Math.cos(k * 0.61) * 1.2);
+  const [want, got] = [await run(before, input, dims), await run(after, input, dims)];
+  want.forEach((values, k) => {
+    expect(got[k]?.length).toBe(values.length);
+    values.forEach((v, j) => expect(got[k]?.[j], `output ${k}[${j}]`).toBeCloseTo(v, 5));
+  });
+}
+
+describe("a dense layer read only in slices of its last axis (jnp.split after Dense and GELU)", () => {
+  const dims = [1, 3, 4, 6];
+  const graph = (sliceAxis: number) => {
+    const b = new GraphBuilder();
+    const w = b.initializer({ name: "w", ...floats([6, 8], 1) });
+    const bias = b.initializer({ name: "b", ...floats([8], 2) });
+    const activated = b.add("FastGelu", [b.add("Add", [b.add("MatMul", ["x", w]), bias])]);
+    // As the converter writes a StridedSlice: bounds on every axis.
+    const [uEnd, vStart] = sliceAxis === 3 ? [[1, 3, 4, 4], [0, 0, 0, 4]] : [[1, 3, 2, 8], [0, 0, 2, 0]];
+    const u = b.add("Slice", [activated, b.int64([0, 0, 0, 0]), b.int64(uEnd), b.int64([0, 1, 2, 3]), b.int64([1, 1, 1, 1])], {}, "u");
+    const v = b.add("Slice", [activated, b.int64(vStart), b.int64([1, 3, 4, 8]), b.int64([0, 1, 2, 3]), b.int64([1, 1, 1, 1])], {}, "v");
+    b.add("Mul", [u, v], {}, "y");
+    const g = b.graph("split", [{ name: "x", type: OnnxType.float, dims }], [{ name: "y", type: OnnxType.float, dims: null }]);
+    return { ...g, nodes: g.nodes.map((n) => (n.op === "FastGelu" ? { ...n, domain: "com.microsoft" } : n)) };
+  };
+
+  it("becomes one dense layer per slice, without the slices, computing the same", async () => {
+    const before = graph(3);
+    const after = splitDenseOutputs(before);
+    const ops = after.nodes.map((n) => n.op);
+    expect(ops).not.toContain("Slice");
+    expect(ops.filter((op) => op === "MatMul")).toHaveLength(2);
+    expect(ops.filter((op) => op === "FastGelu")).toHaveLength(2);
+    await expectSameOutputs(before, after, dims);
+  });
+
+  it("is left as it is when the slices cut another axis", () => {
+    const before = graph(2);
+    expect(splitDenseOutputs(before)).toBe(before);
+  });
+});
+
+describe("leaky ReLU as jax writes it (select(x >= 0, x, alpha * x))", () => {
+  const dims = [1, 3, 4, 5];
+  const graph = (threshold: number) => {
+    const b = new GraphBuilder();
+    const x = b.add("Identity", ["x"]);
+    const scaled = b.add("Mul", [b.float(0.2), x]);
+    b.add("Where", [b.add("GreaterOrEqual", [x, b.float(threshold)]), x, scaled], {}, "y");
+    return b.graph("leaky", [{ name: "x", type: OnnxType.float, dims }], [{ name: "y", type: OnnxType.float, dims: null }]);
+  };
+
+  it("becomes one LeakyRelu, computing the same", async () => {
+    const before = graph(0);
+    const after = fuseLeakyRelus(before);
+    expect(after.nodes.map((n) => n.op)).toEqual(["Identity", "LeakyRelu"]);
+    await expectSameOutputs(before, after, dims);
+  });
+
+  it("is left as it is for another threshold", () => {
+    const before = graph(0.5);
+    expect(fuseLeakyRelus(before)).toBe(before);
+  });
+});
+
+describe("a constant added after a bias (MAXIM's gating units' v + 1)", () => {
+  const dims = [1, 4, 4, 2];
+  const graph = () => {
+    const b = new GraphBuilder();
+    const left = b.add("Add", [b.add("MatMul", [b.initializer({ name: "w", ...floats([4, 4], 1) }), "x"]), b.initializer({ name: "b", ...floats([4, 1], 2) })]);
+    b.add("Add", [left, b.float(1)], {}, "y1");
+    const conv = b.add("Conv", ["x", b.initializer({ name: "k", ...floats([5, 4, 1, 1], 3) }), b.initializer({ name: "kb", ...floats([5], 4) })]);
+    b.add("Add", [b.float(1), conv], {}, "y2");
+    return b.graph("shift", [{ name: "x", type: OnnxType.float, dims }], [
+      { name: "y1", type: OnnxType.float, dims: null },
+      { name: "y2", type: OnnxType.float, dims: null },
+    ]);
+  };
+
+  it("goes into that bias, computing the same", async () => {
+    const before = graph();
+    const after = foldScalarAdds(before);
+    expect(after.nodes.map((n) => n.op)).toEqual(["MatMul", "Add", "Conv"]);
+    await expectSameOutputs(before, after, dims);
+  });
+});

@@ -5,6 +5,7 @@ import { fuseConvBiases } from "./fuse-conv-bias.js";
 import { fuseGelus } from "./fuse-gelu.js";
 import { fuseLayerNorms } from "./fuse-layer-norm.js";
 import { fuseLeakyRelus } from "./fuse-leaky-relu.js";
+import { fuseSkipLayerNorms } from "./fuse-skip-layer-norm.js";
 import { fusePointwiseConvs } from "./fuse-pointwise-conv.js";
 import { fuseSwappedDenses } from "./fuse-swapped-dense.js";
 import { withNhwcPixels } from "./nhwc-pixels.js";
@@ -40,6 +41,7 @@ export const REWRITES: readonly (readonly [string, GraphRewrite])[] = [
   ["split-dense", splitDenseOutputs],
   ["leaky-relu", fuseLeakyRelus],
   ["scalar-add", foldScalarAdds],
+  ["skip-layer-norm", fuseSkipLayerNorms],
 ];
 
 export interface ModelOptions extends ConvertOptions {

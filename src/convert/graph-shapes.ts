@@ -19,6 +19,9 @@ export function graphShapes(graph: OnnxGraph): ReadonlyMap<string, readonly numb
     const inputs = node.inputs.map((i) => (i === "" ? undefined : shapes.get(i)));
     const shape = output === undefined ? null : outputShape(node, inputs, (name) => (name === undefined ? undefined : constants.get(name)));
     if (output !== undefined && shape) shapes.set(output, shape);
+    // SkipLayerNormalization's fourth output, the sum, has its input's shape too.
+    const sum = node.op === "SkipLayerNormalization" ? node.outputs[3] : undefined;
+    if (sum && shape) shapes.set(sum, shape);
   }
   return shapes;
 }
@@ -46,6 +49,7 @@ function outputShape(node: OnnxNode, inputs: readonly (Shape | undefined)[], con
     case "Clip":
     case "FastGelu":
     case "LayerNormalization":
+    case "SkipLayerNormalization":
     case "Relu":
     case "LeakyRelu":
     case "Sigmoid":

@@ -5,6 +5,7 @@ import { encodeModel, OnnxType, type OnnxGraph } from "../../src/convert/onnx-pr
 import { OPSET } from "../../src/convert/tfjs-to-onnx.js";
 import { foldScalarAdds } from "../../src/convert/fold-scalar-adds.js";
 import { fuseLeakyRelus } from "../../src/convert/fuse-leaky-relu.js";
+import { fuseSkipLayerNorms } from "../../src/convert/fuse-skip-layer-norm.js";
 import { splitDenseOutputs } from "../../src/convert/split-dense-outputs.js";
 
 /*
@@ -106,6 +107,32 @@ describe("a constant added after a bias (MAXIM's gating units' v + 1)", () => {
     const before = graph();
     const after = foldScalarAdds(before);
     expect(after.nodes.map((n) => n.op)).toEqual(["MatMul", "Add", "Conv"]);
+    await expectSameOutputs(before, after, dims);
+  });
+});
+
+describe("a residual sum that a layer norm reads (x + Dense(y), then LayerNorm)", () => {
+  const dims = [1, 3, 4, 6];
+  const graph = () => {
+    const b = new GraphBuilder();
+    const product = b.add("MatMul", [b.add("Mul", ["x", b.float(0.5)]), b.initializer({ name: "w", ...floats([6, 6], 1) })]);
+    const sum = b.add("Add", ["x", b.add("Add", [product, b.initializer({ name: "b", ...floats([6], 2) })])]);
+    b.add("LayerNormalization", [sum, b.initializer({ name: "g", ...floats([6], 3) }), b.initializer({ name: "be", ...floats([6], 4) })], { axis: -1, epsilon: { float: 1e-6 } }, "y");
+    // The sum read again, as the next residual reads it.
+    b.add("Mul", [sum, b.float(2)], {}, "z");
+    return b.graph("skip", [{ name: "x", type: OnnxType.float, dims }], [
+      { name: "y", type: OnnxType.float, dims: null },
+      { name: "z", type: OnnxType.float, dims: null },
+    ]);
+  };
+
+  it("becomes one SkipLayerNormalization with the bias, computing the norm and the sum alike", async () => {
+    const before = graph();
+    const after = fuseSkipLayerNorms(before);
+    const ops = after.nodes.map((n) => n.op);
+    expect(ops).toContain("SkipLayerNormalization");
+    expect(ops).not.toContain("LayerNormalization");
+    expect(ops.filter((op) => op === "Add")).toHaveLength(0);
     await expectSameOutputs(before, after, dims);
   });
 });

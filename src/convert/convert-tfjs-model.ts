@@ -10,6 +10,7 @@ import { fusePointwiseConvs } from "./fuse-pointwise-conv.js";
 import { fuseSwappedDenses } from "./fuse-swapped-dense.js";
 import { withNhwcPixels } from "./nhwc-pixels.js";
 import { encodeModel, type OnnxGraph } from "./onnx-proto.js";
+import { pointwiseConvsAsGemm } from "./pointwise-conv-as-gemm.js";
 import { splitDenseOutputs } from "./split-dense-outputs.js";
 import { endingAt, readTfjsGraph } from "./tfjs-graph.js";
 import { OPSET, tfjsToOnnx, type ConvertOptions } from "./tfjs-to-onnx.js";
@@ -42,6 +43,7 @@ export const REWRITES: readonly (readonly [string, GraphRewrite])[] = [
   ["leaky-relu", fuseLeakyRelus],
   ["scalar-add", foldScalarAdds],
   ["skip-layer-norm", fuseSkipLayerNorms],
+  ["grid-dense-gemm", pointwiseConvsAsGemm],
 ];
 
 export interface ModelOptions extends ConvertOptions {

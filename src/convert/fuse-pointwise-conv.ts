@@ -47,7 +47,7 @@ export function fusePointwiseConvs(graph: OnnxGraph): OnnxGraph {
 }
 
 /** A Conv whose 1x1 kernel reads each pixel once: stride 1, no dilation, group or padding. */
-function unitConv(conv: OnnxNode): boolean {
+export function unitConv(conv: OnnxNode): boolean {
   const a = conv.attributes ?? {};
   const ones = (v: unknown) => v === undefined || (Array.isArray(v) && v.every((x) => x === 1));
   const zeros = (v: unknown) => v === undefined || (Array.isArray(v) && v.every((x) => x === 0));

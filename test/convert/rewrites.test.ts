@@ -6,6 +6,7 @@ import { OPSET } from "../../src/convert/tfjs-to-onnx.js";
 import { foldScalarAdds } from "../../src/convert/fold-scalar-adds.js";
 import { fuseLeakyRelus } from "../../src/convert/fuse-leaky-relu.js";
 import { fuseSkipLayerNorms } from "../../src/convert/fuse-skip-layer-norm.js";
+import { pointwiseConvsAsGemm } from "../../src/convert/pointwise-conv-as-gemm.js";
 import { splitDenseOutputs } from "../../src/convert/split-dense-outputs.js";
 
 /*
@@ -134,5 +135,24 @@ describe("a residual sum that a layer norm reads (x + Dense(y), then LayerNorm)"
     expect(ops).not.toContain("LayerNormalization");
     expect(ops.filter((op) => op === "Add")).toHaveLength(0);
     await expectSameOutputs(before, after, dims);
+  });
+});
+
+describe("a 1x1 convolution of one NCHW image (MAXIM's grid gating units)", () => {
+  const graph = () => {
+    const b = new GraphBuilder();
+    b.add("Conv", ["x", b.initializer({ name: "k", ...floats([5, 4, 1, 1], 1) }), b.initializer({ name: "kb", ...floats([5], 2) })], {}, "y");
+    b.add("Conv", ["x", b.initializer({ name: "k3", ...floats([2, 4, 3, 3], 3) })], { auto_pad: "SAME_UPPER" }, "z");
+    return b.graph("gemm", [{ name: "x", type: OnnxType.float, dims: [1, 4, 3, 6] }], [
+      { name: "y", type: OnnxType.float, dims: null },
+      { name: "z", type: OnnxType.float, dims: null },
+    ]);
+  };
+
+  it("is one Gemm on the same bytes, computing the same; a 3x3 one stays", async () => {
+    const before = graph();
+    const after = pointwiseConvsAsGemm(before);
+    expect(after.nodes.map((n) => n.op)).toEqual(["Reshape", "Gemm", "Reshape", "Conv"]);
+    await expectSameOutputs(before, after, [1, 4, 3, 6]);
   });
 });

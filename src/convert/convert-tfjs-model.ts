@@ -11,6 +11,7 @@ import { fuseSwappedDenses } from "./fuse-swapped-dense.js";
 import { withNhwcPixels } from "./nhwc-pixels.js";
 import { encodeModel, type OnnxGraph } from "./onnx-proto.js";
 import { pointwiseConvsAsGemm } from "./pointwise-conv-as-gemm.js";
+import { splitConcatDenses } from "./split-concat-dense.js";
 import { splitDenseOutputs } from "./split-dense-outputs.js";
 import { endingAt, readTfjsGraph } from "./tfjs-graph.js";
 import { OPSET, tfjsToOnnx, type ConvertOptions } from "./tfjs-to-onnx.js";
@@ -44,6 +45,7 @@ export const REWRITES: readonly (readonly [string, GraphRewrite])[] = [
   ["scalar-add", foldScalarAdds],
   ["skip-layer-norm", fuseSkipLayerNorms],
   ["grid-dense-gemm", pointwiseConvsAsGemm],
+  ["concat-dense", splitConcatDenses],
 ];
 
 export interface ModelOptions extends ConvertOptions {

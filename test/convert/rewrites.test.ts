@@ -7,6 +7,7 @@ import { foldScalarAdds } from "../../src/convert/fold-scalar-adds.js";
 import { fuseLeakyRelus } from "../../src/convert/fuse-leaky-relu.js";
 import { fuseSkipLayerNorms } from "../../src/convert/fuse-skip-layer-norm.js";
 import { pointwiseConvsAsGemm } from "../../src/convert/pointwise-conv-as-gemm.js";
+import { splitConcatDenses } from "../../src/convert/split-concat-dense.js";
 import { splitDenseOutputs } from "../../src/convert/split-dense-outputs.js";
 
 /*
@@ -154,5 +155,24 @@ describe("a 1x1 convolution of one NCHW image (MAXIM's grid gating units)", () =
     const after = pointwiseConvsAsGemm(before);
     expect(after.nodes.map((n) => n.op)).toEqual(["Reshape", "Gemm", "Reshape", "Conv"]);
     await expectSameOutputs(before, after, [1, 4, 3, 6]);
+  });
+});
+
+describe("a dense layer over a concatenation along the channels (MAXIM joining its grid and block branches)", () => {
+  const dims = [1, 3, 4, 5];
+  const graph = () => {
+    const b = new GraphBuilder();
+    const joined = b.add("Concat", ["x", b.add("Mul", ["x", b.float(-0.5)])], { axis: 3 });
+    b.add("Add", [b.add("MatMul", [joined, b.initializer({ name: "w", ...floats([10, 7], 1) })]), b.initializer({ name: "b", ...floats([7], 2) })], {}, "y");
+    return b.graph("concat", [{ name: "x", type: OnnxType.float, dims }], [{ name: "y", type: OnnxType.float, dims: null }]);
+  };
+
+  it("is two Gemms accumulating into one output, without the Concat, computing the same", async () => {
+    const before = graph();
+    const after = splitConcatDenses(before);
+    const ops = after.nodes.map((n) => n.op);
+    expect(ops).not.toContain("Concat");
+    expect(ops.filter((op) => op === "Gemm")).toHaveLength(2);
+    await expectSameOutputs(before, after, dims);
   });
 });

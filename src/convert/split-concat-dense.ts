@@ -1,0 +1,62 @@
+import { AddedInitializers, indexGraph, withReplacements } from "./graph-index.js";
+import { graphShapes } from "./graph-shapes.js";
+import { OnnxType, type OnnxGraph, type OnnxNode, type OnnxTensor } from "./onnx-proto.js";
+
+/**
+ * A dense layer over a concatenation along the channels, as MAXIM joins its grid and block
+ * branches (jnp.concatenate([u, v], -1), then Dense):
+ *
+ *   y = Concat(u, v) @ W
+ *
+ * is the sum of each part's product with its rows of W, accumulated by Gemm into one output:
+ *
+ *   y = Reshape(Gemm(v, W[c:], Gemm(u, W[:c])))          u, v read as (pixels, channels)
+ *
+ * The Concat, a copy of both parts, goes; the second Gemm adds into the first's output as it
+ * writes (onnxruntime lets Gemm's output take its C input's buffer). Concatenations along
+ * another axis, or read by anything else, are left as they are.
+ */
+export function splitConcatDenses(graph: OnnxGraph): OnnxGraph {
+  const { constants, made, consumers } = indexGraph(graph);
+  const shapes = graphShapes(graph);
+  const replaced = new Map<OnnxNode, OnnxNode[]>();
+  const added = new AddedInitializers();
+  const int64s = (values: readonly number[]) =>
+    added.once(`gemm_shape_${values.join("x")}`, () => ({ type: OnnxType.int64, dims: [values.length], data: new Uint8Array(BigInt64Array.from(values, BigInt).buffer) })).name;
+  for (const matmul of graph.nodes) {
+    if (matmul.op !== "MatMul") continue;
+    const concat = made(matmul.inputs[0], "Concat");
+    const weight = matmul.inputs[1] === undefined ? undefined : constants.get(matmul.inputs[1]);
+    const out = shapes.get(matmul.outputs[0] ?? "");
+    if (!concat || !weight || weight.type !== OnnxType.float || weight.dims.length !== 2 || !out || consumers(concat).length !== 1) continue;
+    const parts = concat.inputs.map((p) => ({ name: p, shape: shapes.get(p) }));
+    const rank = out.length;
+    const axis = Number(concat.attributes?.axis ?? 0);
+    if ((axis !== -1 && axis !== rank - 1) || parts.some((p) => !p.shape || p.shape.length !== rank)) continue;
+    const pixels = out.slice(0, -1).reduce((a, d) => a * d, 1);
+    const [y] = matmul.outputs as [string];
+    const nodes: OnnxNode[] = [];
+    let row = 0;
+    let sum: string | null = null;
+    for (const [k, part] of parts.entries()) {
+      const channels = part.shape?.at(-1) as number;
+      const rows = added.once(`${weight.name}__rows_${row}_${row + channels}`, () => rowsOf(weight, row, row + channels));
+      const matrix = `${y}__part${k}`;
+      const product = `${y}__sum${k}`;
+      nodes.push({ op: "Reshape", inputs: [part.name, int64s([pixels, channels])], outputs: [matrix] });
+      nodes.push({ op: "Gemm", inputs: [matrix, rows.name, ...(sum ? [sum] : [])], outputs: [product] });
+      sum = product;
+      row += channels;
+    }
+    if (row !== weight.dims[0] || sum === null) continue;
+    nodes.push({ op: "Reshape", inputs: [sum, int64s(out)], outputs: [y] });
+    replaced.set(matmul, nodes);
+  }
+  return withReplacements(graph, replaced, added);
+}
+
+/** Rows [from, to) of a float (k, n) matrix. */
+function rowsOf(tensor: OnnxTensor, from: number, to: number): Omit<OnnxTensor, "name"> {
+  const n = tensor.dims[1] as number;
+  return { type: OnnxType.float, dims: [to - from, n], data: tensor.data.slice(from * n * 4, to * n * 4) };
+}

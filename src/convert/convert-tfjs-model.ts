@@ -1,4 +1,5 @@
 import { basename, dirname } from "node:path";
+import { denseBeforeResize } from "./dense-before-resize.js";
 import { flattenDenseBiases } from "./flatten-dense-biases.js";
 import { foldScalarAdds } from "./fold-scalar-adds.js";
 import { fuseConvBiases } from "./fuse-conv-bias.js";
@@ -46,6 +47,7 @@ export const REWRITES: readonly (readonly [string, GraphRewrite])[] = [
   ["skip-layer-norm", fuseSkipLayerNorms],
   ["grid-dense-gemm", pointwiseConvsAsGemm],
   ["concat-dense", splitConcatDenses],
+  ["dense-before-resize", denseBeforeResize],
 ];
 
 export interface ModelOptions extends ConvertOptions {

@@ -4,6 +4,7 @@ import { GraphBuilder } from "../../src/convert/onnx-builder.js";
 import { encodeModel, OnnxType, type OnnxGraph } from "../../src/convert/onnx-proto.js";
 import { OPSET } from "../../src/convert/tfjs-to-onnx.js";
 import { foldScalarAdds } from "../../src/convert/fold-scalar-adds.js";
+import { denseBeforeResize } from "../../src/convert/dense-before-resize.js";
 import { fuseLeakyRelus } from "../../src/convert/fuse-leaky-relu.js";
 import { fuseSkipLayerNorms } from "../../src/convert/fuse-skip-layer-norm.js";
 import { pointwiseConvsAsGemm } from "../../src/convert/pointwise-conv-as-gemm.js";
@@ -174,5 +175,30 @@ describe("a dense layer over a concatenation along the channels (MAXIM joining i
     expect(ops).not.toContain("Concat");
     expect(ops.filter((op) => op === "Gemm")).toHaveLength(2);
     await expectSameOutputs(before, after, dims);
+  });
+});
+
+describe("a narrowing dense layer after a resize written as einsums (MAXIM's UpSampleRatio)", () => {
+  const dims = [1, 4, 4, 6];
+  const graph = (outChannels: number) => {
+    const b = new GraphBuilder();
+    const t = (x: string, perm: number[]) => b.add("Transpose", [x], { perm });
+    const alongH = b.add("MatMul", [t("x", [0, 2, 3, 1]), b.initializer({ name: "rh", ...floats([4, 8], 1) })]);
+    const alongW = b.add("MatMul", [t(t(alongH, [3, 0, 1, 2]), [0, 1, 3, 2]), b.initializer({ name: "rw", ...floats([4, 8], 2) })]);
+    b.add("MatMul", [t(alongW, [1, 0, 3, 2]), b.initializer({ name: "w", ...floats([6, outChannels], 3) })], {}, "y");
+    return b.graph("resize", [{ name: "x", type: OnnxType.float, dims }], [{ name: "y", type: OnnxType.float, dims: null }]);
+  };
+
+  it("runs first, so the resize carries fewer channels, computing the same", async () => {
+    const before = graph(2);
+    const after = denseBeforeResize(before);
+    expect(after.nodes.map((n) => n.op)[0]).toBe("MatMul");
+    expect(after.nodes).toHaveLength(before.nodes.length);
+    await expectSameOutputs(before, after, dims);
+  });
+
+  it("is left where it is when it widens the channels", () => {
+    const before = graph(9);
+    expect(denseBeforeResize(before)).toBe(before);
   });
 });

@@ -12,6 +12,7 @@ import { fuseSwappedDenses } from "./fuse-swapped-dense.js";
 import { withNhwcPixels } from "./nhwc-pixels.js";
 import { encodeModel, type OnnxGraph } from "./onnx-proto.js";
 import { pointwiseConvsAsGemm } from "./pointwise-conv-as-gemm.js";
+import { productsAlongAxis } from "./product-along-axis.js";
 import { splitConcatDenses } from "./split-concat-dense.js";
 import { splitDenseOutputs } from "./split-dense-outputs.js";
 import { endingAt, readTfjsGraph } from "./tfjs-graph.js";
@@ -48,6 +49,7 @@ export const REWRITES: readonly (readonly [string, GraphRewrite])[] = [
   ["grid-dense-gemm", pointwiseConvsAsGemm],
   ["concat-dense", splitConcatDenses],
   ["dense-before-resize", denseBeforeResize],
+  ["axis-product", productsAlongAxis],
 ];
 
 export interface ModelOptions extends ConvertOptions {

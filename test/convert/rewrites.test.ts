@@ -8,6 +8,7 @@ import { denseBeforeResize } from "../../src/convert/dense-before-resize.js";
 import { fuseLeakyRelus } from "../../src/convert/fuse-leaky-relu.js";
 import { fuseSkipLayerNorms } from "../../src/convert/fuse-skip-layer-norm.js";
 import { pointwiseConvsAsGemm } from "../../src/convert/pointwise-conv-as-gemm.js";
+import { productsAlongAxis } from "../../src/convert/product-along-axis.js";
 import { splitConcatDenses } from "../../src/convert/split-concat-dense.js";
 import { splitDenseOutputs } from "../../src/convert/split-dense-outputs.js";
 
@@ -200,5 +201,12 @@ describe("a narrowing dense layer after a resize written as einsums (MAXIM's UpS
   it("is left where it is when it widens the channels", () => {
     const before = graph(9);
     expect(denseBeforeResize(before)).toBe(before);
+  });
+
+  it("then runs each axis' product without moving any axis, computing the same", async () => {
+    const before = graph(2);
+    const after = productsAlongAxis(denseBeforeResize(before));
+    expect(after.nodes.map((n) => n.op)).not.toContain("Transpose");
+    await expectSameOutputs(before, after, dims);
   });
 });

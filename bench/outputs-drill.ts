@@ -1,7 +1,8 @@
 /**
  * The drill of issue 37, as an operator meets it: `serve` with one camera, --record, --hls and
  * --publish (to an RTSP server that takes each new session), then each output's ffmpeg is
- * killed (SIGKILL, as the OOM killer would), one after the other. It prints, for each output,
+ * killed (SIGKILL, as the OOM killer would), one after the other: the recording's, then the one
+ * HLS and RTSP out share. It prints, for each output,
  * the seconds until it is back (the recording: frames on disk in its next segment; HLS: a
  * segment past the last one listed; RTSP out: frames at the server again), what /healthz answered meanwhile, and
  * at the end the recording's files with their frames against the frames deblurred.
@@ -80,24 +81,30 @@ await until(async () => rtspOut.frames() >= 20 && (await hlsSequence()) >= 2, 60
 /** The dsanet ffmpegs whose command line holds `text` (the RTSP server's own left out). */
 const encoders = (text: string) => processesWith(text).filter((pid) => !processesWith("rtsp_flags").includes(pid));
 
-/** Each output, the ffmpeg that encodes it (its command line), and how to tell it is back. */
-const outputs: { name: string; encoder: string; mark: () => Promise<number> }[] = [
-  // Frames on disk in a segment after the first (a fragment past its header).
-  { name: "recording", encoder: ".rec", mark: async () => readdirSync(folder).filter((name) => name.startsWith(".rec-") && statSync(join(folder, name)).size > 4096).length },
-  { name: "hls", encoder: "index.m3u8", mark: hlsSequence },
-  // A new session (the killed one ended the last) that has received frames.
-  { name: "publish", encoder: "cam-deblurred", mark: async () => (rtspOut.frames() > 0 ? rtspOut.sessions() : 0) },
+/** Each output and how to tell it is back. */
+const recording = { name: "recording", mark: async () => readdirSync(folder).filter((name) => name.startsWith(".rec-") && statSync(join(folder, name)).size > 4096).length };
+const hls = { name: "hls", mark: hlsSequence };
+// A new session (the killed one ended the last) that has received frames.
+const publish = { name: "publish", mark: async () => (rtspOut.frames() > 0 ? rtspOut.sessions() : 0) };
+/** Each encoder (its command line) and the outputs it encodes: HLS and RTSP out share one. */
+const encoderOf: { encoder: string; outputs: (typeof hls)[] }[] = [
+  { encoder: ".rec", outputs: [recording] },
+  { encoder: "index.m3u8", outputs: [hls, publish] },
 ];
-for (const output of outputs) {
-  const [pid] = encoders(output.encoder);
-  if (pid === undefined) throw new Error(`no encoder for ${output.name}`);
-  const before = await output.mark();
+for (const { encoder, outputs } of encoderOf) {
+  const [pid] = encoders(encoder);
+  if (pid === undefined) throw new Error(`no encoder for ${outputs.map((output) => output.name).join(" and ")}`);
   const outAtKill = await metric(port, "dsanet_frames_out_total", "cam");
+  const before = await Promise.all(outputs.map((output) => output.mark()));
   process.kill(pid, "SIGKILL");
   const killedAt = Date.now();
-  const back = await until(async () => ((await output.mark()) > before ? Date.now() : null), BACK_WITHIN_MS, output.name).catch(() => null);
-  const outBack = await metric(port, "dsanet_frames_out_total", "cam");
-  console.log(`${output.name}: ${back === null ? "not back within 30 s" : `back after ${((back - killedAt) / 1000).toFixed(1)} s`}, ${outBack - outAtKill} frames deblurred meanwhile`);
+  await Promise.all(
+    outputs.map(async (output, i) => {
+      const back = await until(async () => ((await output.mark()) > (before[i] ?? 0) ? Date.now() : null), BACK_WITHIN_MS, output.name).catch(() => null);
+      const outBack = await metric(port, "dsanet_frames_out_total", "cam");
+      console.log(`${output.name}: ${back === null ? "not back within 30 s" : `back after ${((back - killedAt) / 1000).toFixed(1)} s`}, ${outBack - outAtKill} frames deblurred meanwhile`);
+    }),
+  );
 }
 await new Promise((resolve) => setTimeout(resolve, 5000));
 const deblurred = await metric(port, "dsanet_frames_out_total", "cam");

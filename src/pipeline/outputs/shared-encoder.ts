@@ -55,9 +55,9 @@ interface Encoding {
  * failure: HLS goes on in the same folder, numbered on (a discontinuity), RTSP out in a new
  * session. That costs HLS a restart at each attempt of an output that is down, at most every
  * MOVE_RUNS_AT_MOST_EVERY_MS (bench/tee.bench.ts measures it), where two encoders would cost x264
- * twice all the time. The process's death fails
- * every leg. A stalled encoder (no frame taken for stallTimeoutMs) is blamed on its remote legs,
- * as ffmpeg's tee blocks on its slowest slave: they fail, and the others go on in a new encoder.
+ * twice all the time. The process's death fails every leg. A stalled encoder (no frame taken for
+ * stallTimeoutMs) is blamed on its remote legs, as ffmpeg's tee blocks on its slowest slave: they
+ * fail, and the others go on in a new encoder.
  */
 export function sharedEncoder(outputs: readonly EncodedOutput[], options: SharedEncoderOptions): OutputSpec[] {
   const shared = new SharedEncoder(outputs, options);

@@ -13,11 +13,12 @@ import { OnnxType, type OnnxGraph, type OnnxNode, type OnnxTensor } from "./onnx
  *   y = Reshape(Gemm(v, W[c:], Gemm(u, W[:c])))          u, v read as (pixels, channels)
  *
  * The Concat, a copy of both parts, goes; the second Gemm adds into the first's output as it
- * writes (onnxruntime lets Gemm's output take its C input's buffer). Concatenations along
- * another axis, or read by anything else, are left as they are.
+ * writes (onnxruntime lets Gemm's output take its C input's buffer), and a bias (n) added after
+ * the layer goes into the first Gemm. Concatenations along another axis, or read by anything
+ * else, are left as they are.
  */
 export function splitConcatDenses(graph: OnnxGraph): OnnxGraph {
-  const { constants, made, consumers } = indexGraph(graph);
+  const { constants, made, onlyConsumer, split, consumers } = indexGraph(graph);
   const shapes = graphShapes(graph);
   const replaced = new Map<OnnxNode, OnnxNode[]>();
   const added = new AddedInitializers();
@@ -34,7 +35,11 @@ export function splitConcatDenses(graph: OnnxGraph): OnnxGraph {
     const axis = Number(concat.attributes?.axis ?? 0);
     if ((axis !== -1 && axis !== rank - 1) || parts.some((p) => !p.shape || p.shape.length !== rank)) continue;
     const pixels = out.slice(0, -1).reduce((a, d) => a * d, 1);
-    const [y] = matmul.outputs as [string];
+    // A bias added after the layer, (n): the first Gemm's C, and the layer's output is the sum's.
+    const add = onlyConsumer(matmul, "Add");
+    const bias = add && split(add);
+    const withBias = bias && bias.value === matmul.outputs[0] && bias.constant.dims.length === 1 && bias.constant.dims[0] === weight.dims[1] ? bias.constant : null;
+    const [y] = ((withBias && add ? add : matmul).outputs as [string]);
     const nodes: OnnxNode[] = [];
     let row = 0;
     let sum: string | null = null;
@@ -44,13 +49,15 @@ export function splitConcatDenses(graph: OnnxGraph): OnnxGraph {
       const matrix = `${y}__part${k}`;
       const product = `${y}__sum${k}`;
       nodes.push({ op: "Reshape", inputs: [part.name, int64s([pixels, channels])], outputs: [matrix] });
-      nodes.push({ op: "Gemm", inputs: [matrix, rows.name, ...(sum ? [sum] : [])], outputs: [product] });
+      const c = sum ?? withBias?.name;
+      nodes.push({ op: "Gemm", inputs: [matrix, rows.name, ...(c ? [c] : [])], outputs: [product] });
       sum = product;
       row += channels;
     }
     if (row !== weight.dims[0] || sum === null) continue;
     nodes.push({ op: "Reshape", inputs: [sum, int64s(out)], outputs: [y] });
     replaced.set(matmul, nodes);
+    if (withBias && add) replaced.set(add, []);
   }
   return withReplacements(graph, replaced, added);
 }

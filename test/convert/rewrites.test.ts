@@ -169,11 +169,12 @@ describe("a dense layer over a concatenation along the channels (MAXIM joining i
     return b.graph("concat", [{ name: "x", type: OnnxType.float, dims }], [{ name: "y", type: OnnxType.float, dims: null }]);
   };
 
-  it("is two Gemms accumulating into one output, without the Concat, computing the same", async () => {
+  it("is two Gemms accumulating into one output, the bias in the first, without the Concat, computing the same", async () => {
     const before = graph();
     const after = splitConcatDenses(before);
     const ops = after.nodes.map((n) => n.op);
     expect(ops).not.toContain("Concat");
+    expect(ops).not.toContain("Add");
     expect(ops.filter((op) => op === "Gemm")).toHaveLength(2);
     await expectSameOutputs(before, after, dims);
   });

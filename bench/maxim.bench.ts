@@ -14,6 +14,9 @@
  *
  *   npx tsx bench/maxim.bench.ts [WIDTHxHEIGHT] [N,N,...] [ROUNDS] [STAGES]     (default 320x240, 3,all, 3 rounds, 3 stages)
  *
+ * N is a count of rewrites or "all", with "+int8" for the dense layers in int8 after them
+ * (src/convert/quantize-dense.ts), e.g. 3,all,all+int8.
+ *
  * (Until issue 36 this bench set the engine, in its worker, against a bare session of one
  * graph: engine/bare was 0.97-1.04, see models/MODEL_CARD.md; git history has it.)
  *
@@ -24,7 +27,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import ort from "onnxruntime-node";
 import sharp from "sharp";
-import { convertTfjsModel, REWRITES } from "../src/convert/convert-tfjs-model.js";
+import { convertTfjsModel, REWRITES, type Precision } from "../src/convert/convert-tfjs-model.js";
 import { padded } from "../src/engine/engine.js";
 import { sessionOptions } from "../src/engine/onnx-engine.js";
 import { availableCores } from "../src/machine.js";
@@ -32,7 +35,12 @@ import { MAXIM, maximModelJson } from "../src/model/maxim.js";
 import { bareSession } from "./bare-session.js";
 
 const [width = 320, height = 240] = (process.argv[2] ?? "320x240").split("x").map(Number);
-const counts = (process.argv[3] ?? `3,all`).split(",").map((n) => (n === "all" ? REWRITES.length : Number(n)));
+/** "N" (the first N rewrites), "all", either with "+int8" (dense layers in int8 after them). */
+const variantsAsked = (process.argv[3] ?? `3,all`).split(",").map((spec) => {
+  const [n = "all", precision = "fp32"] = spec.split("+");
+  if (precision !== "fp32" && precision !== "int8") throw new Error(`${spec}: the precision after + is int8 or fp32`);
+  return { count: n === "all" ? REWRITES.length : Number(n), precision: precision as Precision };
+});
 const rounds = Number(process.argv[4] ?? 3);
 const stages = Number(process.argv[5] ?? MAXIM.stages);
 if (stages !== 1 && stages !== 2 && stages !== 3) throw new Error(`stages: 1, 2 or 3, not ${process.argv[5]}`);
@@ -55,26 +63,27 @@ const timed = async (run: () => Promise<unknown>) => {
   await run();
   return (performance.now() - start) / 1000;
 };
-const label = (count: number) => (count === 0 ? "no rewrites" : `+${REWRITES[count - 1]?.[0]} (${count})`);
+const label = (count: number, precision: Precision) => `${count === 0 ? "no rewrites" : `+${REWRITES[count - 1]?.[0]} (${count})`}${precision === "int8" ? ", int8" : ""}`;
 
 const folder = await mkdtemp(join(tmpdir(), "maxim-bench-"));
 try {
   const variants: { name: string; session: ort.InferenceSession; seconds: number[]; output: Uint8Array | null }[] = [];
-  for (const count of counts) {
+  for (const { count, precision } of variantsAsked) {
     let started = performance.now();
     const bytes = await convertTfjsModel(modelJson, {
       inputShapes: { xs_0: [1, paddedHeight, paddedWidth, 3] },
       pixels: { height: paddedHeight, width: paddedWidth },
       rewrites: REWRITES.slice(0, count).map(([, rewrite]) => rewrite),
+      precision,
       ...(endAt ? { endAt } : {}),
     });
-    const path = join(folder, `maxim-${count}.onnx`);
+    const path = join(folder, `maxim-${count}-${precision}.onnx`);
     await writeFile(path, bytes);
     const converted = (performance.now() - started) / 1000;
     started = performance.now();
     const session = await ort.InferenceSession.create(path, sessionOptions(threads, "cpu", false));
-    console.log(`${label(count)}: converted in ${converted.toFixed(1)} s, session in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-    variants.push({ name: label(count), session, seconds: [], output: null });
+    console.log(`${label(count, precision)}: converted in ${converted.toFixed(1)} s, session in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    variants.push({ name: label(count, precision), session, seconds: [], output: null });
   }
   const yardstick = await bareSession("full", YARDSTICK.height, YARDSTICK.width, threads);
   const yardstickSeconds: number[] = [];

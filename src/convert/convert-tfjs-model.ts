@@ -13,6 +13,7 @@ import { withNhwcPixels } from "./nhwc-pixels.js";
 import { encodeModel, type OnnxGraph } from "./onnx-proto.js";
 import { pointwiseConvsAsGemm } from "./pointwise-conv-as-gemm.js";
 import { productsAlongAxis } from "./product-along-axis.js";
+import { quantizeDenses } from "./quantize-dense.js";
 import { splitConcatDenses } from "./split-concat-dense.js";
 import { splitDenseOutputs } from "./split-dense-outputs.js";
 import { endingAt, readTfjsGraph } from "./tfjs-graph.js";
@@ -59,13 +60,18 @@ export interface ModelOptions extends ConvertOptions {
   readonly endAt?: string;
   /** The rewrites to run, in order; default: all of REWRITES. */
   readonly rewrites?: readonly GraphRewrite[];
+  /** int8: dense layers' products in 8-bit integers after the rewrites (quantize-dense.ts); default fp32. */
+  readonly precision?: Precision;
 }
+
+/** What the graph computes its products in: fp32 throughout, or int8 dense layers where they pay. */
+export type Precision = "fp32" | "int8";
 
 /** A TensorFlow.js graph model (model.json and its shards) as the bytes of an ONNX model computing the same. */
 export async function convertTfjsModel(modelJson: string, options: ModelOptions = {}): Promise<Uint8Array> {
   const whole = await readTfjsGraph(modelJson);
   const graph = options.endAt ? endingAt(whole, options.endAt) : whole;
-  const rewrites = options.rewrites ?? REWRITES.map(([, rewrite]) => rewrite);
+  const rewrites = [...(options.rewrites ?? REWRITES.map(([, rewrite]) => rewrite)), ...(options.precision === "int8" ? [quantizeDenses] : [])];
   const converted = rewrites.reduce((onnx, rewrite) => rewrite(onnx), tfjsToOnnx(graph, basename(dirname(modelJson)), options));
   const [input] = graph.inputs;
   const [output] = graph.outputs;

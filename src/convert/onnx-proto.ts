@@ -5,7 +5,7 @@
  */
 
 /** ONNX's TensorProto.DataType values this converter emits. */
-export const OnnxType = { float: 1, uint8: 2, int64: 7, bool: 9 } as const;
+export const OnnxType = { float: 1, uint8: 2, int8: 3, int64: 7, bool: 9 } as const;
 export type OnnxType = (typeof OnnxType)[keyof typeof OnnxType];
 
 export interface OnnxTensor {

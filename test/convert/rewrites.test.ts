@@ -9,6 +9,7 @@ import { fuseLeakyRelus } from "../../src/convert/fuse-leaky-relu.js";
 import { fuseSkipLayerNorms } from "../../src/convert/fuse-skip-layer-norm.js";
 import { pointwiseConvsAsGemm } from "../../src/convert/pointwise-conv-as-gemm.js";
 import { productsAlongAxis } from "../../src/convert/product-along-axis.js";
+import { quantizeDenses } from "../../src/convert/quantize-dense.js";
 import { splitConcatDenses } from "../../src/convert/split-concat-dense.js";
 import { splitDenseOutputs } from "../../src/convert/split-dense-outputs.js";
 
@@ -29,12 +30,12 @@ async function run(graph: OnnxGraph, input: Float32Array, dims: readonly number[
   return graph.outputs.map((o) => outputs[o.name]?.data as Float32Array);
 }
 
-async function expectSameOutputs(before: OnnxGraph, after: OnnxGraph, dims: readonly number[]) {
+async function expectSameOutputs(before: OnnxGraph, after: OnnxGraph, dims: readonly number[], digits = 5) {
   const input = Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, (_, k) => Math.cos(k * 0.61) * 1.2);
   const [want, got] = [await run(before, input, dims), await run(after, input, dims)];
   want.forEach((values, k) => {
     expect(got[k]?.length).toBe(values.length);
-    values.forEach((v, j) => expect(got[k]?.[j], `output ${k}[${j}]`).toBeCloseTo(v, 5));
+    values.forEach((v, j) => expect(got[k]?.[j], `output ${k}[${j}]`).toBeCloseTo(v, digits));
   });
 }
 
@@ -209,5 +210,22 @@ describe("a narrowing dense layer after a resize written as einsums (MAXIM's UpS
     const after = productsAlongAxis(denseBeforeResize(before));
     expect(after.nodes.map((n) => n.op)).not.toContain("Transpose");
     await expectSameOutputs(before, after, dims);
+  });
+});
+
+describe("dense layers in int8 (--precision int8)", () => {
+  const dims = [1, 3, 4, 64];
+  const graph = () => {
+    const b = new GraphBuilder();
+    const wide = b.add("Add", [b.add("MatMul", ["x", b.initializer({ name: "w", ...floats([64, 8], 1) })]), b.initializer({ name: "b", ...floats([8], 2) })]);
+    b.add("MatMul", [wide, b.initializer({ name: "narrow", ...floats([8, 4], 3) })], {}, "y");
+    return b.graph("int8", [{ name: "x", type: OnnxType.float, dims }], [{ name: "y", type: OnnxType.float, dims: null }]);
+  };
+
+  it("become DynamicQuantizeMatMul with their bias where they have 64 inputs or more, near the fp32 result", async () => {
+    const before = graph();
+    const after = quantizeDenses(before);
+    expect(after.nodes.map((n) => n.op)).toEqual(["DynamicQuantizeMatMul", "MatMul"]);
+    await expectSameOutputs(before, after, dims, 0);
   });
 });

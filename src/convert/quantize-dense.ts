@@ -1,0 +1,62 @@
+import { AddedInitializers, indexGraph, withReplacements } from "./graph-index.js";
+import { OnnxType, type OnnxGraph, type OnnxNode, type OnnxTensor } from "./onnx-proto.js";
+
+/**
+ * The narrowest dense layers gain nothing from 8-bit products: measured on the dev machine
+ * (AVX512-VNNI, AMX-INT8), a (81920 x 32) @ (32 x 64) product took as long in int8 as in fp32
+ * (the pass over memory costs more than the products), from 64 inputs on int8 was 1.5-3x faster.
+ */
+const MIN_INPUTS = 64;
+
+/**
+ * A dense layer with a constant weight, y = x @ W (+ b), as onnxruntime's DynamicQuantizeMatMul
+ * (com.microsoft): W stored in int8, symmetric, one scale per output column; x quantized to
+ * uint8 at run time over its own range; the product in integers on the CPU's VNNI/AMX units,
+ * the scales and the bias applied as it writes. For `--precision int8`: what it costs in
+ * quality is measured, not assumed (bench/maxim.bench.ts). Layers of fewer than MIN_INPUTS
+ * inputs stay fp32.
+ */
+export function quantizeDenses(graph: OnnxGraph): OnnxGraph {
+  const { constants, onlyConsumer, split } = indexGraph(graph);
+  const replaced = new Map<OnnxNode, OnnxNode | readonly OnnxNode[]>();
+  const added = new AddedInitializers();
+  for (const matmul of graph.nodes) {
+    if (matmul.op !== "MatMul") continue;
+    const weight = matmul.inputs[1] === undefined ? undefined : constants.get(matmul.inputs[1]);
+    const x = matmul.inputs[0];
+    if (!weight || x === undefined || constants.has(x) || weight.type !== OnnxType.float || weight.dims.length !== 2 || (weight.dims[0] as number) < MIN_INPUTS) continue;
+    const n = weight.dims[1] as number;
+    const add = onlyConsumer(matmul, "Add");
+    const biasPart = add && split(add);
+    const bias = biasPart && biasPart.value === matmul.outputs[0] && biasPart.constant.dims.length === 1 && biasPart.constant.dims[0] === n ? biasPart.constant : null;
+    const { quantized, scales, zeros } = quantizedWeight(weight, added);
+    const output = bias && add ? add.outputs : matmul.outputs;
+    replaced.set(matmul, {
+      op: "DynamicQuantizeMatMul",
+      domain: "com.microsoft",
+      inputs: [x, quantized.name, scales.name, zeros.name, ...(bias ? [bias.name] : [])],
+      outputs: output,
+    });
+    if (bias && add) replaced.set(add, []);
+  }
+  return withReplacements(graph, replaced, added);
+}
+
+/** W (k, n) as int8 with one scale per column (its largest magnitude over 127) and zero points 0. */
+function quantizedWeight(weight: OnnxTensor, added: AddedInitializers) {
+  const [k, n] = weight.dims as [number, number];
+  const values = new Float32Array(weight.data.slice().buffer);
+  const scale = new Float32Array(n);
+  for (let j = 0; j < n; j++) {
+    let max = 0;
+    for (let i = 0; i < k; i++) max = Math.max(max, Math.abs(values[i * n + j] as number));
+    scale[j] = max > 0 ? max / 127 : 1;
+  }
+  const quantized = added.once(`${weight.name}__int8`, () => {
+    const q = Int8Array.from(values, (v, index) => Math.max(-127, Math.min(127, Math.round(v / (scale[index % n] as number)))));
+    return { type: OnnxType.int8, dims: [k, n], data: new Uint8Array(q.buffer) };
+  });
+  const scales = added.once(`${weight.name}__int8_scales`, () => ({ type: OnnxType.float, dims: [n], data: new Uint8Array(scale.buffer) }));
+  const zeros = added.once(`${weight.name}__int8_zeros`, () => ({ type: OnnxType.int8, dims: [n], data: new Uint8Array(n) }));
+  return { quantized, scales, zeros };
+}

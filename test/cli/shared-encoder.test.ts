@@ -1,4 +1,7 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { WORK } from "../helpers/clips.js";
 import { lastHlsSegment, outputMetric, servedPort, startCommand } from "../helpers/command.js";
 import { ffmpegsOf } from "../helpers/processes.js";
 import { cameraAndPublishServer, type Started } from "../helpers/rtsp.js";
@@ -8,6 +11,13 @@ const servers: Started = [];
 afterAll(async () => {
   for (const server of servers) await server.kill();
 });
+
+/** A config under which an encoder that takes nothing for 2 s is stalled. */
+function quickStall(): string {
+  const path = join(WORK, "shared-encoder-stall.yaml");
+  writeFileSync(path, "live:\n  stallTimeoutMs: 2000\n");
+  return path;
+}
 
 describe("serve --hls --publish: one encoder for both", () => {
   it("encodes once; a lost RTSP server ends its leg alone: HLS's media sequence goes on, and the server receives again once it is back", { timeout: 240_000 }, async () => {
@@ -41,6 +51,25 @@ describe("serve --hls --publish: one encoder for both", () => {
       expect(serve.stderr()).not.toMatch(/front: HLS failed/);
     } finally {
       serve.child.kill("SIGKILL");
+    }
+  });
+
+  it("a server that stops reading stalls the encoder: it is blamed, and HLS goes on in a new encoder", { timeout: 240_000 }, async () => {
+    // Noise: a stream of many bytes, which soon fills what the sockets to a server that reads nothing hold.
+    const { camera, listener } = await cameraAndPublishServer(servers, "snow:320x180@15");
+    const serve = startCommand(["serve", `front=${camera.url}`, "--port", "0", "--model", "lite", "--threads", "1", "--config", quickStall(), "--hls", "--publish", `rtsp://127.0.0.1:${listener.port}/{stream}-deblurred`]);
+    try {
+      const port = await servedPort(serve);
+      await until(async () => listener.times.length >= 10 && (await lastHlsSegment(port, "front")) >= 1, 120_000, () => `RTSP out and HLS:\n${serve.stderr()}`);
+      listener.pause();
+      await until(async () => (await outputMetric(port, "dsanet_output_failures_total", "front", "publish")) >= 1, 120_000, () => `the stall noticed:\n${serve.stderr()}`);
+      expect(serve.stderr()).toMatch(/front: publishing to rtsp:\/\/127\.0\.0\.1:\d+\/front-deblurred failed \(the server took nothing for 2000 ms\); trying again/);
+      const stalledAt = await lastHlsSegment(port, "front");
+      await until(async () => (await lastHlsSegment(port, "front")) >= stalledAt + 3, 60_000, () => `HLS going on after the stall:\n${serve.stderr()}`);
+      expect(await outputMetric(port, "dsanet_output_failures_total", "front", "hls")).toBe(0);
+    } finally {
+      serve.child.kill("SIGKILL");
+      await listener.kill();
     }
   });
 });

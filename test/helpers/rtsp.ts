@@ -18,7 +18,7 @@ export async function freePort(): Promise<number> {
 export class RtspServer {
   private process: ChildProcess | null = null;
 
-  /** Serves `source`: a file (played once per session), a moving test pattern "WIDTHxHEIGHT@FPS", or "flash:WIDTHxHEIGHT@FPS" (see rtsp_server.py). */
+  /** Serves `source`: a file (played once per session), a moving test pattern "WIDTHxHEIGHT@FPS", "flash:WIDTHxHEIGHT@FPS" or "snow:WIDTHxHEIGHT@FPS" (see rtsp_server.py). */
   constructor(
     readonly port: number,
     private readonly source = "160x96@10",
@@ -115,6 +115,11 @@ export class RtspListener {
     });
   }
 
+  /** Freeze it: its session stays open and it reads nothing more (a hung server). */
+  pause(): void {
+    this.process?.kill("SIGSTOP");
+  }
+
   /** Kill it hard, as a crashed server would go. */
   async kill(): Promise<void> {
     await killHard(this.process);
@@ -126,15 +131,15 @@ export class RtspListener {
 export type Started = { kill(): Promise<void> }[];
 
 /**
- * What a `serve --publish` test needs: a camera (a 160x96 moving test pattern at 10 fps) and an
- * RTSP server listening for the deblurred stream at `/<path>`. Both go into `started`, for the
- * test file's afterAll to kill.
+ * What a `serve --publish` test needs: a camera (`source`, by default a 160x96 moving test pattern
+ * at 10 fps) and an RTSP server listening for the deblurred stream at `/front-deblurred`. Both go
+ * into `started`, for the test file's afterAll to kill.
  */
-export async function cameraAndPublishServer(started: Started, path = "front-deblurred"): Promise<{ camera: RtspServer; listener: RtspListener }> {
-  const camera = new RtspServer(await freePort(), "160x96@10");
+export async function cameraAndPublishServer(started: Started, source = "160x96@10"): Promise<{ camera: RtspServer; listener: RtspListener }> {
+  const camera = new RtspServer(await freePort(), source);
   started.push(camera);
   await camera.start();
-  const listener = new RtspListener(await freePort(), path);
+  const listener = new RtspListener(await freePort(), "front-deblurred");
   started.push(listener);
   listener.start();
   return { camera, listener };

@@ -1,11 +1,12 @@
 """A real RTSP server for tests (GStreamer's RTSP server from Debian), on loopback only.
 
-    python3 test/helpers/rtsp_server.py PORT [FILE | WIDTHxHEIGHT@FPS | flash:WIDTHxHEIGHT@FPS]
+    python3 test/helpers/rtsp_server.py PORT [FILE | WIDTHxHEIGHT@FPS | flash:WIDTHxHEIGHT@FPS | snow:WIDTHxHEIGHT@FPS]
 
 Serves rtsp://127.0.0.1:PORT/live: FILE (H.264 re-encoded, played once per session), a
 moving test pattern, 160x96 at 10 fps unless given, or (flash:) a black picture that turns
 white, and back, at each SIGUSR1: an event whose time the sender knows, for latency
-measurements. Prints "ready" once listening; stops on SIGTERM.
+measurements, or (snow:) random noise, which no encoder compresses: a stream of many bytes.
+Prints "ready" once listening; stops on SIGTERM.
 """
 import re
 import signal
@@ -19,9 +20,9 @@ from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
 
 port = sys.argv[1]
 what = sys.argv[2] if len(sys.argv) > 2 else "160x96@10"
-pattern = re.fullmatch(r"(flash:)?(\d+)x(\d+)@(\d+)", what)
+pattern = re.fullmatch(r"(flash:|snow:)?(\d+)x(\d+)@(\d+)", what)
 source = (
-    f"videotestsrc name=pattern is-live=true pattern={'black' if pattern[1] else 'ball'} ! video/x-raw,width={pattern[2]},height={pattern[3]},framerate={pattern[4]}/1"
+    f"videotestsrc name=pattern is-live=true pattern={ {'flash:': 'black', 'snow:': 'snow'}.get(pattern[1] or '', 'ball') } ! video/x-raw,width={pattern[2]},height={pattern[3]},framerate={pattern[4]}/1"
     if pattern
     else f'filesrc location="{what}" ! decodebin ! videoconvert'
 )

@@ -1,5 +1,5 @@
 import { padded, type Engine, type EngineInput, type EngineOutput } from "./engine.js";
-import { convertedMaxim, MAXIM } from "../model/maxim.js";
+import { convertedMaxim, MAXIM, type Precision } from "../model/maxim.js";
 import { createOnnxEngine, type OnnxProvider } from "./onnx-engine.js";
 
 /**
@@ -22,6 +22,8 @@ export interface MaximEngineOptions {
   readonly stages: number;
   readonly threads: number;
   readonly provider: OnnxProvider;
+  /** int8: dense layers' products in 8-bit integers (src/convert/quantize-dense.ts); default fp32. */
+  readonly precision?: Precision;
   /** Where the first use of a frame size says it converts the graph (tens of seconds). */
   readonly progress: (line: string) => void;
 }
@@ -40,7 +42,7 @@ export async function createMaximEngine(options: MaximEngineOptions): Promise<En
     const key = `${w}x${h}`;
     let engine = sessions.get(key);
     if (!engine) {
-      engine = convertedMaxim(h, w, options.stages, options.progress).then((model) =>
+      engine = convertedMaxim(h, w, options.stages, options.progress, options.precision).then((model) =>
         createOnnxEngine({ model, scales: 1, stride: MAXIM.stride, bytesPerPixel: MAXIM_BYTES_PER_PIXEL, threads: options.threads, provider: options.provider, memoryPattern: false }),
       );
       sessions.set(key, engine);
@@ -48,7 +50,8 @@ export async function createMaximEngine(options: MaximEngineOptions): Promise<En
     return engine;
   };
   const stages = options.stages === MAXIM.stages ? "" : ` (${options.stages} of its ${MAXIM.stages} stages)`;
-  const name = `maxim-3s${stages} on onnx (${options.provider})`;
+  const int8 = options.precision === "int8" ? ", int8" : "";
+  const name = `maxim-3s${stages} on onnx (${options.provider}${int8})`;
   return {
     name,
     stride: MAXIM.stride,

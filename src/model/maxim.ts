@@ -3,7 +3,9 @@ import { mkdir, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { CONVERTER_REVISION, convertTfjsModel } from "../convert/convert-tfjs-model.js";
+import { CONVERTER_REVISION, convertTfjsModel, type Precision } from "../convert/convert-tfjs-model.js";
+
+export type { Precision };
 
 /**
  * MAXIM-3S (Tu et al., CVPR 2022), trained on GoPro: the published network for heavy blur in
@@ -55,10 +57,10 @@ export function cacheFolder(): string {
  * never leaves half a graph. The same graph's conversions by older package versions or
  * converters (~90 MB each) are removed then.
  */
-export async function convertedMaxim(paddedHeight: number, paddedWidth: number, stages: number, progress: (line: string) => void): Promise<string> {
+export async function convertedMaxim(paddedHeight: number, paddedWidth: number, stages: number, progress: (line: string) => void, precision: Precision = "fp32"): Promise<string> {
   const size = `${paddedWidth}x${paddedHeight}`;
-  // All three stages keep the name they always had: caches of earlier versions stay valid.
-  const kind = stages === MAXIM.stages ? size : `${stages}stage-${size}`;
+  // All three stages in fp32 keep the name they always had: caches of earlier versions stay valid.
+  const kind = `${stages === MAXIM.stages ? size : `${stages}stage-${size}`}${precision === "fp32" ? "" : `-${precision}`}`;
   const name = `maxim-${MAXIM.version}-r${CONVERTER_REVISION}-${kind}.onnx`;
   const path = join(cacheFolder(), name);
   if (existsSync(path)) return path;
@@ -67,7 +69,7 @@ export async function convertedMaxim(paddedHeight: number, paddedWidth: number, 
   progress(`maxim: converting ${MAXIM.package}${which} for ${size} frames into ${path} (once)`);
   const started = performance.now();
   const endAt = MAXIM.stageOutputs[stages - 1] ?? undefined;
-  const bytes = await convertTfjsModel(modelJson, { inputShapes: { xs_0: [1, paddedHeight, paddedWidth, 3] }, pixels: { height: paddedHeight, width: paddedWidth }, ...(endAt ? { endAt } : {}) });
+  const bytes = await convertTfjsModel(modelJson, { inputShapes: { xs_0: [1, paddedHeight, paddedWidth, 3] }, pixels: { height: paddedHeight, width: paddedWidth }, precision, ...(endAt ? { endAt } : {}) });
   await mkdir(cacheFolder(), { recursive: true });
   const temporary = `${path}.${process.pid}.tmp`;
   try {

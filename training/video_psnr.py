@@ -14,6 +14,10 @@ import subprocess
 
 import numpy as np
 
+# As dsanet decodes (src/ffmpeg/exact-colour.ts): swscale's default yuv420p -> RGB comes back
+# about a level dark, so the truth and the outputs are read the way the pipeline reads its input.
+EXACT_COLOUR = ["-sws_flags", "accurate_rnd+full_chroma_int"]
+
 
 def frames(path: str) -> np.ndarray:
     """Every frame of a video as (N, H, W, 3) uint8 RGB."""
@@ -22,7 +26,7 @@ def frames(path: str) -> np.ndarray:
         check=True, capture_output=True, text=True,
     )
     width, height = (int(v) for v in probe.stdout.strip().split(","))
-    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", path, "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], check=True, capture_output=True).stdout
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", path, *EXACT_COLOUR, "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], check=True, capture_output=True).stdout
     return np.frombuffer(raw, np.uint8).reshape(-1, height, width, 3)
 
 

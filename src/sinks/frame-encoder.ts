@@ -3,6 +3,7 @@ import { FfmpegProcess } from "../ffmpeg/process.js";
 import { log } from "../log.js";
 import type { Frame } from "../types.js";
 import { timedFramePrefix, timedFramesHeader } from "./timed-frames.js";
+import { EXACT_COLOUR } from "../ffmpeg/exact-colour.js";
 
 /**
  * When each frame is shown. `pts`: at the frame's own `ptsMs` (a file's decoded timestamps,
@@ -68,7 +69,7 @@ export class FrameEncoder {
       ffmpeg,
       // -copyts keeps every time as written, the start included, so that a file's audio stays in
       // step; each frame keeps its time (no constant rate made up), counted in the input's unit.
-      ["-hide_banner", "-nostats", "-v", "error", "-y", "-copyts", "-f", "matroska", "-i", "pipe:0", ...options.output],
+      ["-hide_banner", "-nostats", "-v", "error", "-y", "-copyts", "-f", "matroska", "-i", "pipe:0", ...EXACT_COLOUR, ...options.output],
       { stdin: true, ...(options.onStderrLine ? { onStderrLine: options.onStderrLine } : {}) },
     );
     const frameRate = timing.clock === "pts" ? rate(timing.frameRate) : 0;

@@ -4,6 +4,7 @@ import { findFfmpeg, hasFilter } from "../ffmpeg/locate.js";
 import { FfmpegProcess } from "../ffmpeg/process.js";
 import type { Frame, Gate, VideoInfo } from "../types.js";
 import { FrameReader } from "./frame-reader.js";
+import { EXACT_COLOUR } from "../ffmpeg/exact-colour.js";
 
 export interface FileSourceOptions {
   /** Stream name put on each frame; the path by default. */
@@ -57,7 +58,7 @@ export function fileSource(path: string, info: VideoInfo, options: FileSourceOpt
         ffmpeg.path,
         // -copyts: times on the input's own clock, where its start time and audio are (ffmpeg
         // otherwise counts from 0, and a .ts file starting at 1.4 s looked truncated).
-        ["-nostdin", "-hide_banner", "-nostats", "-copyts", "-i", path, "-map", "0:v:0", "-vf", select + filters, "-vsync", "passthrough", ...limit, "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"],
+        ["-nostdin", "-hide_banner", "-nostats", "-copyts", "-i", path, "-map", "0:v:0", "-vf", select + filters, "-vsync", "passthrough", ...limit, ...EXACT_COLOUR, "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"],
         { onStderrLine: (line) => log.parse(line) },
       );
       void decoder.done.catch(() => undefined).then(() => log.end());

@@ -6,6 +6,7 @@ import { FfmpegProcess } from "../ffmpeg/process.js";
 import type { Frame, VideoInfo } from "../types.js";
 import { PpmReader } from "./frame-reader.js";
 import { reconnectDelay, type Backoff } from "../reconnect.js";
+import { EXACT_COLOUR } from "../ffmpeg/exact-colour.js";
 
 const FIRST_FRAME_GRACE_MS = 10_000;
 
@@ -80,7 +81,7 @@ export function rtspSource(url: string, options: RtspSourceOptions): Observable<
       decoder = new FfmpegProcess(ffmpeg.path, [
         "-nostdin", "-hide_banner", "-v", "error", "-fflags", "nobuffer", "-analyzeduration", "1000000",
         ...(await rtspInputArgs(ffmpeg, options.transport, options.stallTimeoutMs)),
-        "-i", url, "-map", "0:v:0", "-vsync", "passthrough", "-f", "image2pipe", "-c:v", "ppm", "-pix_fmt", "rgb24", "pipe:1",
+        "-i", url, "-map", "0:v:0", "-vsync", "passthrough", ...EXACT_COLOUR, "-f", "image2pipe", "-c:v", "ppm", "-pix_fmt", "rgb24", "pipe:1",
       ]);
       const reader = new PpmReader(decoder.stdout);
       let first = true;

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { EXACT_COLOUR } from "../../src/ffmpeg/exact-colour.js";
 
 /** Where generated clips live for this test run. */
 export const WORK = join(tmpdir(), `dsanet-test-${process.pid}`);
@@ -25,9 +26,9 @@ export function clip(name: string, ...args: string[]): string {
   return path;
 }
 
-/** Every frame of a video as RGB24 buffers, decoded by ffmpeg directly. */
+/** Every frame of a video as RGB24 buffers, decoded by ffmpeg directly, with the conversion dsanet uses. */
 export function decodeAll(path: string, width: number, height: number): Buffer[] {
-  const raw = execFileSync("ffmpeg", ["-v", "error", "-i", path, "-vsync", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"], {
+  const raw = execFileSync("ffmpeg", ["-v", "error", "-i", path, "-vsync", "passthrough", ...EXACT_COLOUR, "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"], {
     maxBuffer: 1 << 30,
   });
   const size = width * height * 3;

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createOnnxEngine } from "../../src/engine/onnx-engine.js";
 import type { Engine } from "../../src/engine/engine.js";
 import { deblurFile, type DeblurFileOptions } from "../../src/pipeline/deblur-file.js";
-import { COCKATOO, MODEL, WORK, clip, decodeAll, meanAbsDiff, streamInfo } from "../helpers/clips.js";
+import { COCKATOO, MODEL, PEDESTRIANS, WORK, clip, decodeAll, meanAbsDiff, streamInfo } from "../helpers/clips.js";
 import { deblurFileOptions } from "../helpers/deblur-options.js";
 
 let engine: Engine;
@@ -43,6 +43,18 @@ describe("deblurFile", () => {
       const distances = before.map((b) => meanAbsDiff(frame, b));
       expect(distances.indexOf(Math.min(...distances))).toBe(i);
     });
+  });
+
+  it("leaves a still picture's levels as they were: decoding and encoding add no bias", async () => {
+    // Real footage held still: after the first frame nothing moves, so with regions on every
+    // pixel keeps the input's decoded bytes, and only the decoder and the encoder stand between
+    // input and output. swscale's default 4:2:0 conversions made this 1.1 luma levels darker.
+    const input = clip("still.mp4", "-i", PEDESTRIANS, "-vf", "select=eq(n\\,0),loop=9:1:0,scale=160:120", "-frames:v", "10", "-c:v", "libx264", "-crf", "12", "-pix_fmt", "yuv420p");
+    const output = join(WORK, "still-deblurred.mp4");
+    await deblurFile({ ...options(input, output), regions: "auto" });
+    const [before, after] = [decodeAll(input, 160, 120).at(-1) as Buffer, decodeAll(output, 160, 120).at(-1) as Buffer];
+    const meanOf = (rgb: Buffer, channel: number) => rgb.reduce((sum, byte, i) => (i % 3 === channel ? sum + byte : sum), 0) / (rgb.length / 3);
+    for (const channel of [0, 1, 2]) expect(Math.abs(meanOf(after, channel) - meanOf(before, channel))).toBeLessThan(0.25);
   });
 
   it("keeps the mp3 audio of a real clip (cockatoo)", async () => {

@@ -23,7 +23,7 @@ export function pointwiseConvsAsGemm(graph: OnnxGraph): OnnxGraph {
   const replaced = new Map<OnnxNode, OnnxNode[]>();
   const added = new AddedInitializers();
   const int64s = (values: readonly number[]) =>
-    added.once(`gemm_shape_${values.join("x")}`, () => ({ type: OnnxType.int64, dims: [values.length], data: new Uint8Array(BigInt64Array.from(values, BigInt).buffer) })).name;
+    added.once(`grid_gemm_shape_${values.join("x")}`, () => ({ type: OnnxType.int64, dims: [values.length], data: new Uint8Array(BigInt64Array.from(values, BigInt).buffer) })).name;
   for (const conv of graph.nodes) {
     if (conv.op !== "Conv" || !unitConv(conv)) continue;
     const [x, w, b] = conv.inputs;

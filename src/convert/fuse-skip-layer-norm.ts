@@ -20,8 +20,7 @@ export function fuseSkipLayerNorms(graph: OnnxGraph): OnnxGraph {
   const shapes = graphShapes(graph);
   const replaced = new Map<OnnxNode, OnnxNode | readonly OnnxNode[]>();
   const added = new AddedInitializers();
-  const int64s = (values: readonly number[]) =>
-    added.once(`skip_layer_norm_shape_${values.join("x")}`, () => ({ type: OnnxType.int64, dims: [values.length], data: new Uint8Array(BigInt64Array.from(values, BigInt).buffer) })).name;
+  const int64s = (values: readonly number[]) => added.int64s("skip_layer_norm_shape", values);
   for (const norm of graph.nodes) {
     if (norm.op !== "LayerNormalization" || (norm.attributes?.axis !== -1 && norm.attributes?.axis !== undefined)) continue;
     const sum = made(norm.inputs[0], "Add");

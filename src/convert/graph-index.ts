@@ -61,6 +61,11 @@ export class AddedInitializers {
     return tensor;
   }
 
+  /** A 1-D int64 constant (a shape for Reshape), named after `prefix` (one per rewrite, so that two rewrites' never clash) and its values. */
+  int64s(prefix: string, values: readonly number[]): string {
+    return this.once(`${prefix}_${values.join("x")}`, () => ({ type: OnnxType.int64, dims: [values.length], data: new Uint8Array(BigInt64Array.from(values, BigInt).buffer) })).name;
+  }
+
   values(): Iterable<OnnxTensor> {
     return this.byName.values();
   }

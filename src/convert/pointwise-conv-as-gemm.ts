@@ -22,8 +22,7 @@ export function pointwiseConvsAsGemm(graph: OnnxGraph): OnnxGraph {
   const shapes = graphShapes(graph);
   const replaced = new Map<OnnxNode, OnnxNode[]>();
   const added = new AddedInitializers();
-  const int64s = (values: readonly number[]) =>
-    added.once(`grid_gemm_shape_${values.join("x")}`, () => ({ type: OnnxType.int64, dims: [values.length], data: new Uint8Array(BigInt64Array.from(values, BigInt).buffer) })).name;
+  const int64s = (values: readonly number[]) => added.int64s("grid_gemm_shape", values);
   for (const conv of graph.nodes) {
     if (conv.op !== "Conv" || !unitConv(conv)) continue;
     const [x, w, b] = conv.inputs;

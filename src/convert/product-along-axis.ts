@@ -22,8 +22,7 @@ export function productsAlongAxis(graph: OnnxGraph): OnnxGraph {
   const shapes = graphShapes(graph);
   const replaced = new Map<OnnxNode, OnnxNode[]>();
   const added = new AddedInitializers();
-  const int64s = (values: readonly number[]) =>
-    added.once(`axis_product_shape_${values.join("x")}`, () => ({ type: OnnxType.int64, dims: [values.length], data: new Uint8Array(BigInt64Array.from(values, BigInt).buffer) })).name;
+  const int64s = (values: readonly number[]) => added.int64s("axis_product_shape", values);
   for (const back of graph.nodes) {
     const match = back.op === "Transpose" ? matchProduct(back) : null;
     if (!match) continue;

@@ -22,8 +22,7 @@ export function splitConcatDenses(graph: OnnxGraph): OnnxGraph {
   const shapes = graphShapes(graph);
   const replaced = new Map<OnnxNode, OnnxNode[]>();
   const added = new AddedInitializers();
-  const int64s = (values: readonly number[]) =>
-    added.once(`concat_gemm_shape_${values.join("x")}`, () => ({ type: OnnxType.int64, dims: [values.length], data: new Uint8Array(BigInt64Array.from(values, BigInt).buffer) })).name;
+  const int64s = (values: readonly number[]) => added.int64s("concat_gemm_shape", values);
   for (const matmul of graph.nodes) {
     if (matmul.op !== "MatMul") continue;
     const concat = made(matmul.inputs[0], "Concat");

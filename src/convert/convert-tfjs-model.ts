@@ -24,10 +24,13 @@ const PRODUCER = "dsanet-stream tfjs-to-onnx";
 /**
  * Names a converted graph's cache file: raised whenever a change alters what the converter
  * writes, so that graphs cached by an older converter are converted again (2: layer norms fused;
- * 3: dense layers across a swapped axis fused; 4: GELUs fused; 5: 1x1 convolutions as MatMul, biases
- * where onnxruntime fuses them, split dense layers, leaky ReLU).
+ * 3: dense layers across a swapped axis fused; 4: GELUs fused; 5: issue 36's first rewrites, 1x1
+ * convolutions as MatMul, biases where onnxruntime fuses them, split dense layers, leaky ReLU;
+ * 6: all of REWRITES as they stand, skip layer norms, Gemms for the grid gating and the
+ * concatenations, the resizes narrowed first and without transposes). A graph of revision 5 may
+ * come from any commit between the two.
  */
-export const CONVERTER_REVISION = 5;
+export const CONVERTER_REVISION = 6;
 
 /** A rewrite of a converted graph into one onnxruntime runs faster, computing the same. */
 export type GraphRewrite = (graph: OnnxGraph) => OnnxGraph;

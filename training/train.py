@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import csv
 import math
+import shutil
 import subprocess
 import sys
 import time
@@ -94,6 +95,7 @@ def main() -> None:
     parser.add_argument("--compile", help="torch.compile mode (default, max-autotune-no-cudagraphs, ...; none: eager), over the YAML's step.compile")
     parser.add_argument("--channels-last", action=argparse.BooleanOptionalAction, help="NHWC activations, over the YAML's step.channels_last")
     parser.add_argument("--log-every", type=int, help="iterations between reads of the loss, over the YAML's step.log_every")
+    parser.add_argument("--keep-checkpoints", action="store_true", help="also keep each checkpoint's weights as model-it<N>.pt, for average.py")
     parser.add_argument("--profile", type=int, default=0, help="profile this many iterations after the first 20 and print the top kernels")
     args = parser.parse_args()
 
@@ -173,6 +175,8 @@ def main() -> None:
             if iteration % experiment["checkpoint_every"] == 0:
                 log.flush()
                 save_checkpoint(model, optimizer, iteration, time.time() - start, time.process_time() - cpu_start, run_dir)
+                if args.keep_checkpoints:
+                    shutil.copyfile(run_dir / "model.pt", run_dir / f"model-it{iteration}.pt")
                 seconds = time.time() - interval[1]
                 steps = iteration - interval[0]
                 interval = (iteration, time.time())

@@ -1,3 +1,4 @@
+import { FfmpegError } from "../../ffmpeg/errors.js";
 import type { Muxer } from "../../sinks/muxer.js";
 import { StallError, withStallTimeout } from "../../sinks/rtsp-publish.js";
 import { TeeEncoder } from "../../sinks/tee-encoder.js";
@@ -92,6 +93,13 @@ class SharedEncoder {
   private readonly opening = new Set<string>();
   /** When an output's attempt last restarted the encoder under runs that go on (Date.now). */
   private movedRunsAtMs = -Infinity;
+  /**
+   * Outputs whose run ended with the encoder's death, not a failure of their own: the next
+   * encoder opens their legs too, for their next run to take as it is. Without it, each output
+   * coming back after the death restarted the encoder, and the second start cut the first
+   * output's new RTSP session.
+   */
+  private readonly diedWithEncoder = new Set<string>();
 
   constructor(
     private readonly outputs: readonly EncodedOutput[],
@@ -159,9 +167,16 @@ class SharedEncoder {
   private restart(size: Encoding["size"]): Promise<Encoding> {
     const next = this.current().then(async (previous) => {
       if (previous) await this.finish(previous).catch(() => undefined);
-      const carried = this.outputs.filter(({ spec }) => this.opening.has(spec.name) || [...this.runs].some((run) => run.name === spec.name && !run.leg.failure));
+      const carried = this.outputs.filter(
+        ({ spec }) => this.opening.has(spec.name) || this.diedWithEncoder.has(spec.name) || [...this.runs].some((run) => run.name === spec.name && !run.leg.failure),
+      );
+      this.diedWithEncoder.clear();
       const tee = await TeeEncoder.start({ label: this.options.stream, ...size, crf: this.options.crf, legs: await Promise.all(carried.map((output) => output.muxer())) });
       const legs = new Map(carried.map(({ spec }, i) => [spec.name, legOf(tee, i)]));
+      carried.forEach(({ spec }, i) => {
+        // A leg whose first failure is ffmpeg's death (an FfmpegError), not one of its own.
+        void tee.failed[i]?.then((reason) => reason instanceof FfmpegError && legs.get(spec.name)?.failure === reason && this.diedWithEncoder.add(spec.name));
+      });
       for (const run of this.runs) {
         const moved = legs.get(run.name);
         if (moved && !run.leg.failure) run.leg = moved;

@@ -41,7 +41,7 @@ VERSION = 2
 def cache_dir(data: dict, seed: int) -> Path:
     """runs/cache/<hash of the data options and seed>: one folder per recipe."""
     options = {k: data[k] for k in ("crop", "blur", "compress", "cache_frames", "identity") if k in data}
-    key = hashlib.sha256(json.dumps({**options, "seed": seed, **({"version": VERSION} if VERSION > 1 else {})}, sort_keys=True).encode()).hexdigest()[:12]
+    key = hashlib.sha256(json.dumps({**options, "seed": seed, "version": VERSION}, sort_keys=True).encode()).hexdigest()[:12]
     return RUNS / "cache" / key
 
 

@@ -24,7 +24,8 @@ function store(dtype: TfDtype, v: number): number {
   return v ? 1 : 0;
 }
 
-function broadcastShape(shapes: readonly (readonly number[])[]): number[] | null {
+/** numpy's broadcasting of shapes; null where they do not broadcast. */
+export function broadcastShape(shapes: readonly (readonly number[])[]): number[] | null {
   const rank = Math.max(...shapes.map((s) => s.length));
   const out: number[] = [];
   for (let axis = 0; axis < rank; axis++) {

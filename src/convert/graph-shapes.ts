@@ -1,4 +1,5 @@
 import { OnnxType, type OnnxGraph, type OnnxNode, type OnnxTensor } from "./onnx-proto.js";
+import { broadcastShape } from "./fold.js";
 
 /**
  * The shape of each value of a converted graph whose inputs have fixed sizes, as far as the ops
@@ -68,7 +69,7 @@ function outputShape(node: OnnxNode, inputs: readonly (Shape | undefined)[], con
     case "Less":
     case "LessOrEqual":
     case "And":
-      return inputs.every((s) => s !== undefined) ? broadcast(inputs as Shape[]) : null;
+      return inputs.every((s) => s !== undefined) ? broadcastShape(inputs as Shape[]) : null;
     case "Transpose": {
       const perm = Array.isArray(a.perm) ? (a.perm as number[]) : x?.map((_, i) => x.length - 1 - i);
       return x && perm ? perm.map((p) => x[p] ?? 0) : null;
@@ -82,7 +83,7 @@ function outputShape(node: OnnxNode, inputs: readonly (Shape | undefined)[], con
     }
     case "MatMul": {
       if (!x || !second || x.length < 2 || second.length < 2) return null;
-      const batch = broadcast([x.slice(0, -2), second.slice(0, -2)]);
+      const batch = broadcastShape([x.slice(0, -2), second.slice(0, -2)]);
       return batch ? [...batch, x.at(-2) as number, second.at(-1) as number] : null;
     }
     case "Gemm": {
@@ -121,7 +122,7 @@ function outputShape(node: OnnxNode, inputs: readonly (Shape | undefined)[], con
     }
     case "Expand": {
       const target = ints(node.inputs[1]);
-      return x && target ? broadcast([x, target]) : null;
+      return x && target ? broadcastShape([x, target]) : null;
     }
     case "Gather": {
       if (!x || !second) return null;
@@ -149,22 +150,6 @@ function outputShape(node: OnnxNode, inputs: readonly (Shape | undefined)[], con
 
 function normalized(axis: number, rank: number): number {
   return axis < 0 ? axis + rank : axis;
-}
-
-/** numpy's broadcasting of shapes; null where they do not broadcast. */
-function broadcast(shapes: readonly Shape[]): Shape | null {
-  const rank = Math.max(...shapes.map((s) => s.length));
-  const out: number[] = [];
-  for (let i = 0; i < rank; i++) {
-    let size = 1;
-    for (const s of shapes) {
-      const d = s[s.length - rank + i] ?? 1;
-      if (d !== 1 && size !== 1 && d !== size) return null;
-      if (d !== 1) size = d;
-    }
-    out.push(size);
-  }
-  return out;
 }
 
 /** NCHW Conv and ConvTranspose as the converter writes them (auto_pad SAME_UPPER or VALID, or pads; no output_shape). */

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from common import RUNS, load_experiment
-from data import BlurConfig, blur_config, dihedral, load_photo, synthesize_clip
+from data import HEAVY, BlurConfig, blur_config, dihedral, load_photo, synthesize_clip
 from photos import TRAIN
 
 SHARD = 64
@@ -40,7 +40,7 @@ VERSION = 2
 
 def cache_dir(data: dict, seed: int) -> Path:
     """runs/cache/<hash of the data options and seed>: one folder per recipe."""
-    options = {k: data[k] for k in ("crop", "blur", "compress", "cache_frames", "identity") if k in data}
+    options = {k: data[k] for k in ("crop", "blur", "compress", "cache_frames", "identity", "heavy") if k in data}
     key = hashlib.sha256(json.dumps({**options, "seed": seed, "version": VERSION}, sort_keys=True).encode()).hexdigest()[:12]
     return RUNS / "cache" / key
 
@@ -77,10 +77,19 @@ def h264(frames: np.ndarray, crf: int) -> np.ndarray:
     return out
 
 
+def pick_blur(data: dict, blur: BlurConfig, g: torch.Generator) -> BlurConfig:
+    """`heavy`: this fraction of the clips takes the heavy split's blur (data.HEAVY) instead of
+    the recipe's, so that a fine-tune towards camera footage keeps what the network learned on
+    long exposures. Drawn only where set, so that the caches of recipes without it stay as they were."""
+    if data.get("heavy") and float(torch.rand(1, generator=g)) < data["heavy"]:
+        return HEAVY
+    return blur
+
+
 def make_shard(photos: list[torch.Tensor], data: dict, blur: BlurConfig, seed: int) -> tuple[np.ndarray, np.ndarray]:
     g = torch.Generator().manual_seed(seed)
     frames = data.get("cache_frames", data["frames"])
-    clips = [synthesize_clip(photos, frames, data["crop"], blur, g) for _ in range(SHARD)]
+    clips = [synthesize_clip(photos, frames, data["crop"], pick_blur(data, blur, g), g) for _ in range(SHARD)]
     to_bytes = lambda x: x.mul(255).round().byte().numpy()  # noqa: E731 - exact: clips are already quantised
     blurred = np.stack([to_bytes(b) for b, _ in clips])
     sharp = np.stack([to_bytes(s) for _, s in clips])

@@ -267,6 +267,23 @@ def test_cache_identity_pairs_show_the_sharp_frame_and_a_compressed_one_is_its_o
     assert not (compressed[same] == sharp[same]).all()
 
 
+def test_cache_heavy_share_draws_the_heavy_split_and_none_leaves_the_shard_as_it_was() -> None:
+    from cache import make_shard, pick_blur
+    from data import HEAVY, blur_config
+
+    blur = blur_config({"exposures": [3], "min_detail": 0})
+    g = torch.Generator().manual_seed(0)
+    picks = [pick_blur({"heavy": 0.25}, blur, g) is HEAVY for _ in range(400)]
+    assert 70 < sum(picks) < 130  # about a quarter
+    photos = [srgb_texture(400)]
+    data = {"crop": 32, "frames": 1, "cache_frames": 1}
+    plain, _ = make_shard(photos, data, blur, seed=3)
+    zero, _ = make_shard(photos, {**data, "heavy": 0}, blur, seed=3)
+    mixed, _ = make_shard(photos, {**data, "heavy": 0.5}, blur, seed=3)
+    assert (plain == zero).all()  # unset and 0 draw nothing: old caches stay valid
+    assert not (plain == mixed).all()
+
+
 def srgb_texture(size: int) -> torch.Tensor:
     """A deterministic textured 'photo' in linear light (3, size, size)."""
     g = torch.Generator().manual_seed(0)

@@ -35,6 +35,9 @@ export interface FileSinkOptions {
    * Write a container that plays however abruptly it ends (fragmented MP4; Matroska is so by
    * nature), for live recordings that a hard stop or a full disk may cut anywhere: what was
    * written before the cut is kept, also when the process exits before it finished the file.
+   * Without B-frames, so that what a cut keeps is the first frames and no others: a B-frame is
+   * stored after the frame it comes before, and a cut between them kept a frame and lost the
+   * one before it, so a recording could not say which of its frames to write again.
    * Otherwise MP4s get their index first (faststart), for players that stream them.
    */
   readonly playableWhenCut?: boolean;
@@ -122,6 +125,7 @@ export class FileSink {
     const output = [
       ...(withAudio && options.audioFrom ? ["-i", options.audioFrom, "-map", "0:v:0", "-map", "1:a:0", ...audioArgs(options.output, options.audioCodec), "-shortest"] : ["-map", "0:v:0"]),
       ...videoArgs(options.output, width, height, options.encode),
+      ...(playableWhenCut ? ["-bf", "0"] : []),
       ...FrameEncoder.timingArgs(timing),
       ...(await containerArgs(ffmpeg, options.output, timeBase(timing), playableWhenCut)),
       file.path,
@@ -133,10 +137,11 @@ export class FileSink {
     return sink;
   }
 
-  async write(frame: Frame): Promise<void> {
+  /** `atMs`: a wallclock frame's time, where it is not now (FrameEncoder.write). */
+  async write(frame: Frame, atMs?: number): Promise<void> {
     if (this.failure) throw this.failure;
     try {
-      await this.encoder.write(frame);
+      await this.encoder.write(frame, atMs);
     } catch (error) {
       // A pipe broken by ffmpeg's exit (EPIPE) can come before the stderr line that says why
       // (a full disk): wait for its stderr to drain, then report the cause it names.

@@ -81,7 +81,12 @@ export class FrameEncoder {
     return ["-vsync", "passthrough", "-enc_time_base:v", timeBase(timing)];
   }
 
-  async write(frame: Frame): Promise<void> {
+  /**
+   * `atMs` (performance.now()'s clock): when a wallclock frame came, where that was before it
+   * reaches this encoder: a frame written again after its first encoder died keeps its place
+   * in time. Without it, now.
+   */
+  async write(frame: Frame, atMs?: number): Promise<void> {
     const { width, height, label } = this.options;
     if (frame.width !== width || frame.height !== height) {
       throw new Error(`${label}: a ${frame.width}x${frame.height} frame came for a ${width}x${height} video; frames of one video keep one size`);
@@ -91,7 +96,7 @@ export class FrameEncoder {
       await this.process.done;
       throw new Error(`${label}: the encoder has stopped`);
     }
-    stdin.write(timedFramePrefix(BigInt(this.stamp(frame)), frame.rgb.length));
+    stdin.write(timedFramePrefix(BigInt(this.stamp(frame, atMs)), frame.rgb.length));
     // A pipe that breaks while it is full (EPIPE) rejects the wait for 'drain' before ffmpeg's
     // exit is known: the exit is the reason to give ("was killed by SIGKILL"), not the pipe's.
     if (!stdin.write(frame.rgb)) await Promise.race([once(stdin, "drain").catch(() => this.process.done), this.process.done]);
@@ -112,15 +117,14 @@ export class FrameEncoder {
    * The frame's time in ns, at least one tick of the output's time base after the one before:
    * an encoder and a muxer refuse equal or backward times, which a damaged file can hold.
    */
-  private stamp(frame: Frame): number {
+  private stamp(frame: Frame, atMs = performance.now()): number {
     const { timing } = this.options;
     let ns: number;
     if (timing.clock === "pts") {
       ns = Math.round(frame.ptsMs * 1e6);
     } else {
-      const now = performance.now();
-      this.firstAtMs ??= now;
-      ns = Math.round((now - this.firstAtMs) * 1e6);
+      this.firstAtMs ??= atMs;
+      ns = Math.round((atMs - this.firstAtMs) * 1e6);
     }
     const least = this.lastNs === null ? 0 : this.lastNs + Math.ceil(tickNs(timeBase(timing)));
     if (ns < least) {

@@ -5,9 +5,16 @@ import { FileSink, type EncodeOptions } from "../../sinks/file.js";
 import type { Frame } from "../../types.js";
 import type { FrameOutput, OutputSpec } from "../frame-output.js";
 import type { LiveFrame } from "../live.js";
+import { UnconfirmedFrames, type TimedPicture } from "./unconfirmed-frames.js";
 
 /** Deblurred frames that may wait for a live recording's encoder: a few seconds of video. */
 const RECORDING_QUEUE = 64;
+/**
+ * The latest pictures a recording holds until its file has them, for the next segment should
+ * its encoder die (UnconfirmedFrames): 72 frames at 1280x720, enough for x264's lookahead and a
+ * fragment; 290 at 640x360.
+ */
+const UNCONFIRMED_BYTES = 192 * 1024 * 1024;
 
 export interface RecordingOptions {
   readonly stream: string;
@@ -31,8 +38,9 @@ function stamp(atMs: number): string {
  * Matroska, see FileSink's playableWhenCut), named by its start time beside the first
  * (`rec-2026-12-06T02-15-03Z.mp4` beside `rec.mp4`). A run ends when its encoder dies or its
  * disk fills: what it wrote is kept, and the next run, after the backoff, starts a new segment,
- * so nothing written is ever overwritten. With `segmentMs` every segment is named by its start
- * and a new one begins when its time is up.
+ * so nothing written is ever overwritten. The frames the dead encoder had taken but not
+ * written go first into that segment, at their own times. With `segmentMs` every segment is
+ * named by its start and a new one begins when its time is up.
  */
 export function recordingOutput(options: RecordingOptions): OutputSpec {
   const used = new Set<string>();
@@ -47,12 +55,14 @@ export function recordingOutput(options: RecordingOptions): OutputSpec {
     used.add(path);
     return path;
   };
+  /** Frames a failed segment did not write, for the next run's segment, oldest first. */
+  const unwritten: TimedPicture[] = [];
   return {
     name: "recording",
     title: "the recording",
     buffer: RECORDING_QUEUE,
     oneSize: true,
-    open: async (width, height) => new Recording(options, width, height, nextPath),
+    open: async (width, height) => new Recording(options, width, height, nextPath, unwritten),
   };
 }
 
@@ -69,23 +79,35 @@ class Recording implements FrameOutput {
   /** Until the run is up: the bytes of its segment's header (the first size seen on disk), and how to say it is up. */
   private headerBytes: number | null = null;
   private proven: (() => void) | null = null;
+  private readonly unconfirmed = new UnconfirmedFrames(UNCONFIRMED_BYTES);
 
   constructor(
     private readonly options: RecordingOptions,
     private readonly width: number,
     private readonly height: number,
     private readonly nextPath: () => string,
+    /** Shared by the recording's runs: what the last one's encoder took and did not write. */
+    private readonly unwritten: TimedPicture[],
   ) {
     this.up = new Promise((resolve) => (this.proven = resolve));
   }
 
   async write(frame: LiveFrame): Promise<void> {
+    const atMs = performance.now();
     const { segmentMs } = this.options;
     if (this.segment && segmentMs !== null && Date.now() - this.segment.startedAtMs >= segmentMs) await this.finishSegment();
     this.segment ??= this.startSegment();
     const sink = await this.segment.sink;
-    await sink.write(this.options.picture(frame));
+    // Taken off the list before it is given: should this encoder fail too, it is among the
+    // unconfirmed, and the list keeps only what was never given.
+    for (let timed = this.unwritten.shift(); timed; timed = this.unwritten.shift()) await this.give(sink, timed);
+    await this.give(sink, { picture: this.options.picture(frame), atMs });
     if (this.proven) await this.prove(sink);
+  }
+
+  private async give(sink: FileSink, timed: TimedPicture): Promise<void> {
+    this.unconfirmed.add(timed);
+    await sink.write(timed.picture, timed.atMs);
   }
 
   private async prove(sink: FileSink): Promise<void> {
@@ -120,8 +142,14 @@ class Recording implements FrameOutput {
     try {
       await sink.close();
     } catch (error) {
-      if (sink.kept) log.info(`${this.options.stream}: ${segment.path} keeps the ${sink.kept} frames written before the failure`);
+      const kept = sink.kept ?? 0;
+      const { unwritten, lost } = this.unconfirmed.takeAfter(kept);
+      // Older than any frame not yet given, so first.
+      this.unwritten.unshift(...unwritten);
+      const then = `${unwritten.length} after them go into the next segment${lost > 0 ? `, ${lost} before those were lost with the encoder` : ""}`;
+      log.info(`${this.options.stream}: ${kept ? `${segment.path} keeps the ${kept} frames written before the failure` : `${segment.path} kept no frame`}; ${then}`);
       throw error;
     }
+    this.unconfirmed.clear();
   }
 }

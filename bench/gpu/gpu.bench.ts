@@ -124,7 +124,7 @@ for (const model of values.models.split(",") as ShippedModel[]) {
       }
       // Lite runs several times faster: more frames keep its timings as long.
       const frames = Number(provider === "cpu" ? values["cpu-frames"] : values.frames) * (model === "lite" ? 3 : 1);
-      const options = { type: "onnx" as const, model, scales: null, stages: null, threads: 0, provider, backend: "auto" as const };
+      const options = { type: "onnx" as const, model, scales: null, stages: null, precision: "fp32" as const, threads: 0, provider, backend: "auto" as const };
       try {
         const engine = await createOnnxEngine({ model: `${MODELS_DIR}${shipped.onnx}`, scales: shipped.scales, threads: 0, provider });
         cells[2] = engine.name;

@@ -20,6 +20,12 @@ const engine = z
     scales: oneToThree.nullable().default(null),
     /** MAXIM: stop after this many of its 3 stages (each restores the image; 1 costs a third); null: all 3. */
     stages: oneToThree.nullable().default(null),
+    /**
+     * maxim: "int8" runs its dense layers' products in 8-bit integers (dynamic quantisation,
+     * src/convert/quantize-dense.ts). fp32 is the default everywhere: on the AMX Xeon int8 was no
+     * faster (issue 36: 7.20 s a 320x240 frame against 7.31) and 46.8 dB from fp32's output.
+     */
+    precision: z.enum(["fp32", "int8"]).default("fp32"),
     /** onnx: intra-op threads; 0: one per core available to the process (cgroup quota included). */
     threads: z.number().int().min(0).default(0),
     /** onnx execution provider: webgpu is bundled with onnxruntime-node (Dawn on Vulkan); cuda and tensorrt need binaries from outside npm. */

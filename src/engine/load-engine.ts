@@ -14,7 +14,7 @@ export async function loadEngineOnThisThread(options: Config["engine"]): Promise
   const { path, scales } = existingModelFile(options);
   if (options.model === MAXIM_MODEL) {
     const stages = options.stages ?? MAXIM.stages;
-    return createMaximEngine({ stages, threads: options.threads, provider: options.provider, progress: (line) => process.stderr.write(`${line}\n`) });
+    return createMaximEngine({ stages, threads: options.threads, provider: options.provider, precision: options.precision, progress: (line) => process.stderr.write(`${line}\n`) });
   }
   if (options.type === "tfjs") return createTfjsEngine({ model: path, scales, backend: options.backend });
   return createOnnxEngine({ model: path, scales: scales ?? 3, threads: options.threads, provider: options.provider });

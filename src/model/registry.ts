@@ -84,9 +84,10 @@ export function modelFile(engine: Pick<Config["engine"], "type" | "model" | "sca
 }
 
 /** The config's model file, or a ConfigError naming the field and what would make the file. */
-export function existingModelFile(engine: Pick<Config["engine"], "type" | "model" | "scales" | "stages">): ModelFile {
+export function existingModelFile(engine: Pick<Config["engine"], "type" | "model" | "scales" | "stages" | "precision">): ModelFile {
   if (engine.model === MAXIM_MODEL) return maximFile(engine);
   if (engine.stages !== null) throw new ConfigError(`engine.stages: only maxim has stages (--model maxim); DSANet's depth is its scales (--scales)`);
+  if (engine.precision !== "fp32") throw new ConfigError(`engine.precision: only maxim runs in ${engine.precision} (--model maxim); DSANet and Lite run in fp32`);
   const file = modelFile(engine);
   if (existsSync(file.path)) return file;
   const shipped = isShippedModel(engine.model) ? SHIPPED_MODELS[engine.model] : null;

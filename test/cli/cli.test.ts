@@ -3,7 +3,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, symlink
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { availableCores } from "../../src/machine.js";
-import { PEDESTRIANS, REPO, WORK, clip, decodeAll, streamInfo } from "../helpers/clips.js";
+import { PEDESTRIANS, REPO, WORK, clip, decodeAll, psnr, streamInfo } from "../helpers/clips.js";
 import { dsanetSync } from "../helpers/command.js";
 
 const dsanet = (...args: string[]) => dsanetSync(args);
@@ -77,6 +77,9 @@ describe("dsanet CLI", () => {
     const stages = dsanet("deblur", PEDESTRIANS, "-o", join(WORK, "never-stages.mp4"), "--stages", "1");
     expect(stages.code).toBe(2);
     expect(stages.stderr).toMatch(/error: engine\.stages: only maxim has stages/);
+    const precision = dsanet("deblur", PEDESTRIANS, "-o", join(WORK, "never-precision.mp4"), "--precision", "int8");
+    expect(precision.code).toBe(2);
+    expect(precision.stderr).toMatch(/error: engine\.precision: only maxim runs in int8/);
     const regions = dsanet("deblur", PEDESTRIANS, "-o", join(WORK, "never-regions.mp4"), "--regions", "some");
     expect(regions.code).toBe(2);
     expect(regions.stderr).toMatch(/--regions <mode>' argument 'some' is invalid. Allowed choices are auto, off/);
@@ -116,7 +119,16 @@ describe("dsanet CLI", () => {
     expect(run.stderr).toMatch(/engine: maxim-3s \(1 of its 3 stages\) on onnx \(cpu\)/);
     expect(run.stderr).toMatch(/converting @upscalerjs\/maxim-deblurring \(its first 1 of 3 stages\) for 64x64 frames/);
     expect(readdirSync(cache)).toEqual([expect.stringMatching(/^maxim-0\.1\.0-r\d+-1stage-64x64\.onnx$/)]);
-  }, 120_000);
+    // --precision int8: its own graph, cached beside the fp32 one, and a picture close to fp32's.
+    const int8 = dsanetSync(["deblur", input, "-o", join(WORK, "cli-stages-int8.mkv"), "--model", "maxim", "--stages", "1", "--precision", "int8", "--lossless"], { DSANET_CACHE: cache });
+    expect(int8.code, int8.stderr).toBe(0);
+    expect(int8.stderr).toMatch(/engine: maxim-3s \(1 of its 3 stages\) on onnx \(cpu, int8\)/);
+    const graphs = readdirSync(cache);
+    expect(graphs).toHaveLength(2);
+    expect(graphs).toEqual(expect.arrayContaining([expect.stringMatching(/-1stage-64x64-int8\.onnx$/)]));
+    const [fp32Frame, int8Frame] = [decodeAll(join(WORK, "cli-stages-out.mkv"), 64, 64)[0], decodeAll(join(WORK, "cli-stages-int8.mkv"), 64, 64)[0]];
+    expect(psnr(fp32Frame as Buffer, int8Frame as Buffer)).toBeGreaterThan(35);
+  }, 180_000);
 
   it("detect-compare reports detections before and after deblurring, with a picture report", { timeout: 300_000 }, () => {
     const report = join(WORK, "compare.html");

@@ -163,7 +163,7 @@ describe("engines", () => {
   });
 
   it("in its worker thread: the same output as in this one, and the event loop stays free meanwhile", async () => {
-    const worker = await loadEngineInWorker({ type: "onnx", model: MODEL, scales: 3, stages: null, threads: 1, provider: "cpu", backend: "auto" });
+    const worker = await loadEngineInWorker({ type: "onnx", model: MODEL, scales: 3, stages: null, precision: "fp32", threads: 1, provider: "cpu", backend: "auto" });
     try {
       const [here, there] = [await runClip(onnx, true), await runClip(worker, true)];
       there.forEach((image, i) => expect(image).toEqual(here[i]));
@@ -185,7 +185,7 @@ describe("engines", () => {
 
   it("says clearly when a GPU provider or a model file is missing", async () => {
     await expect(createOnnxEngine({ model: MODEL, scales: 3, threads: 1, provider: "cuda" })).rejects.toThrow(/engine\.provider: cuda could not start/);
-    await expect(loadEngineOnThisThread({ type: "onnx", model: "full", scales: 2, stages: null, threads: 1, provider: "cpu", backend: "auto" })).rejects.toThrow(
+    await expect(loadEngineOnThisThread({ type: "onnx", model: "full", scales: 2, stages: null, precision: "fp32", threads: 1, provider: "cpu", backend: "auto" })).rejects.toThrow(
       /engine\.model: \S+dsanet-k2\.onnx: no such model; export it with: python3 training\/export\.py --weights models\/dsanet\.onnx --name dsanet --scales 2/,
     );
     // The tfjs engine reads DSANet's config and weights from the ONNX file; a graph without them is refused by name.
@@ -193,7 +193,7 @@ describe("engines", () => {
     writeFileSync(bare, encodeModel({ name: "bare", nodes: [{ op: "Identity", inputs: ["x"], outputs: ["y"] }], initializers: [], inputs: [{ name: "x", type: OnnxType.float, dims: [1] }], outputs: [{ name: "y", type: OnnxType.float, dims: [1] }] }, 17, "test"));
     await expect(createTfjsEngine({ model: bare, scales: null, backend: "auto" })).rejects.toThrow(/bare\.onnx: no dsanet\.config in its metadata, so not a DSANet export the tfjs engine can rebuild; re-export it with training\/export\.py/);
     // The same reasons reach the caller from the engine's worker thread, still the user's to fix (one line, exit 2).
-    const fromWorker = await loadEngineInWorker({ type: "onnx", model: MODEL, scales: 3, stages: null, threads: 1, provider: "cuda", backend: "auto" }).catch((error: unknown) => error);
+    const fromWorker = await loadEngineInWorker({ type: "onnx", model: MODEL, scales: 3, stages: null, precision: "fp32", threads: 1, provider: "cuda", backend: "auto" }).catch((error: unknown) => error);
     expect(fromWorker).toBeInstanceOf(UserError);
     expect((fromWorker as Error).message).toMatch(/engine\.provider: cuda could not start/);
   });

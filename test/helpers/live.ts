@@ -7,7 +7,7 @@ import { DEBLUR_DEFAULTS } from "./deblur-options.js";
 
 /** The shipped model on onnxruntime with one thread, in its worker thread as the CLI runs it. */
 export function liveEngine(): Promise<Engine> {
-  return loadEngineInWorker({ type: "onnx", model: MODEL, scales: 3, stages: null, threads: 1, provider: "cpu", backend: "auto" });
+  return loadEngineInWorker({ type: "onnx", model: MODEL, scales: 3, stages: null, precision: "fp32", threads: 1, provider: "cpu", backend: "auto" });
 }
 
 /** serve() options for tests on loopback: quick reconnects, small JPEGs, no recording, nothing published. */

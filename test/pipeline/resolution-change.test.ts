@@ -21,7 +21,7 @@ describe("a camera back at another resolution", () => {
     const first = new RtspServer(port, "160x96@10");
     servers.push(first);
     await first.start();
-    const engine = await loadEngineInWorker({ type: "onnx", model: "lite", scales: null, stages: null, threads: 1, provider: "cpu", backend: "auto" });
+    const engine = await loadEngineInWorker({ type: "onnx", model: "lite", scales: null, stages: null, precision: "fp32", threads: 1, provider: "cpu", backend: "auto" });
     const output = join(WORK, "resized-recording.mp4");
     const events: LiveEvent[] = [];
     const said: string[] = [];

@@ -10,7 +10,7 @@ describe("the engine worker", () => {
   // worker used to release the session under that run, or run a later frame on the released
   // session, and onnxruntime-node aborted the whole process (exit 134, Napi::Error).
   it("finishes the run in flight before closing, and refuses runs after close", async () => {
-    const engine = await loadEngineInWorker({ type: "onnx", model: MODEL, scales: 3, stages: null, threads: 1, provider: "cpu", backend: "auto" });
+    const engine = await loadEngineInWorker({ type: "onnx", model: MODEL, scales: 3, stages: null, precision: "fp32", threads: 1, provider: "cpu", backend: "auto" });
     const inFlight = engine.run(frame(), H, W);
     const closed = engine.close();
     const late = expect(engine.run(frame(), H, W)).rejects.toThrow(/engine is closed/);

@@ -1,9 +1,8 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rm } from "node:fs/promises";
 import { ReplaySubject, firstValueFrom, timer } from "rxjs";
 import { ViewerServer } from "../sinks/viewer/server.js";
 import { serveCamera } from "./camera.js";
+import { makeHlsFolder } from "./hls-folder.js";
 import { LiveMetrics } from "./metrics.js";
 import type { ServeOptions } from "./serve-options.js";
 
@@ -34,7 +33,7 @@ export interface Serving {
 export async function serve(options: ServeOptions): Promise<Serving> {
   const metrics = new LiveMetrics();
   // Each stream's playlist and segments, in a folder of this server's own, gone when it closes.
-  const hlsFolder = options.viewer.hls ? await mkdtemp(join(tmpdir(), "dsanet-hls-")) : null;
+  const hlsFolder = options.viewer.hls ? await makeHlsFolder() : null;
   const server = await ViewerServer.start({
     ...options.viewer,
     hls: hlsFolder,

@@ -5,8 +5,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { EXACT_COLOUR } from "../../src/ffmpeg/exact-colour.js";
 
-/** Where generated clips live for this test run. */
-export const WORK = join(tmpdir(), `dsanet-test-${process.pid}`);
+/** Where generated clips live for this test run: in the run's folder (test/global-setup.ts), one per worker. */
+export const WORK = join(process.env.DSANET_TEST_TMP ?? tmpdir(), `dsanet-test-${process.pid}`);
 mkdirSync(WORK, { recursive: true });
 
 export const REPO = fileURLToPath(new URL("../../", import.meta.url));

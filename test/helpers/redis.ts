@@ -8,7 +8,7 @@ import { freePort } from "./rtsp.js";
 /** A real redis-server on loopback, for the queue's tests: its own port and folder. */
 export class RedisServer {
   private process: ChildProcess | null = null;
-  readonly dir = mkdtempSync(join(tmpdir(), "dsanet-redis-"));
+  readonly dir = mkdtempSync(join(process.env.DSANET_TEST_TMP ?? tmpdir(), "dsanet-redis-"));
 
   private constructor(
     readonly port: number,

@@ -14,8 +14,9 @@
  *
  *   npx tsx bench/maxim.bench.ts [WIDTHxHEIGHT] [N,N,...] [ROUNDS] [STAGES]     (default 320x240, 3,all, 3 rounds, 3 stages)
  *
- * N is a count of rewrites or "all", with "+int8" for the dense layers in int8 after them
- * (src/convert/quantize-dense.ts), e.g. 3,all,all+int8.
+ * N is a count of rewrites or "all", with "+int8" for the products in int8 after them
+ * (src/convert/quantize-left-products.ts, quantize-dense.ts), "+left8" or "+dense8" for one of
+ * the two alone, e.g. 3,all,all+int8.
  *
  * (Until issue 36 this bench set the engine, in its worker, against a bare session of one
  * graph: engine/bare was 0.97-1.04, see models/MODEL_CARD.md; git history has it.)
@@ -28,6 +29,8 @@ import { dirname, join } from "node:path";
 import ort from "onnxruntime-node";
 import sharp from "sharp";
 import { convertTfjsModel, REWRITES, type Precision } from "../src/convert/convert-tfjs-model.js";
+import { quantizeDenses } from "../src/convert/quantize-dense.js";
+import { quantizeLeftProducts } from "../src/convert/quantize-left-products.js";
 import { padded } from "../src/engine/engine.js";
 import { sessionOptions } from "../src/engine/onnx-engine.js";
 import { availableCores } from "../src/machine.js";
@@ -35,11 +38,18 @@ import { MAXIM, maximModelJson } from "../src/model/maxim.js";
 import { bareSession } from "./bare-session.js";
 
 const [width = 320, height = 240] = (process.argv[2] ?? "320x240").split("x").map(Number);
-/** "N" (the first N rewrites), "all", either with "+int8" (dense layers in int8 after them). */
+/** int8's two halves alone, in fp32 graphs otherwise: to tell which one gains what. */
+const INT8_PARTS = { left8: quantizeLeftProducts, dense8: quantizeDenses } as const;
+/**
+ * "N" (the first N rewrites), "all", either with "+int8" (the products in int8 after them, as
+ * `--precision int8`), or "+left8" / "+dense8" (only the weight-on-the-left products, only the
+ * dense layers with it on the right).
+ */
 const variantsAsked = (process.argv[3] ?? `3,all`).split(",").map((spec) => {
   const [n = "all", precision = "fp32"] = spec.split("+");
-  if (precision !== "fp32" && precision !== "int8") throw new Error(`${spec}: the precision after + is int8 or fp32`);
-  return { count: n === "all" ? REWRITES.length : Number(n), precision: precision as Precision };
+  if (precision !== "fp32" && precision !== "int8" && !(precision in INT8_PARTS)) throw new Error(`${spec}: after + comes int8, left8, dense8 or fp32`);
+  const part = precision in INT8_PARTS ? (precision as keyof typeof INT8_PARTS) : null;
+  return { count: n === "all" ? REWRITES.length : Number(n), precision: (part ? "fp32" : precision) as Precision, part };
 });
 const rounds = Number(process.argv[4] ?? 3);
 const stages = Number(process.argv[5] ?? MAXIM.stages);
@@ -63,27 +73,27 @@ const timed = async (run: () => Promise<unknown>) => {
   await run();
   return (performance.now() - start) / 1000;
 };
-const label = (count: number, precision: Precision) => `${count === 0 ? "no rewrites" : `+${REWRITES[count - 1]?.[0]} (${count})`}${precision === "int8" ? ", int8" : ""}`;
+const label = (count: number, precision: Precision, part: string | null) => `${count === 0 ? "no rewrites" : `+${REWRITES[count - 1]?.[0]} (${count})`}${precision === "int8" ? ", int8" : ""}${part ? `, ${part} only` : ""}`;
 
 const folder = await mkdtemp(join(tmpdir(), "maxim-bench-"));
 try {
   const variants: { name: string; session: ort.InferenceSession; seconds: number[]; output: Uint8Array | null }[] = [];
-  for (const { count, precision } of variantsAsked) {
+  for (const { count, precision, part } of variantsAsked) {
     let started = performance.now();
     const bytes = await convertTfjsModel(modelJson, {
       inputShapes: { xs_0: [1, paddedHeight, paddedWidth, 3] },
       pixels: { height: paddedHeight, width: paddedWidth },
-      rewrites: REWRITES.slice(0, count).map(([, rewrite]) => rewrite),
+      rewrites: [...REWRITES.slice(0, count).map(([, rewrite]) => rewrite), ...(part ? [INT8_PARTS[part]] : [])],
       precision,
       ...(endAt ? { endAt } : {}),
     });
-    const path = join(folder, `maxim-${count}-${precision}.onnx`);
+    const path = join(folder, `maxim-${count}-${part ?? precision}.onnx`);
     await writeFile(path, bytes);
     const converted = (performance.now() - started) / 1000;
     started = performance.now();
     const session = await ort.InferenceSession.create(path, sessionOptions(threads, "cpu", false));
-    console.log(`${label(count, precision)}: converted in ${converted.toFixed(1)} s, session in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-    variants.push({ name: label(count, precision), session, seconds: [], output: null });
+    console.log(`${label(count, precision, part)}: converted in ${converted.toFixed(1)} s, session in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    variants.push({ name: label(count, precision, part), session, seconds: [], output: null });
   }
   const yardstick = await bareSession("full", YARDSTICK.height, YARDSTICK.width, threads);
   const yardstickSeconds: number[] = [];

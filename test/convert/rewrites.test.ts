@@ -10,6 +10,7 @@ import { fuseSkipLayerNorms } from "../../src/convert/fuse-skip-layer-norm.js";
 import { pointwiseConvsAsGemm } from "../../src/convert/pointwise-conv-as-gemm.js";
 import { productsAlongAxis } from "../../src/convert/product-along-axis.js";
 import { quantizeDenses } from "../../src/convert/quantize-dense.js";
+import { quantizeLeftProducts } from "../../src/convert/quantize-left-products.js";
 import { splitConcatDenses } from "../../src/convert/split-concat-dense.js";
 import { splitDenseOutputs } from "../../src/convert/split-dense-outputs.js";
 
@@ -227,5 +228,58 @@ describe("dense layers in int8 (--precision int8)", () => {
     const after = quantizeDenses(before);
     expect(after.nodes.map((n) => n.op)).toEqual(["DynamicQuantizeMatMul", "MatMul"]);
     await expectSameOutputs(before, after, dims, 0);
+  });
+});
+
+describe("products with the weight on the left in int8 (MAXIM's gating units across cells and pixels)", () => {
+  // Values without a pattern: sinusoids in step cancel along a product's rows, leaving sums near
+  // zero beside which int8's rounding of each term looks large.
+  const noise = (count: number, seed: number) => Float32Array.from({ length: count }, (_, k) => (((Math.sin((k + seed * 1000) * 12.9898) * 43758.5453) % 1) + 1) % 1 - 0.5);
+  const noisy = (dims: readonly number[], seed: number) => ({ type: OnnxType.float, dims, data: new Uint8Array(noise(dims.reduce((a, b) => a * b, 1), seed).buffer) });
+
+  /** Each output's largest difference from fp32 over fp32's largest magnitude: int8 rounds, so "close", not "same". */
+  async function relativeErrors(before: OnnxGraph, after: OnnxGraph, dims: readonly number[]) {
+    const input = noise(dims.reduce((a, b) => a * b, 1), 9);
+    const [want, got] = [await run(before, input, dims), await run(after, input, dims)];
+    return want.map((values, k) => {
+      expect(got[k]?.length).toBe(values.length);
+      const [scale, error] = values.reduce(([s, e], v, j) => [Math.max(s, Math.abs(v)), Math.max(e, Math.abs(v - (got[k]?.[j] as number)))], [0, 0]);
+      return error / scale;
+    });
+  }
+  // A resize's matrix: rows of three quarters and a quarter, summing to one.
+  const interpolation = (rows: number, inputs: number) => {
+    const values = new Float32Array(rows * inputs);
+    for (let i = 0; i < rows; i++) [values[i * inputs + (i % inputs)], values[i * inputs + ((i + 1) % inputs)]] = [0.75, 0.25];
+    return { type: OnnxType.float, dims: [rows, inputs], data: new Uint8Array(values.buffer) };
+  };
+
+  it("Gemm(W, x, bias column) and MatMul(W, x) + bias column become integer products near fp32; narrow ones and resizes stay fp32", async () => {
+    const dims = [1, 2, 128, 6];
+    const b = new GraphBuilder();
+    const matrix = b.add("Reshape", ["x", b.int64([128, 12])]);
+    const gemm = b.add("Gemm", [b.initializer({ name: "wg", ...noisy([16, 128], 1) }), matrix, b.initializer({ name: "bg", ...noisy([16, 1], 2) })]);
+    b.add("Gemm", [b.initializer({ name: "narrow", ...noisy([8, 16], 3) }), gemm], {}, "y1");
+    b.add("Add", [b.add("MatMul", [b.initializer({ name: "wm", ...noisy([16, 128], 4) }), "x"]), b.initializer({ name: "bm", ...noisy([16, 1], 5) })], {}, "y2");
+    b.add("MatMul", [b.initializer({ name: "resize", ...interpolation(64, 128) }), "x"], {}, "y3");
+    const before = b.graph("left", [{ name: "x", type: OnnxType.float, dims }], ["y1", "y2", "y3"].map((name) => ({ name, type: OnnxType.float, dims: null })));
+    const after = quantizeLeftProducts(before);
+    const ops = after.nodes.map((n) => n.op);
+    expect(ops.filter((op) => op === "MatMulIntegerToFloat")).toHaveLength(2);
+    expect(ops.filter((op) => op === "Gemm")).toHaveLength(1);
+    expect(ops.filter((op) => op === "MatMul")).toHaveLength(1);
+    expect(ops).not.toContain("Add");
+    const [y1, y2, y3] = await relativeErrors(before, after, dims);
+    // Measured: 0.5-0.8% (8-bit weights per row, x over its own range); the resize stays exact.
+    expect(y1).toBeLessThan(0.02);
+    expect(y2).toBeLessThan(0.02);
+    expect(y3).toBeLessThan(1e-6);
+  });
+
+  it("leaves a graph without such products as it is", () => {
+    const b = new GraphBuilder();
+    b.add("MatMul", ["x", b.initializer({ name: "w", ...noisy([128, 4], 1) })], {}, "y");
+    const before = b.graph("right", [{ name: "x", type: OnnxType.float, dims: [3, 128] }], [{ name: "y", type: OnnxType.float, dims: null }]);
+    expect(quantizeLeftProducts(before)).toBe(before);
   });
 });

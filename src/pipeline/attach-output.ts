@@ -32,8 +32,10 @@ export interface AttachedOutput {
  *   to fit, said once per change;
  * - a run that fails (a dead encoder, a full disk, a lost server) is closed, which keeps what
  *   it wrote, and another is opened at the next frame after the cameras' backoff (capped,
- *   jittered, as a camera reconnects), the frames until then dropped: the failure is logged
- *   and counted once per outage, however many attempts it takes, and the return once;
+ *   jittered, as a camera reconnects): the failure is logged and counted once per outage,
+ *   however many attempts it takes, and the return once. The frames that come meanwhile are
+ *   dropped by a latest-only output; one with a buffer (a recording) holds up to that many for
+ *   the next run, the oldest dropped;
  * - while it is down, metrics and /healthz say so (StreamMetrics.outputDown).
  * There is no timer: frames coming in drive the attempts.
  */
@@ -45,6 +47,8 @@ export function attachOutput(frames: Observable<LiveFrame>, spec: OutputSpec, ru
   let started = false;
   /** The camera size last told about, so that a change is said once. */
   let toldSize: string | null = null;
+  /** Frames that came during the backoff, for the next run (outputs with a buffer only), oldest first. */
+  const held: LiveFrame[] = [];
   /** Runs being closed: closing the output waits for them too (a failed recording's file is being kept). */
   const retiring = new Set<Promise<void>>();
   let closing: Promise<void> | null = null;
@@ -102,18 +106,33 @@ export function attachOutput(frames: Observable<LiveFrame>, spec: OutputSpec, ru
   const write = async (frame: LiveFrame): Promise<void> => {
     if (closing) return;
     if (outage && Date.now() < outage.retryAtMs) {
-      metrics.outputDropped(spec.name);
+      if (spec.buffer === 1) metrics.outputDropped(spec.name);
+      else hold([frame]);
       return;
     }
     const { width, height } = (size ??= { width: frame.sharp.width, height: frame.sharp.height });
     const current = (run ??= open(width, height));
+    const due = [...held.splice(0), frame];
+    let handed = 0;
     try {
       const output = await current;
-      await output.write(spec.oneSize ? await fitted(frame, width, height) : frame);
+      for (const next of due) {
+        handed++;
+        await output.write(spec.oneSize ? await fitted(next, width, height) : next);
+      }
       if (!output.up) markUp(current);
     } catch (error) {
+      // A frame handed to the run is the run's to keep or lose (a recording writes again what
+      // its encoder took and did not write); the ones after it wait for the next run.
+      if (spec.buffer > 1) hold(due.slice(handed));
       await fail(current, error);
     }
+  };
+
+  /** Keep `frames` for the next run, after those already held; beyond the buffer, the oldest are dropped. */
+  const hold = (frames: readonly LiveFrame[]) => {
+    held.push(...frames);
+    for (; held.length > spec.buffer; held.shift()) metrics.outputDropped(spec.name);
   };
 
   let subscription: Subscription | null = null;

@@ -13,13 +13,13 @@ function liveFrame(index: number, width = 8, height = 6): LiveFrame {
 }
 
 /** An output whose runs the test breaks: each run records what it took, and whether it was closed. */
-function brokenOnCommand(oneSize: boolean) {
+function brokenOnCommand(oneSize: boolean, buffer = 4) {
   const runs: { frames: LiveFrame[]; closed: boolean; size: string }[] = [];
   let breakNext = false;
   const spec: OutputSpec = {
     name: "test",
     title: "the test output",
-    buffer: 4,
+    buffer,
     oneSize,
     open: async (width, height) => {
       const run = { frames: [] as LiveFrame[], closed: false, size: `${width}x${height}` };
@@ -43,13 +43,13 @@ function brokenOnCommand(oneSize: boolean) {
 }
 
 describe("attachOutput", () => {
-  it("closes a failed run, says so once, drops frames during the backoff, and opens the next run after it", async () => {
+  it("closes a failed run, says so once, drops frames during the backoff (latest-only), and opens the next run after it", async () => {
     const warned = vi.spyOn(log, "warn").mockImplementation(() => undefined);
     const told = vi.spyOn(log, "info").mockImplementation(() => undefined);
     try {
       const frames = new Subject<LiveFrame>();
       const metrics = new StreamMetrics();
-      const { spec, runs, breakNow } = brokenOnCommand(true);
+      const { spec, runs, breakNow } = brokenOnCommand(true, 1);
       // The test holds the clock: the backoff ends when it says so, not when a loaded machine
       // happens to poll past it.
       let nowMs = 1_000_000;
@@ -82,6 +82,38 @@ describe("attachOutput", () => {
       frames.complete();
       await attached.done;
       expect(runs.map((run) => run.closed)).toEqual([true, true]);
+    } finally {
+      vi.restoreAllMocks();
+    }
+  });
+
+  it("an output with a buffer holds the frames of the backoff for its next run, up to its buffer, the oldest dropped", async () => {
+    vi.spyOn(log, "warn").mockImplementation(() => undefined);
+    vi.spyOn(log, "info").mockImplementation(() => undefined);
+    try {
+      const frames = new Subject<LiveFrame>();
+      const metrics = new StreamMetrics();
+      const { spec, runs, breakNow } = brokenOnCommand(true, 4);
+      let nowMs = 1_000_000;
+      vi.spyOn(Date, "now").mockImplementation(() => nowMs);
+      const attached = attachOutput(frames, spec, { stream: "cam", backoff: { initialMs: 2000, maxMs: 2000 }, metrics });
+      let index = 0;
+      frames.next(liveFrame(index++));
+      await until(() => runs[0]?.frames.length === 1, 5000, "the first run's first frame");
+      breakNow();
+      frames.next(liveFrame(index++)); // frame 1: the failed run's to keep or lose
+      await until(() => runs[0]?.closed, 5000, "the failed run closed");
+      // Within the backoff: six frames for a buffer of four; no run is opened.
+      for (let i = 0; i < 6; i++) frames.next(liveFrame(index++));
+      await until(() => metrics.outputs.get("test")?.dropped === 2, 5000, "the two oldest dropped");
+      expect(runs).toHaveLength(1);
+      nowMs += 60_000;
+      frames.next(liveFrame(index++));
+      await until(() => runs[1]?.frames.length === 5, 5000, "the held frames and the new one in the second run");
+      expect(runs[1]?.frames.map((frame) => frame.original.index)).toEqual([4, 5, 6, 7, 8]);
+      expect(metrics.outputs.get("test")?.dropped).toBe(2);
+      frames.complete();
+      await attached.done;
     } finally {
       vi.restoreAllMocks();
     }

@@ -5,16 +5,16 @@ import { FileSink, type EncodeOptions } from "../../sinks/file.js";
 import type { Frame } from "../../types.js";
 import type { FrameOutput, OutputSpec } from "../frame-output.js";
 import type { LiveFrame } from "../live.js";
-import { UnconfirmedFrames, type TimedPicture } from "./unconfirmed-frames.js";
+import { RecordingBacklog } from "./recording-backlog.js";
 
 /** Deblurred frames that may wait for a live recording's encoder: a few seconds of video. */
 const RECORDING_QUEUE = 64;
 /**
- * The latest pictures a recording holds until its file has them, for the next segment should
- * its encoder die (UnconfirmedFrames): 72 frames at 1280x720, enough for x264's lookahead and a
- * fragment; 290 at 640x360.
+ * The most a recording holds of pictures not yet known to be in its file, for the next segment
+ * should its encoder die (RecordingBacklog): 72 frames at 1280x720, enough for x264's lookahead
+ * and a fragment; 290 at 640x360.
  */
-const UNCONFIRMED_BYTES = 192 * 1024 * 1024;
+const BACKLOG_BYTES = 192 * 1024 * 1024;
 
 export interface RecordingOptions {
   readonly stream: string;
@@ -55,14 +55,14 @@ export function recordingOutput(options: RecordingOptions): OutputSpec {
     used.add(path);
     return path;
   };
-  /** Frames a failed segment did not write, for the next run's segment, oldest first. */
-  const unwritten: TimedPicture[] = [];
+  // One for the recording, across its runs: what a dead encoder did not write goes to the next.
+  const backlog = new RecordingBacklog(BACKLOG_BYTES);
   return {
     name: "recording",
     title: "the recording",
     buffer: RECORDING_QUEUE,
     oneSize: true,
-    open: async (width, height) => new Recording(options, width, height, nextPath, unwritten),
+    open: async (width, height) => new Recording(options, width, height, nextPath, backlog),
   };
 }
 
@@ -79,35 +79,27 @@ class Recording implements FrameOutput {
   /** Until the run is up: the bytes of its segment's header (the first size seen on disk), and how to say it is up. */
   private headerBytes: number | null = null;
   private proven: (() => void) | null = null;
-  private readonly unconfirmed = new UnconfirmedFrames(UNCONFIRMED_BYTES);
 
   constructor(
     private readonly options: RecordingOptions,
     private readonly width: number,
     private readonly height: number,
     private readonly nextPath: () => string,
-    /** Shared by the recording's runs: what the last one's encoder took and did not write. */
-    private readonly unwritten: TimedPicture[],
+    private readonly backlog: RecordingBacklog,
   ) {
     this.up = new Promise((resolve) => (this.proven = resolve));
   }
 
+  /** Takes the frame into the backlog first: whatever fails after, the frame is the recording's to write. */
   async write(frame: LiveFrame): Promise<void> {
-    const atMs = performance.now();
+    this.backlog.add({ picture: this.options.picture(frame), atMs: performance.now() });
     const { segmentMs } = this.options;
     if (this.segment && segmentMs !== null && Date.now() - this.segment.startedAtMs >= segmentMs) await this.finishSegment();
     this.segment ??= this.startSegment();
     const sink = await this.segment.sink;
-    // Taken off the list before it is given: should this encoder fail too, it is among the
-    // unconfirmed, and the list keeps only what was never given.
-    for (let timed = this.unwritten.shift(); timed; timed = this.unwritten.shift()) await this.give(sink, timed);
-    await this.give(sink, { picture: this.options.picture(frame), atMs });
+    // What a dead encoder did not write comes first, each at the time it came.
+    for (let timed = this.backlog.take(); timed; timed = this.backlog.take()) await sink.write(timed.picture, timed.atMs);
     if (this.proven) await this.prove(sink);
-  }
-
-  private async give(sink: FileSink, timed: TimedPicture): Promise<void> {
-    this.unconfirmed.add(timed);
-    await sink.write(timed.picture, timed.atMs);
   }
 
   private async prove(sink: FileSink): Promise<void> {
@@ -143,13 +135,11 @@ class Recording implements FrameOutput {
       await sink.close();
     } catch (error) {
       const kept = sink.kept ?? 0;
-      const { unwritten, lost } = this.unconfirmed.takeAfter(kept);
-      // Older than any frame not yet given, so first.
-      this.unwritten.unshift(...unwritten);
-      const then = `${unwritten.length} after them go into the next segment${lost > 0 ? `, ${lost} before those were lost with the encoder` : ""}`;
+      const { waiting, lost } = this.backlog.segmentFailed(kept);
+      const then = `${waiting} frames wait for the next segment${lost > 0 ? `; ${lost} were let go, beyond what a recording holds` : ""}`;
       log.info(`${this.options.stream}: ${kept ? `${segment.path} keeps the ${kept} frames written before the failure` : `${segment.path} kept no frame`}; ${then}`);
       throw error;
     }
-    this.unconfirmed.clear();
+    this.backlog.segmentDone();
   }
 }

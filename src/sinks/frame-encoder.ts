@@ -82,9 +82,9 @@ export class FrameEncoder {
   }
 
   /**
-   * `atMs` (performance.now()'s clock): when a wallclock frame came, where that was before it
-   * reaches this encoder: a frame written again after its first encoder died keeps its place
-   * in time. Without it, now.
+   * `atMs`: when a wallclock frame came, where that was before it reached this encoder (a
+   * frame written again after its first encoder died keeps its place in time); on any clock of
+   * milliseconds, the same for every frame of this encoder. Without it, now (performance.now()).
    */
   async write(frame: Frame, atMs?: number): Promise<void> {
     const { width, height, label } = this.options;

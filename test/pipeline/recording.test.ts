@@ -7,15 +7,15 @@ import { attachOutput } from "../../src/pipeline/attach-output.js";
 import type { LiveFrame } from "../../src/pipeline/live.js";
 import { StreamMetrics } from "../../src/pipeline/metrics.js";
 import { recordingOutput } from "../../src/pipeline/outputs/recording.js";
-import { WORK, decodeAll } from "../helpers/clips.js";
+import { WORK, decodeAll, streamInfo } from "../helpers/clips.js";
 import { ffmpegsWith } from "../helpers/processes.js";
 import { until } from "../helpers/until.js";
 
 const [WIDTH, HEIGHT] = [64, 48];
 
-/** Frame `index`, a flat grey that tells it from its neighbours after x264: 4 levels a step. */
+/** Frame `index`, arriving now, a flat grey that tells it from its neighbours after x264: 4 levels a step. */
 function liveFrame(index: number): LiveFrame {
-  const frame = { stream: "cam", index, ptsMs: index * 40, width: WIDTH, height: HEIGHT, rgb: new Uint8Array(WIDTH * HEIGHT * 3).fill(level(index)) };
+  const frame = { stream: "cam", index, ptsMs: index * 40, receivedAtMs: Date.now(), width: WIDTH, height: HEIGHT, rgb: new Uint8Array(WIDTH * HEIGHT * 3).fill(level(index)) };
   return { original: frame, sharp: frame, deblurredShare: 1, inferenceMs: 1, latencyMs: 1 };
 }
 
@@ -78,5 +78,10 @@ describe("a recording whose encoder dies", () => {
     // recording waited out its backoff (held by attachOutput for the next run).
     expect(recorded).toEqual([...Array(sent).keys()]);
     expect(recording()?.dropped ?? 0).toBe(0);
+    // Each at the time it arrived, 40 ms apart, those written late too: not bunched at the time
+    // they reached the next encoder.
+    const times = streamInfo(join(folder, next), "v:0").pts;
+    const gaps = times.slice(1).map((time, i) => time - (times[i] as number));
+    expect(Math.min(...gaps.slice(0, carried as number))).toBeGreaterThan(0.03);
   });
 });

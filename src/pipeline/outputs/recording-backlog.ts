@@ -1,6 +1,6 @@
 import type { Frame } from "../../types.js";
 
-/** A picture for a recording, and when it came (performance.now()'s clock). */
+/** A picture for a recording, and when its camera's frame arrived (ms, Date.now()'s clock). */
 export interface TimedPicture {
   readonly picture: Frame;
   readonly atMs: number;

@@ -90,9 +90,13 @@ class Recording implements FrameOutput {
     this.up = new Promise((resolve) => (this.proven = resolve));
   }
 
-  /** Takes the frame into the backlog first: whatever fails after, the frame is the recording's to write. */
+  /**
+   * Takes the frame into the backlog first: whatever fails after, the frame is the recording's
+   * to write. It is stamped when the camera's frame arrived, so that a frame written late (held
+   * through a backoff, written again after its encoder died) keeps its place in time.
+   */
   async write(frame: LiveFrame): Promise<void> {
-    this.backlog.add({ picture: this.options.picture(frame), atMs: performance.now() });
+    this.backlog.add({ picture: this.options.picture(frame), atMs: frame.original.receivedAtMs ?? Date.now() });
     const { segmentMs } = this.options;
     if (this.segment && segmentMs !== null && Date.now() - this.segment.startedAtMs >= segmentMs) await this.finishSegment();
     this.segment ??= this.startSegment();

@@ -14,6 +14,7 @@ import { encodeModel, type OnnxGraph } from "./onnx-proto.js";
 import { pointwiseConvsAsGemm } from "./pointwise-conv-as-gemm.js";
 import { productsAlongAxis } from "./product-along-axis.js";
 import { quantizeDenses } from "./quantize-dense.js";
+import { quantizeLeftProducts } from "./quantize-left-products.js";
 import { splitConcatDenses } from "./split-concat-dense.js";
 import { splitDenseOutputs } from "./split-dense-outputs.js";
 import { endingAt, readTfjsGraph } from "./tfjs-graph.js";
@@ -27,10 +28,11 @@ const PRODUCER = "dsanet-stream tfjs-to-onnx";
  * 3: dense layers across a swapped axis fused; 4: GELUs fused; 5: issue 36's first rewrites, 1x1
  * convolutions as MatMul, biases where onnxruntime fuses them, split dense layers, leaky ReLU;
  * 6: all of REWRITES as they stand, skip layer norms, Gemms for the grid gating and the
- * concatenations, the resizes narrowed first and without transposes). A graph of revision 5 may
+ * concatenations, the resizes narrowed first and without transposes; 7: int8 graphs take the
+ * products with the weight on the left too, fp32 graphs are as in 6). A graph of revision 5 may
  * come from any commit between the two.
  */
-export const CONVERTER_REVISION = 6;
+export const CONVERTER_REVISION = 7;
 
 /** A rewrite of a converted graph into one onnxruntime runs faster, computing the same. */
 export type GraphRewrite = (graph: OnnxGraph) => OnnxGraph;
@@ -56,6 +58,12 @@ export const REWRITES: readonly (readonly [string, GraphRewrite])[] = [
   ["axis-product", productsAlongAxis],
 ];
 
+/**
+ * int8's rewrites, after the others: the products with the weight on the left first (they read
+ * graph-shapes.ts, which knows none of the integer ops), then the dense layers with it on the right.
+ */
+const INT8_REWRITES: readonly GraphRewrite[] = [quantizeLeftProducts, quantizeDenses];
+
 export interface ModelOptions extends ConvertOptions {
   /** Wrap an NHWC image network of this padded size to take and give uint8 frames (nhwc-pixels.ts). */
   readonly pixels?: { readonly height: number; readonly width: number };
@@ -63,7 +71,7 @@ export interface ModelOptions extends ConvertOptions {
   readonly endAt?: string;
   /** The rewrites to run, in order; default: all of REWRITES. */
   readonly rewrites?: readonly GraphRewrite[];
-  /** int8: dense layers' products in 8-bit integers after the rewrites (quantize-dense.ts); default fp32. */
+  /** int8: dense layers' products in 8-bit integers after the rewrites (quantize-left-products.ts, quantize-dense.ts); default fp32. */
   readonly precision?: Precision;
 }
 
@@ -74,7 +82,7 @@ export type Precision = "fp32" | "int8";
 export async function convertTfjsModel(modelJson: string, options: ModelOptions = {}): Promise<Uint8Array> {
   const whole = await readTfjsGraph(modelJson);
   const graph = options.endAt ? endingAt(whole, options.endAt) : whole;
-  const rewrites = [...(options.rewrites ?? REWRITES.map(([, rewrite]) => rewrite)), ...(options.precision === "int8" ? [quantizeDenses] : [])];
+  const rewrites = [...(options.rewrites ?? REWRITES.map(([, rewrite]) => rewrite)), ...(options.precision === "int8" ? INT8_REWRITES : [])];
   const converted = rewrites.reduce((onnx, rewrite) => rewrite(onnx), tfjsToOnnx(graph, basename(dirname(modelJson)), options));
   const [input] = graph.inputs;
   const [output] = graph.outputs;

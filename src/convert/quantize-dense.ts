@@ -1,3 +1,4 @@
+import { symmetricInt8 } from "./symmetric-int8.js";
 import { AddedInitializers, indexGraph, withReplacements } from "./graph-index.js";
 import { OnnxType, type OnnxGraph, type OnnxNode, type OnnxTensor } from "./onnx-proto.js";
 
@@ -42,20 +43,11 @@ export function quantizeDenses(graph: OnnxGraph): OnnxGraph {
   return withReplacements(graph, replaced, added);
 }
 
-/** W (k, n) as int8 with one scale per column (its largest magnitude over 127) and zero points 0. */
+/** W (k, n) as int8 with one scale per column and zero points 0 (symmetricInt8). */
 function quantizedWeight(weight: OnnxTensor, added: AddedInitializers) {
   const [k, n] = weight.dims as [number, number];
-  const values = new Float32Array(weight.data.slice().buffer);
-  const scale = new Float32Array(n);
-  for (let j = 0; j < n; j++) {
-    let max = 0;
-    for (let i = 0; i < k; i++) max = Math.max(max, Math.abs(values[i * n + j] as number));
-    scale[j] = max > 0 ? max / 127 : 1;
-  }
-  const quantized = added.once(`${weight.name}__int8`, () => {
-    const q = Int8Array.from(values, (v, index) => Math.max(-127, Math.min(127, Math.round(v / (scale[index % n] as number)))));
-    return { type: OnnxType.int8, dims: [k, n], data: new Uint8Array(q.buffer) };
-  });
+  const { scale, values } = symmetricInt8(weight, "column");
+  const quantized = added.once(`${weight.name}__int8`, () => ({ type: OnnxType.int8, dims: [k, n], data: new Uint8Array(values.buffer) }));
   const scales = added.once(`${weight.name}__int8_scales`, () => ({ type: OnnxType.float, dims: [n], data: new Uint8Array(scale.buffer) }));
   const zeros = added.once(`${weight.name}__int8_zeros`, () => ({ type: OnnxType.int8, dims: [n], data: new Uint8Array(n) }));
   return { quantized, scales, zeros };

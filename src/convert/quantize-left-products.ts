@@ -1,3 +1,4 @@
+import { symmetricInt8 } from "./symmetric-int8.js";
 import { AddedInitializers, indexGraph, withReplacements } from "./graph-index.js";
 import { graphShapes } from "./graph-shapes.js";
 import { OnnxType, type OnnxGraph, type OnnxNode, type OnnxTensor } from "./onnx-proto.js";
@@ -122,23 +123,17 @@ function interpolation(weight: OnnxTensor): boolean {
 }
 
 /**
- * W (n, k) as uint8 around 128 with one scale per row (its largest magnitude over 127), and the
+ * W (n, k) as uint8 around 128 with one scale per row (symmetricInt8), and the
  * BatchNormalization that applies the scales and the bias (n, 1) per row: mean 0, variance 1.
  */
 function quantizedRows(weight: OnnxTensor, biasColumn: OnnxTensor | null, added: AddedInitializers) {
   const [n, k] = weight.dims as [number, number];
-  const values = new Float32Array(weight.data.slice().buffer);
-  const scale = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    let max = 0;
-    for (let j = 0; j < k; j++) max = Math.max(max, Math.abs(values[i * k + j] as number));
-    scale[i] = max > 0 ? max / 127 : 1;
-  }
+  const { scale, values } = symmetricInt8(weight, "row");
   const floats = (name: string, data: Float32Array) => added.once(name, () => ({ type: OnnxType.float, dims: [n], data: new Uint8Array(data.buffer) })).name;
   const q = added.once(`${weight.name}__left_uint8`, () => ({
     type: OnnxType.uint8,
     dims: [n, k],
-    data: Uint8Array.from(values, (v, index) => 128 + Math.max(-127, Math.min(127, Math.round(v / (scale[Math.floor(index / k)] as number))))),
+    data: Uint8Array.from(values, (v) => 128 + v),
   }));
   const zero = added.once("left_int8_weight_zero", () => ({ type: OnnxType.uint8, dims: [], data: Uint8Array.of(128) }));
   const bias = biasColumn ? new Float32Array(biasColumn.data.slice().buffer) : new Float32Array(n);

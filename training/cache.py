@@ -31,6 +31,7 @@ import torch
 from common import RUNS, load_experiment
 from data import HEAVY, BlurConfig, blur_config, dihedral, load_photo, synthesize_clip
 from photos import TRAIN
+from video_psnr import EXACT_COLOUR
 
 SHARD = 64
 # Bumped when the clips a recipe makes change with the code, not with the options: 2, the H.264
@@ -58,15 +59,14 @@ def h264(frames: np.ndarray, crf: int) -> np.ndarray:
     # swscale's default 4:2:0 conversions are biased: RGB -> yuv420p -> RGB came back 1.1/1.3/1.0
     # levels darker (R/G/B, 16 photo crops, even without x264), which taught the network to
     # brighten every compressed picture, green most. Exact rounding and full chroma
-    # interpolation bring the round trip within 0.06 of a level.
-    exact = ["-sws_flags", "accurate_rnd+full_chroma_int"]
+    # interpolation (EXACT_COLOUR) bring the round trip within 0.06 of a level.
     encoded = subprocess.run(
-        ["ffmpeg", "-v", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", size, "-i", "pipe:0", *exact,
+        ["ffmpeg", "-v", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", size, "-i", "pipe:0", *EXACT_COLOUR,
          "-c:v", "libx264", "-preset", "veryfast", "-crf", str(crf), "-pix_fmt", "yuv420p", "-f", "h264", "pipe:1"],
         input=mosaic.tobytes(), check=True, capture_output=True,
     ).stdout
     decoded = subprocess.run(
-        ["ffmpeg", "-v", "error", "-f", "h264", "-i", "pipe:0", *exact, "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"],
+        ["ffmpeg", "-v", "error", "-f", "h264", "-i", "pipe:0", *EXACT_COLOUR, "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"],
         input=encoded, check=True, capture_output=True,
     ).stdout
     mosaic = np.frombuffer(decoded, np.uint8).reshape(t, side * s, side * s, 3)

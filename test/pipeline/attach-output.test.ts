@@ -42,36 +42,44 @@ function brokenOnCommand(oneSize: boolean, buffer = 4) {
   return { spec, runs, breakNow: () => (breakNext = true) };
 }
 
+/**
+ * An output of `buffer` frames whose first run took a frame and failed at the second, under a
+ * clock the test holds: the backoff ends when the test says so, not when a loaded machine
+ * happens to poll past it. `send` sends the next frame, `passBackoff` moves the clock past it.
+ */
+async function failedOnce(buffer: number) {
+  const frames = new Subject<LiveFrame>();
+  const metrics = new StreamMetrics();
+  const { spec, runs, breakNow } = brokenOnCommand(true, buffer);
+  let nowMs = 1_000_000;
+  vi.spyOn(Date, "now").mockImplementation(() => nowMs);
+  const attached = attachOutput(frames, spec, { stream: "cam", backoff: { initialMs: 2000, maxMs: 2000 }, metrics });
+  let index = 0;
+  const send = () => frames.next(liveFrame(index++));
+  send();
+  await until(() => runs[0]?.frames.length === 1, 5000, "the first run's first frame");
+  expect(metrics.outputs.get("test")?.downSinceMs).toBeNull();
+  breakNow();
+  send(); // frame 1: the failed run's to keep or lose
+  await until(() => runs[0]?.closed, 5000, "the failed run closed");
+  expect(metrics.outputs.get("test")?.downSinceMs).not.toBeNull();
+  return { frames, metrics, runs, attached, send, passBackoff: () => (nowMs += 60_000) };
+}
+
 describe("attachOutput", () => {
   it("closes a failed run, says so once, drops frames during the backoff (latest-only), and opens the next run after it", async () => {
     const warned = vi.spyOn(log, "warn").mockImplementation(() => undefined);
     const told = vi.spyOn(log, "info").mockImplementation(() => undefined);
     try {
-      const frames = new Subject<LiveFrame>();
-      const metrics = new StreamMetrics();
-      const { spec, runs, breakNow } = brokenOnCommand(true, 1);
-      // The test holds the clock: the backoff ends when it says so, not when a loaded machine
-      // happens to poll past it.
-      let nowMs = 1_000_000;
-      vi.spyOn(Date, "now").mockImplementation(() => nowMs);
-      const attached = attachOutput(frames, spec, { stream: "cam", backoff: { initialMs: 2000, maxMs: 2000 }, metrics });
-      let index = 0;
-      frames.next(liveFrame(index++));
-      await until(() => runs[0]?.frames.length === 1, 5000, "the first run's first frame");
-      expect(metrics.outputs.get("test")?.downSinceMs).toBeNull();
-
-      breakNow();
-      frames.next(liveFrame(index++));
-      await until(() => runs[0]?.closed, 5000, "the failed run closed");
-      expect(metrics.outputs.get("test")?.downSinceMs).not.toBeNull();
+      const { frames, metrics, runs, attached, send, passBackoff } = await failedOnce(1);
       // Within the backoff, frames are dropped and no run is opened.
-      frames.next(liveFrame(index++));
-      frames.next(liveFrame(index++));
+      send();
+      send();
       await until(() => metrics.outputs.get("test")?.dropped === 2, 5000, "two frames dropped");
       expect(runs).toHaveLength(1);
       // Past it (jitter included), the next frame opens the second run.
-      nowMs += 60_000;
-      frames.next(liveFrame(index++));
+      passBackoff();
+      send();
       await until(() => (runs[1]?.frames.length ?? 0) > 0 && metrics.outputs.get("test")?.downSinceMs === null, 5000, "a second run with frames, up");
       const counts = metrics.outputs.get("test");
       expect(counts?.failures).toBe(1);
@@ -91,24 +99,13 @@ describe("attachOutput", () => {
     vi.spyOn(log, "warn").mockImplementation(() => undefined);
     vi.spyOn(log, "info").mockImplementation(() => undefined);
     try {
-      const frames = new Subject<LiveFrame>();
-      const metrics = new StreamMetrics();
-      const { spec, runs, breakNow } = brokenOnCommand(true, 4);
-      let nowMs = 1_000_000;
-      vi.spyOn(Date, "now").mockImplementation(() => nowMs);
-      const attached = attachOutput(frames, spec, { stream: "cam", backoff: { initialMs: 2000, maxMs: 2000 }, metrics });
-      let index = 0;
-      frames.next(liveFrame(index++));
-      await until(() => runs[0]?.frames.length === 1, 5000, "the first run's first frame");
-      breakNow();
-      frames.next(liveFrame(index++)); // frame 1: the failed run's to keep or lose
-      await until(() => runs[0]?.closed, 5000, "the failed run closed");
+      const { frames, metrics, runs, attached, send, passBackoff } = await failedOnce(4);
       // Within the backoff: six frames for a buffer of four; no run is opened.
-      for (let i = 0; i < 6; i++) frames.next(liveFrame(index++));
+      for (let i = 0; i < 6; i++) send();
       await until(() => metrics.outputs.get("test")?.dropped === 2, 5000, "the two oldest dropped");
       expect(runs).toHaveLength(1);
-      nowMs += 60_000;
-      frames.next(liveFrame(index++));
+      passBackoff();
+      send();
       await until(() => runs[1]?.frames.length === 5, 5000, "the held frames and the new one in the second run");
       expect(runs[1]?.frames.map((frame) => frame.original.index)).toEqual([4, 5, 6, 7, 8]);
       expect(metrics.outputs.get("test")?.dropped).toBe(2);

@@ -61,6 +61,7 @@ describe("serve --hls --publish: one encoder for both", () => {
     try {
       const port = await servedPort(serve);
       await until(async () => listener.times.length >= 10 && (await lastHlsSegment(port, "front")) >= 1, 120_000, () => `RTSP out and HLS:\n${serve.stderr()}`);
+      expect(listener.ended, `the RTSP server ended before it was paused:\n${serve.stderr()}`).toBeNull();
       listener.pause();
       await until(async () => (await outputMetric(port, "dsanet_output_failures_total", "front", "publish")) >= 1, 120_000, () => `the stall noticed:\n${serve.stderr()}`);
       expect(serve.stderr()).toMatch(/front: publishing to rtsp:\/\/127\.0\.0\.1:\d+\/front-deblurred failed \(the server took nothing for 2000 ms\); trying again/);

@@ -80,6 +80,8 @@ export class RtspListener {
   times: number[] = [];
   /** What ffmpeg said of the stream it received, e.g. "h264 (High), yuv420p(progressive), 160x96". */
   stream = "";
+  /** How its ffmpeg ended, with the last lines it printed: null while it listens. */
+  ended: string | null = null;
 
   constructor(
     readonly port: number,
@@ -99,6 +101,8 @@ export class RtspListener {
   start(): void {
     this.times = [];
     this.stream = "";
+    this.ended = null;
+    const said: string[] = [];
     const child = spawn("ffmpeg", ["-hide_banner", "-nostdin", "-v", "info", "-rtsp_flags", "listen", "-i", this.url, "-vf", "showinfo", "-f", "null", "-"], { stdio: ["ignore", "ignore", "pipe"] });
     this.process = child;
     let partial = "";
@@ -111,7 +115,11 @@ export class RtspListener {
         if (time?.[1]) this.times.push(Number(time[1]));
         const video = /Stream #0:0.*: Video: (.+)/.exec(line);
         if (video?.[1] && !this.stream) this.stream = video[1];
+        if (!line.includes("Parsed_showinfo") && said.push(line) > 10) said.shift();
       }
+    });
+    child.once("close", (code, signal) => {
+      this.ended = `ffmpeg exited (${code ?? signal}) after ${this.times.length} frames: ${[...said, partial].join(" | ")}`;
     });
   }
 

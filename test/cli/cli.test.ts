@@ -104,11 +104,14 @@ describe("dsanet CLI", () => {
       frames.forEach((frame, i) => frame.forEach((byte, b) => (same += byte === (decoded[i] as Buffer)[b] ? 1 : 0)));
       return same / (decoded.length * 640 * 480 * 3);
     };
-    // Measured: 93% of the bytes kept gated (14% of the pixels through the model), 46% whole.
+    // Measured with the Lite of 2026-12-06: 96% of the bytes kept gated, 78% whole (the Lite
+    // before it, which darkened sharp pictures, kept 46% whole).
     const [keptWhole, keptGated] = [kept(outputs.whole), kept(outputs.gated)];
-    // Every byte outside what went through the model is the input's.
+    // Every byte outside what went through the model is the input's; inside, the model did change some.
     expect(keptGated).toBeGreaterThanOrEqual(1 - share / 100);
-    expect(keptWhole).toBeLessThan(keptGated - 0.3);
+    expect(keptGated).toBeLessThan(1);
+    // Whole frames change bytes that the gate kept: the model does not leave a still background byte for byte.
+    expect(keptWhole).toBeLessThan(keptGated);
   });
 
   it("--model maxim --stages 1 stops after MAXIM's first stage, converted into a graph of its own", () => {

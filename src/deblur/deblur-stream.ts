@@ -7,6 +7,7 @@ import { log } from "../log.js";
 import { defaultMemoryLimitMB, tileFor } from "./memory.js";
 import { MotionDetector } from "./motion.js";
 import { composite, planRegions, type RegionPlan } from "./regions.js";
+import { cutSheet, drawSheet, type Sheet } from "./sheets.js";
 import { planTiles, type Tile } from "./tiles.js";
 
 /** The config's `deblur` section, field for field (documented in config/schema.ts). */
@@ -77,36 +78,37 @@ export class DeblurStream {
   private regionsOf(frame: Frame): RegionPlan | null {
     const motion = this.motion?.detect(frame);
     if (!motion || motion.kind === "whole") return null;
-    const { stride, bytesPerPixel, regionTile } = this.engine;
+    const { stride, bytesPerPixel, regionTileLimit, regionContext } = this.engine;
     const { overlap } = this.options;
     const plan = planRegions(motion.boxes, frame.width, frame.height, {
       margin: REGION_MARGIN,
+      context: regionContext,
       overlap,
       stride,
-      tileSize: regionTile,
+      tileLimit: regionTileLimit,
       memoryTile: (width, height) => tileFor(width, height, { stride, bytesPerPixel, limitMB: this.memoryLimitMB, overlap, requested: null }),
     });
     return plan.modelPixels < WHOLE_FRAME_COST * padded(frame.width, stride) * padded(frame.height, stride) ? plan : null;
   }
 
   /**
-   * Only the planned regions through the model, the rest of the frame as it was. Tiles of one
+   * Only the planned regions through the model, the rest of the frame as it was. Sheets of one
    * size go as one batch (as many as the memory limit holds), without state.
    */
   private async regions(frame: Frame, plan: RegionPlan): Promise<Frame> {
     if (plan.tiles.length === 0) return frame;
     const sharp = new Array<Uint8Array>(plan.tiles.length);
-    const bySize = new Map<string, number[]>();
-    plan.tiles.forEach(({ width, height }, i) => bySize.set(`${width}x${height}`, [...(bySize.get(`${width}x${height}`) ?? []), i]));
+    const bySize = new Map<string, Sheet[]>();
+    for (const sheet of plan.sheets) bySize.set(`${sheet.width}x${sheet.height}`, [...(bySize.get(`${sheet.width}x${sheet.height}`) ?? []), sheet]);
     for (const group of bySize.values()) {
-      const { width, height } = plan.tiles[group[0] as number] as Region;
+      const { width, height } = group[0] as Sheet;
       const rowsPerBatch = Math.max(1, Math.floor((this.memoryLimitMB * 2 ** 20) / (width * height * this.engine.bytesPerPixel)));
       for (let first = 0; first < group.length; first += rowsPerBatch) {
         const batch = group.slice(first, first + rowsPerBatch);
-        const inputs = batch.map((i) => ({ rgb: crop(frame.rgb, frame.width, plan.tiles[i] as Region), state: null }));
+        const inputs = batch.map((sheet) => ({ rgb: drawSheet(frame.rgb, frame.width, plan.tiles, sheet), state: null }));
         (await this.engine.run(inputs, height, width)).forEach((out, row) => {
           out.state.dispose();
-          sharp[batch[row] as number] = out.rgb;
+          for (const [tile, rgb] of cutSheet(out.rgb, plan.tiles, batch[row] as Sheet)) sharp[tile] = rgb;
         });
       }
     }

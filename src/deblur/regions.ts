@@ -1,31 +1,39 @@
 import { padded } from "../engine/engine.js";
 import { clamped, type Region } from "../engine/pixels.js";
+import { packSheets, sheetPerTile, sheetPixels, widenLoneSheets, type Sheet } from "./sheets.js";
 import { planTiles, type TileSize } from "./tiles.js";
 
 /**
  * Where a frame goes through the model when only parts of it moved. Each area is what moved,
- * grown by a margin (the blur trails the object, and the network wants context around it);
- * the tiles cover the areas. Areas may overlap: each pixel takes the blend of every tile over it.
+ * grown by a margin (the blur trails the object); the tiles cover the areas and some context
+ * around them, and lie on the sheets the model runs on. Areas may overlap: each pixel takes the
+ * blend of every tile over it.
  */
 export interface RegionPlan {
   readonly areas: readonly Region[];
   readonly tiles: readonly Region[];
-  /** Pixels that go through the model: the tiles' total. */
+  readonly sheets: readonly Sheet[];
+  /** Pixels that go through the model: the sheets', padded to the stride. */
   readonly modelPixels: number;
 }
 
 export interface RegionOptions {
   /** Pixels added on every side of what moved. */
   readonly margin: number;
+  /**
+   * Pixels around each area that its tiles show the model but the frame does not take back:
+   * the model's output is poorer near a tile's border, where its convolutions see padding.
+   */
+  readonly context: number;
   /** Tiles that meet overlap by this much, blended across it. */
   readonly overlap: number;
-  /** Tile sides are multiples of this (the model's stride), where the frame allows. */
+  /** The model's stride: its inputs are padded to multiples of it. */
   readonly stride: number;
   /**
-   * Every tile this size (square), for a model converted per input size (Engine.regionTile);
-   * null: one tile per area, the area's size rounded up to the stride.
+   * No tile side longer than this (a multiple of the stride), for a model converted per input
+   * size (Engine.regionTileLimit): it bounds how many sizes the areas bring; null: no bound.
    */
-  readonly tileSize: number | null;
+  readonly tileLimit: number | null;
   /** The largest tile an area of width x height may run in, as memory allows; null: whole. */
   readonly memoryTile: (width: number, height: number) => TileSize | null;
 }
@@ -36,7 +44,9 @@ export function planRegions(boxes: readonly Region[], width: number, height: num
   const grown = boxes.map((box) => clampTo(grow(box, options.margin), width, height));
   const areas = mergeWhereCheaper(grown, (area) => pixelsOf(tilesOf(area)));
   const tiles = areas.flatMap(tilesOf);
-  return { areas, tiles, modelPixels: pixelsOf(tiles) };
+  const packed = options.tileLimit === null ? sheetPerTile(tiles) : packSheets(tiles, options.tileLimit, options.stride);
+  const sheets = widenLoneSheets(packed, tiles, width, height, options.stride);
+  return { areas, tiles, sheets, modelPixels: sheetPixels(sheets, options.stride) };
 }
 
 /**
@@ -117,22 +127,28 @@ function mergeWhereCheaper(areas: readonly Region[], cost: (area: Region) => num
 }
 
 /**
- * Tiles over `area`. With a fixed tile size: the area widened to at least a tile along each axis
- * (centred on it, kept inside the frame), then covered as whole-frame tiling covers a frame.
- * Otherwise one tile, the area rounded up to the stride (as far as the frame allows), or several
- * where memory requires.
+ * Tiles over `area` and its context: one, or several of the shortest sides that cover it within
+ * the tile limit and the memory limit.
  */
 function tilesOver(area: Region, width: number, height: number, options: RegionOptions): Region[] {
-  const fixed = options.tileSize;
-  const tile = { width: Math.min(fixed ?? Infinity, width), height: Math.min(fixed ?? Infinity, height) };
-  const cover = (start: number, length: number, tileLength: number, size: number): [number, number] => {
-    const wanted = Math.min(size, fixed === null ? padded(length, options.stride) : Math.max(length, tileLength));
-    return [Math.min(Math.max(0, start - Math.floor((wanted - length) / 2)), size - wanted), wanted];
-  };
-  const [x, coverWidth] = cover(area.x, area.width, tile.width, width);
-  const [y, coverHeight] = cover(area.y, area.height, tile.height, height);
-  const size = fixed === null ? options.memoryTile(coverWidth, coverHeight) : tile;
-  return planTiles(coverWidth, coverHeight, size, options.overlap).map((t) => ({ x: t.x + x, y: t.y + y, width: t.width, height: t.height }));
+  const seen = clampTo(grow(area, options.context), width, height);
+  const memory = options.memoryTile(seen.width, seen.height);
+  const side = (length: number, memoryLength: number | undefined) => spanLength(length, Math.min(memoryLength ?? Infinity, options.tileLimit ?? Infinity), options);
+  const tile = { width: side(seen.width, memory?.width), height: side(seen.height, memory?.height) };
+  return planTiles(seen.width, seen.height, tile, options.overlap).map((t) => ({ x: t.x + seen.x, y: t.y + seen.y, width: t.width, height: t.height }));
+}
+
+/**
+ * The side of the tiles that cover `length` along one axis with none longer than `limit`: the
+ * whole length where it fits, else for the fewest spans that fit, the shortest multiple of the
+ * stride whose spans, overlapping as planTiles overlaps them, cover it.
+ */
+function spanLength(length: number, limit: number, options: Pick<RegionOptions, "stride" | "overlap">): number {
+  if (length <= limit) return length;
+  for (let spans = 2; ; spans++) {
+    const side = padded(Math.ceil((length + (spans - 1) * options.overlap) / spans), options.stride);
+    if (side <= limit || side <= options.overlap + options.stride) return Math.min(side, limit);
+  }
 }
 
 /**

@@ -92,7 +92,8 @@ export function batchingEngine(engine: Engine, options: BatchingOptions): Engine
     carriesState: engine.carriesState,
     // A frame shares its inference's memory with the batch's other rows: tiles are planned to fit a full batch.
     bytesPerPixel: engine.bytesPerPixel * options.maxRows,
-    regionTile: engine.regionTile,
+    regionTileLimit: engine.regionTileLimit,
+    regionContext: engine.regionContext,
     run(inputs: readonly EngineInput[], height: number, width: number): Promise<EngineOutput[]> {
       if (closed) return Promise.reject(new Error(`${engine.name}: the engine is closed`));
       return new Promise((resolve, reject) => {

@@ -4,7 +4,7 @@ import { Moved, serveInWorker } from "../threads/serve-in-worker.js";
 import type { Engine, EngineState } from "./engine.js";
 import { loadEngineOnThisThread } from "./load-engine.js";
 
-export type EngineDescription = Pick<Engine, "name" | "stride" | "scales" | "carriesState" | "bytesPerPixel" | "regionTile">;
+export type EngineDescription = Pick<Engine, "name" | "stride" | "scales" | "carriesState" | "bytesPerPixel" | "regionTileLimit" | "regionContext">;
 
 /** What the worker returns for a batch: the frames, and the numbers of their new states. */
 export interface WorkerOutput {
@@ -18,7 +18,7 @@ serveInWorker(async (options: Config["engine"]) => {
   const states = new Map<number, EngineState>();
   let nextState = 0;
   return {
-    describe: (): EngineDescription => ({ name: engine.name, stride: engine.stride, scales: engine.scales, carriesState: engine.carriesState, bytesPerPixel: engine.bytesPerPixel, regionTile: engine.regionTile }),
+    describe: (): EngineDescription => ({ name: engine.name, stride: engine.stride, scales: engine.scales, carriesState: engine.carriesState, bytesPerPixel: engine.bytesPerPixel, regionTileLimit: engine.regionTileLimit, regionContext: engine.regionContext }),
     run: async (frames: Uint8Array[], previous: (number | null)[], height: number, width: number): Promise<Moved<WorkerOutput>> => {
       const inputs = frames.map((rgb, i) => ({ rgb, state: states.get(previous[i] ?? -1) ?? null }));
       const outputs = await engine.run(inputs, height, width);

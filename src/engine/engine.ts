@@ -32,11 +32,17 @@ export interface Engine {
   /** Peak memory of an inference per input pixel, measured (see memory.ts). */
   readonly bytesPerPixel: number;
   /**
-   * Motion-gated regions (deblur.regions auto) run in square tiles of this side, where each new
-   * input size costs the engine a conversion (MAXIM: a graph and a session per size); null: a
-   * region runs at its own size.
+   * Motion-gated regions (deblur.regions auto) run at their own size, rounded up to the stride,
+   * in tiles with no side longer than this where each new input size costs the engine a
+   * conversion (MAXIM: a graph and a session per size); null: any size.
    */
-  readonly regionTile: number | null;
+  readonly regionTileLimit: number | null;
+  /**
+   * Pixels of the frame around each region that its tiles show the model besides the region,
+   * not taken back into the frame: a network's output is poorer near its input's border, where
+   * its convolutions see padding. More context costs more pixels (see the engines' values).
+   */
+  readonly regionContext: number;
   /**
    * Deblur a batch of frames of height x width, one row each, in one inference: the frames of
    * several streams, each with its own state. One output per input, in order. The engine may
@@ -52,6 +58,14 @@ export interface Engine {
  * TensorFlow.js on wasm about 3 KB. Rounded up for headroom; engines report theirs (Engine.bytesPerPixel).
  */
 export const BYTES_PER_PIXEL = { onnx: 1_200, tfjs: 3_500 } as const;
+
+/**
+ * DSANet's context around a region (Engine.regionContext). On the demo sample's frames 10-15
+ * (bench/regions.bench.ts, 2-core Xeon, 2026-12-06) DSANet's regions went from 0.40 dB under
+ * the input in the moving areas without context to 0.17 with 8 pixels and level (+0.02) with
+ * 32, and Lite's from 0.22 to 0.07 under; at 2 to 5 ms more a frame for either.
+ */
+export const DSANET_REGION_CONTEXT = 32;
 
 /** How far a frame of `size` pixels is padded: the next multiple of `stride`. */
 export function padded(size: number, stride: number): number {

@@ -2,7 +2,7 @@ import ort from "onnxruntime-node";
 import { ConfigError } from "../errors.js";
 import { availableCores } from "../machine.js";
 import { stateInMemory, stateOnGpu, type StateDims } from "./carried-state.js";
-import { BYTES_PER_PIXEL, checkFrames, padded, strideFor, type Engine, type EngineInput, type EngineOutput, type EngineState } from "./engine.js";
+import { BYTES_PER_PIXEL, checkFrames, DSANET_REGION_CONTEXT, padded, strideFor, type Engine, type EngineInput, type EngineOutput, type EngineState } from "./engine.js";
 import { toBytes, toFloat } from "./pixels.js";
 import { describeAdapter, findWebGpuAdapter, WEBGPU_PROVIDER } from "./webgpu.js";
 
@@ -73,7 +73,8 @@ export async function createOnnxEngine(options: OnnxEngineOptions): Promise<Engi
     name: adapter ? `onnx (webgpu: ${describeAdapter(adapter)})` : options.provider === "cpu" ? `onnx (cpu, ${threads} thread${threads === 1 ? "" : "s"})` : `onnx (${options.provider})`,
     stride,
     bytesPerPixel: options.bytesPerPixel ?? BYTES_PER_PIXEL.onnx,
-    regionTile: null,
+    regionTileLimit: null,
+    regionContext: DSANET_REGION_CONTEXT,
     scales: options.scales,
     carriesState: stateChannels !== null,
     async run(inputs: readonly EngineInput[], height: number, width: number): Promise<EngineOutput[]> {

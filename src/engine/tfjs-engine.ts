@@ -2,7 +2,7 @@ import type * as tfjs from "@tensorflow/tfjs";
 import { loadTensorflow, type TfjsBackend } from "../tensorflow/load.js";
 import { DsanetOps, TfjsWeights } from "../model/dsanet-tfjs.js";
 import { readDsanetFile } from "../model/dsanet-file.js";
-import { BYTES_PER_PIXEL, checkFrames, padded, strideFor, type Engine, type EngineInput, type EngineOutput, type EngineState } from "./engine.js";
+import { BYTES_PER_PIXEL, checkFrames, DSANET_REGION_CONTEXT, padded, strideFor, type Engine, type EngineInput, type EngineOutput, type EngineState } from "./engine.js";
 import { toBytes, toFloat } from "./pixels.js";
 
 type T4 = tfjs.Tensor4D;
@@ -40,7 +40,8 @@ export async function createTfjsEngine(options: TfjsEngineOptions): Promise<Engi
   return {
     name: `tfjs (${backendName})`,
     bytesPerPixel: BYTES_PER_PIXEL.tfjs,
-    regionTile: null,
+    regionTileLimit: null,
+    regionContext: DSANET_REGION_CONTEXT,
     stride,
     scales,
     carriesState: true,

@@ -77,24 +77,44 @@ describe("motion detector", () => {
 });
 
 describe("motion-gated regions", () => {
-  const fixedTiles = { margin: 16, overlap: 32, stride: 64, tileSize: 128, memoryTile: () => null };
-  const ownSizes = { ...fixedTiles, stride: 32, tileSize: null };
+  const maximTiles = { margin: 16, context: 0, overlap: 32, stride: 64, tileLimit: 256, memoryTile: () => null };
+  const ownSizes = { ...maximTiles, stride: 32, tileLimit: null };
 
-  it("merge where one area costs less than two, and are covered by tiles of the engine's size inside the frame", () => {
-    const plan = planRegions([{ x: 10, y: 10, width: 20, height: 20 }, { x: 40, y: 20, width: 30, height: 30 }, { x: 500, y: 400, width: 100, height: 70 }], 640, 480, fixedTiles);
-    expect(plan.areas.map(({ x, y, width, height }) => [x, y, width, height])).toEqual([[0, 0, 86, 66], [484, 384, 132, 96]]);
-    expect(plan.tiles.map(({ x, y, width, height }) => [x, y, width, height])).toEqual([[0, 0, 128, 128], [484, 352, 128, 128], [488, 352, 128, 128]]);
-    expect(plan.modelPixels).toBe(3 * 128 * 128);
+  it("merge where one area costs no more than two, and run their tiles packed onto the fewest padded pixels", () => {
+    const head = { x: 100, y: 100, width: 20, height: 20 };
+    const legs = { x: 100, y: 130, width: 20, height: 20 };
+    const plan = planRegions([head, legs, { x: 500, y: 400, width: 100, height: 70 }], 640, 480, maximTiles);
+    expect(plan.areas.map(({ x, y, width, height }) => [x, y, width, height])).toEqual([[84, 84, 52, 82], [484, 384, 132, 96]]);
+    expect(plan.tiles).toEqual(plan.areas);
+    // Apart, MAXIM would pad them to 64x128 and 192x128; side by side they fit one 192x128.
+    expect(plan.sheets).toEqual([{ width: 184, height: 96, placements: [{ tile: 1, x: 0, y: 0 }, { tile: 0, x: 132, y: 0 }], source: null }]);
+    expect(plan.modelPixels).toBe(192 * 128);
   });
 
   it("stay apart where their union would cover much that did not move, and run at their own size where the engine allows", () => {
     const plan = planRegions([{ x: 100, y: 100, width: 20, height: 100 }, { x: 150, y: 190, width: 20, height: 100 }], 640, 480, ownSizes);
     expect(plan.areas).toHaveLength(2);
-    expect(plan.tiles.map(({ width, height }) => [width, height])).toEqual([[64, 160], [64, 160]]);
+    expect(plan.sheets.map(({ width, height }) => [width, height])).toEqual([[64, 160], [64, 160]]);
+  });
+
+  it("run an area larger than the engine's tile limit in the fewest tiles of the shortest sides that cover it", () => {
+    const plan = planRegions([{ x: 0, y: 0, width: 300, height: 100 }], 640, 480, maximTiles);
+    expect(plan.tiles.map(({ x, y, width, height }) => [x, y, width, height])).toEqual([[0, 0, 192, 116], [124, 0, 192, 116]]);
+    expect(plan.sheets).toHaveLength(2);
+  });
+
+  it("show the model the frame around an area, and take back only the area", () => {
+    const plan = planRegions([{ x: 100, y: 100, width: 20, height: 20 }], 640, 480, { ...maximTiles, context: 16 });
+    expect(plan.areas.map(({ x, y, width, height }) => [x, y, width, height])).toEqual([[84, 84, 52, 52]]);
+    expect(plan.tiles.map(({ x, y, width, height }) => [x, y, width, height])).toEqual([[68, 68, 84, 84]]);
+    // Alone on its sheet, the tile gets more of the frame where the model would pad it to its stride.
+    expect(plan.sheets).toEqual([{ width: 128, height: 128, placements: [{ tile: 0, x: 22, y: 22 }], source: { x: 46, y: 46, width: 128, height: 128 } }]);
+    const own = planRegions([{ x: 100, y: 100, width: 20, height: 20 }], 640, 480, { ...ownSizes, context: 16 });
+    expect(own.sheets.map((sheet) => sheet.source)).toEqual([{ x: 62, y: 62, width: 96, height: 96 }]);
   });
 
   it("change only their areas: every byte outside is the input's, blended in across a feathered border", () => {
-    const plan = planRegions([{ x: 200, y: 200, width: 40, height: 40 }], 640, 480, fixedTiles);
+    const plan = planRegions([{ x: 200, y: 200, width: 40, height: 40 }], 640, 480, maximTiles);
     const white = plan.tiles.map((t) => new Uint8Array(t.width * t.height * 3).fill(255));
     const out = composite(background.rgb, 640, 480, plan, white, 8, 32);
     const [area] = plan.areas as [Region];

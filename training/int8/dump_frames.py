@@ -12,8 +12,10 @@ from evaluate import CLIPS, FRAMES, SIZE  # noqa: E402
 from photos import TEST  # noqa: E402
 
 work = Path(sys.argv[1])
-shard = next(iter(sorted((Path(__file__).resolve().parents[1] / "runs" / "cache").glob("*/shard-00000.npz"))))
-(np.load(shard)["blurred"][:16].astype(np.float32) / 255).tofile(work / "calibration.f32")
+# The first cache of 3-frame clips (N, 3, C, 128, 128): caches of single frames hold no state to carry.
+shards = sorted((Path(__file__).resolve().parents[1] / "runs" / "cache").glob("*/shard-00000.npz"))
+clips = next(b for b in (np.load(shard)["blurred"] for shard in shards) if b.ndim == 5 and b.shape[1] == 3 and b.shape[-1] == 128)
+(clips[:16].astype(np.float32) / 255).tofile(work / "calibration.f32")
 for name, blur in {"heavy": HEAVY, "mild": BlurConfig()}.items():
     clips = test_clips(TEST, CLIPS, FRAMES, SIZE, blur)
     np.stack([b.numpy() for b, _ in clips]).astype(np.float32).tofile(work / f"{name}-blurred.f32")

@@ -6,7 +6,9 @@
 # FLOAT_GRAPH: a graph of the network alone (export.py --float); by default DSANet-Lite's,
 # exported into WORK from models/dsanet-lite.onnx (the shipped graphs take and give bytes).
 # Result on a 2-core EPYC (AVX2), DSANet-Lite: no faster (92.4 against 92.2 ms median at
-# 640x368) and 0.14-0.15 dB lower on both held-out splits: it does not pay here.
+# 640x368) and 0.14-0.15 dB lower on both held-out splits: it does not pay there. On a 2-core
+# Xeon with VNNI and AMX (2026-12-06), DSANet 1.42x faster within 0.01 dB, Lite no faster
+# (docs/benchmarks.md, int8 quantisation).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 work=${2:-/tmp/dsanet-int8}

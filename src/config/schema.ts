@@ -21,11 +21,14 @@ const engine = z
     /** MAXIM: stop after this many of its 3 stages (each restores the image; 1 costs a third); null: all 3. */
     stages: oneToThree.nullable().default(null),
     /**
-     * maxim: "int8" runs its matrix products in 8-bit integers (dynamic quantisation,
-     * src/convert/quantize-left-products.ts and quantize-dense.ts). fp32 is the default
-     * everywhere: on the AMX Xeon int8 was 3% faster on a quiet machine (issue 36: 2.71 s a
-     * 320x240 frame against 2.78), within 0.03 dB on both held-out splits, but its picture 46.8
-     * dB from fp32's: not worth a changed picture.
+     * "int8": DSANet (full) runs its shipped int8 graph, models/dsanet-int8.onnx (static QDQ,
+     * training/int8/run.sh --ship): 1.42x faster on the AMX Xeon, within 0.01 dB on both
+     * held-out splits; on a CPU without VNNI or AMX, int8 convolutions ran no faster. maxim
+     * runs its matrix products in 8-bit integers (dynamic quantisation,
+     * src/convert/quantize-left-products.ts and quantize-dense.ts): 3% faster on a quiet
+     * machine (issue 36: 2.71 s a 320x240 frame against 2.78), within 0.03 dB on both held-out
+     * splits, but its picture 46.8 dB from fp32's. Lite runs in fp32: its int8 graph was no
+     * faster. fp32 is the default everywhere for now.
      */
     precision: z.enum(["fp32", "int8"]).default("fp32"),
     /** onnx: intra-op threads; 0: one per core available to the process (cgroup quota included). */

@@ -17,5 +17,5 @@ export async function loadEngineOnThisThread(options: Config["engine"]): Promise
     return createMaximEngine({ stages, threads: options.threads, provider: options.provider, precision: options.precision, progress: (line) => process.stderr.write(`${line}\n`) });
   }
   if (options.type === "tfjs") return createTfjsEngine({ model: path, scales, backend: options.backend });
-  return createOnnxEngine({ model: path, scales: scales ?? 3, threads: options.threads, provider: options.provider });
+  return createOnnxEngine({ model: path, scales: scales ?? 3, threads: options.threads, provider: options.provider, precision: options.precision });
 }

@@ -5,6 +5,7 @@ import { stateInMemory, stateOnGpu, type StateDims } from "./carried-state.js";
 import { BYTES_PER_PIXEL, checkFrames, DSANET_REGION_CONTEXT, padded, strideFor, type Engine, type EngineInput, type EngineOutput, type EngineState } from "./engine.js";
 import { toBytes, toFloat } from "./pixels.js";
 import { describeAdapter, findWebGpuAdapter, WEBGPU_PROVIDER } from "./webgpu.js";
+import type { Precision } from "../model/maxim.js";
 
 export type OnnxProvider = "cpu" | "cuda" | "tensorrt" | "webgpu";
 
@@ -21,6 +22,8 @@ export interface OnnxEngineOptions {
   readonly provider: OnnxProvider;
   /** onnxruntime's memory pattern (default on); see sessionOptions. */
   readonly memoryPattern?: boolean;
+  /** The graph's precision, for the engine's name: an int8 graph is a file of its own. */
+  readonly precision?: Precision;
 }
 
 /** What a model that carries no state (no `h`/`c` inputs: MAXIM) returns for each frame. */
@@ -70,7 +73,7 @@ export async function createOnnxEngine(options: OnnxEngineOptions): Promise<Engi
   const takesBytes = session.inputNames.includes("rgb");
 
   return {
-    name: adapter ? `onnx (webgpu: ${describeAdapter(adapter)})` : options.provider === "cpu" ? `onnx (cpu, ${threads} thread${threads === 1 ? "" : "s"})` : `onnx (${options.provider})`,
+    name: adapter ? `onnx (webgpu: ${describeAdapter(adapter)})` : options.provider === "cpu" ? `onnx (cpu, ${threads} thread${threads === 1 ? "" : "s"}${options.precision === "int8" ? ", int8" : ""})` : `onnx (${options.provider})`,
     stride,
     bytesPerPixel: options.bytesPerPixel ?? BYTES_PER_PIXEL.onnx,
     regionTileLimit: null,

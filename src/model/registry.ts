@@ -19,6 +19,11 @@ export const MODELS = {
     title: "DSANet",
     use: "quality",
     onnx: "dsanet.onnx",
+    /**
+     * `--precision int8`: the same graph with its convolutions in 8-bit integers (static QDQ,
+     * training/int8/run.sh --ship): 1.42x faster on a CPU with VNNI or AMX, within 0.01 dB.
+     */
+    int8: "dsanet-int8.onnx",
     /** training/export.py's --name, for a graph with other scales. */
     export: "dsanet",
     scales: 3,
@@ -84,10 +89,10 @@ export function modelFile(engine: Pick<Config["engine"], "type" | "model" | "sca
 }
 
 /** The config's model file, or a ConfigError naming the field and what would make the file. */
-export function existingModelFile(engine: Pick<Config["engine"], "type" | "model" | "scales" | "stages" | "precision">): ModelFile {
+export function existingModelFile(engine: Pick<Config["engine"], "type" | "model" | "scales" | "stages" | "precision" | "provider">): ModelFile {
   if (engine.model === MAXIM_MODEL) return maximFile(engine);
   if (engine.stages !== null) throw new ConfigError(`engine.stages: only maxim has stages (--model maxim); DSANet's depth is its scales (--scales)`);
-  if (engine.precision !== "fp32") throw new ConfigError(`engine.precision: only maxim runs in ${engine.precision} (--model maxim); DSANet and Lite run in fp32`);
+  if (engine.precision === "int8") return int8File(engine);
   const file = modelFile(engine);
   if (existsSync(file.path)) return file;
   const shipped = isShippedModel(engine.model) ? SHIPPED_MODELS[engine.model] : null;
@@ -97,6 +102,17 @@ export function existingModelFile(engine: Pick<Config["engine"], "type" | "model
       ? `it ships with the repository: git checkout -- models/${shipped.onnx}`
       : `export it with: python3 training/export.py --weights models/${shipped.onnx} --name ${shipped.export} --scales ${file.scales}`;
   throw new ConfigError(`engine.model: ${file.path}: no such model; ${hint}`);
+}
+
+/**
+ * DSANet's int8 graph, shipped for its own scales on the onnx engine's CPU provider, where the
+ * integer units run it; Lite's int8 graph ran no faster than fp32 (docs/benchmarks.md).
+ */
+function int8File(engine: Pick<Config["engine"], "type" | "model" | "scales" | "provider">): ModelFile {
+  const { full } = SHIPPED_MODELS;
+  const why = `int8 ships for DSANet (--model full, on the onnx engine's CPU provider, at its ${full.scales} scales) and runs maxim; Lite runs in fp32, its int8 graph no faster`;
+  if (engine.model !== "full" || engine.type !== "onnx" || engine.provider !== "cpu" || (engine.scales ?? full.scales) !== full.scales) throw new ConfigError(`engine.precision: ${why}`);
+  return { path: `${MODELS_DIR}${full.int8}`, scales: full.scales };
 }
 
 /** MAXIM's npm graph (converted per frame size when run), or a ConfigError saying what is missing. */

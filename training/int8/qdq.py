@@ -93,5 +93,10 @@ while pending:
     if len(rest) == len(pending): raise SystemExit(f'cycle or missing input: {rest[0]}')
     pending = rest
 del g.node[:]; g.node.extend(order)
+# The float weights the quantized ones replace: onnxruntime would drop them at load, but they
+# would still make most of the file.
+used = {i for n in g.node for i in n.input}
+kept = [i for i in g.initializer if i.name in used]
+del g.initializer[:]; g.initializer.extend(kept)
 onnx.checker.check_model(m)
 onnx.save(m, dst); print('quantized', quantized, 'convs of', len(convs))

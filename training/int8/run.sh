@@ -9,8 +9,22 @@
 # 640x368) and 0.14-0.15 dB lower on both held-out splits: it does not pay there. On a 2-core
 # Xeon with VNNI and AMX (2026-12-06), DSANet 1.42x faster within 0.01 dB, Lite no faster
 # (docs/benchmarks.md, int8 quantisation).
+#
+#   training/int8/run.sh --ship [WORK]
+# makes models/dsanet-int8.onnx (`--precision int8`) from models/dsanet.onnx: the shipped graph
+# itself, RGB24 bytes in and out, its convolutions quantized the same way.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+if [ "${1:-}" = --ship ]; then
+  work=${2:-/tmp/dsanet-int8-ship}
+  mkdir -p "$work"
+  /usr/bin/python3 training/int8/dump_frames.py "$work"
+  /usr/bin/python3 training/int8/qdq.py augment models/dsanet.onnx "$work/augmented.onnx"
+  node training/int8/calibrate.mjs "$work"
+  /usr/bin/python3 training/int8/qdq.py quantize models/dsanet.onnx "$work/dsanet-int8.onnx" "$work/ranges.json"
+  mv "$work/dsanet-int8.onnx" models/dsanet-int8.onnx
+  exit
+fi
 work=${2:-/tmp/dsanet-int8}
 mkdir -p "$work"
 model=${1:-$work/dsanet-lite.onnx}

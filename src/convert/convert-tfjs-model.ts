@@ -9,6 +9,7 @@ import { fuseLeakyRelus } from "./fuse-leaky-relu.js";
 import { fuseSkipLayerNorms } from "./fuse-skip-layer-norm.js";
 import { fusePointwiseConvs } from "./fuse-pointwise-conv.js";
 import { fuseSwappedDenses } from "./fuse-swapped-dense.js";
+import { layerNormsAsInstanceNorms } from "./layer-norm-as-instance-norm.js";
 import { withNhwcPixels } from "./nhwc-pixels.js";
 import { encodeModel, type OnnxGraph } from "./onnx-proto.js";
 import { pointwiseConvsAsGemm } from "./pointwise-conv-as-gemm.js";
@@ -29,10 +30,11 @@ const PRODUCER = "dsanet-stream tfjs-to-onnx";
  * convolutions as MatMul, biases where onnxruntime fuses them, split dense layers, leaky ReLU;
  * 6: all of REWRITES as they stand, skip layer norms, Gemms for the grid gating and the
  * concatenations, the resizes narrowed first and without transposes; 7: int8 graphs take the
- * products with the weight on the left too, fp32 graphs are as in 6). A graph of revision 5 may
- * come from any commit between the two.
+ * products with the weight on the left too, fp32 graphs are as in 6; 8: the layer norms that
+ * dense layers read as instance norms). A graph of revision 5 may come from any commit between
+ * the two.
  */
-export const CONVERTER_REVISION = 7;
+export const CONVERTER_REVISION = 8;
 
 /** A rewrite of a converted graph into one onnxruntime runs faster, computing the same. */
 export type GraphRewrite = (graph: OnnxGraph) => OnnxGraph;
@@ -56,6 +58,7 @@ export const REWRITES: readonly (readonly [string, GraphRewrite])[] = [
   ["concat-dense", splitConcatDenses],
   ["dense-before-resize", denseBeforeResize],
   ["axis-product", productsAlongAxis],
+  ["instance-norm", layerNormsAsInstanceNorms],
 ];
 
 /**

@@ -51,6 +51,7 @@ function outputShape(node: OnnxNode, inputs: readonly (Shape | undefined)[], con
     case "FastGelu":
     case "LayerNormalization":
     case "SkipLayerNormalization":
+    case "InstanceNormalization":
     case "Relu":
     case "LeakyRelu":
     case "Sigmoid":

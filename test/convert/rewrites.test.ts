@@ -7,6 +7,7 @@ import { foldScalarAdds } from "../../src/convert/fold-scalar-adds.js";
 import { denseBeforeResize } from "../../src/convert/dense-before-resize.js";
 import { fuseLeakyRelus } from "../../src/convert/fuse-leaky-relu.js";
 import { fuseSkipLayerNorms } from "../../src/convert/fuse-skip-layer-norm.js";
+import { layerNormsAsInstanceNorms } from "../../src/convert/layer-norm-as-instance-norm.js";
 import { pointwiseConvsAsGemm } from "../../src/convert/pointwise-conv-as-gemm.js";
 import { productsAlongAxis } from "../../src/convert/product-along-axis.js";
 import { quantizeDenses } from "../../src/convert/quantize-dense.js";
@@ -140,6 +141,57 @@ describe("a residual sum that a layer norm reads (x + Dense(y), then LayerNorm)"
     expect(ops).not.toContain("LayerNormalization");
     expect(ops.filter((op) => op === "Add")).toHaveLength(0);
     await expectSameOutputs(before, after, dims);
+  });
+});
+
+describe("a layer norm read by dense layers (MAXIM's gMLP and channel-attention inputs)", () => {
+  const dims = [1, 3, 4, 6];
+  const graph = (readers: "dense" | "dense and more") => {
+    const b = new GraphBuilder();
+    const normed = b.add("LayerNormalization", ["x", b.initializer({ name: "g", ...floats([6], 3) }), b.initializer({ name: "be", ...floats([6], 4) })], { axis: -1, epsilon: { float: 1e-6 } });
+    // Two dense layers on one norm, as split-dense-outputs.ts leaves jnp.split's halves.
+    b.add("Add", [b.add("MatMul", [normed, b.initializer({ name: "w1", ...floats([6, 5], 1) })]), b.initializer({ name: "c1", ...floats([5], 2) })], {}, "y");
+    b.add("Add", [b.add("MatMul", [normed, b.initializer({ name: "w2", ...floats([6, 3], 5) })]), b.initializer({ name: "c2", ...floats([3], 6) })], {}, "z");
+    if (readers === "dense and more") b.add("Mul", [normed, b.float(2)], {}, "u");
+    const outputs = ["y", "z", ...(readers === "dense and more" ? ["u"] : [])];
+    return b.graph("norm", [{ name: "x", type: OnnxType.float, dims }], outputs.map((name) => ({ name, type: OnnxType.float, dims: null })));
+  };
+
+  it("becomes an InstanceNormalization of its rows, with its scale and shift in the dense layers", async () => {
+    const before = graph("dense");
+    const after = layerNormsAsInstanceNorms(before);
+    const ops = after.nodes.map((n) => n.op);
+    expect(ops).toContain("InstanceNormalization");
+    expect(ops).not.toContain("LayerNormalization");
+    await expectSameOutputs(before, after, dims);
+  });
+
+  it("takes a skip layer norm too, its sum in Adds that the residual reads, and dense layers behind a Reshape", async () => {
+    const b = new GraphBuilder();
+    // The skip a dense layer's product, reshaped, whose bias the skip layer norm took.
+    const y = b.add("Reshape", [b.add("MatMul", ["x", b.initializer({ name: "wy", ...floats([6, 6], 8) })]), b.int64([1, 12, 6])]);
+    b.add("SkipLayerNormalization", ["x", y, b.initializer({ name: "g", ...floats([6], 3) }), b.initializer({ name: "be", ...floats([6], 4) }), b.initializer({ name: "bias", ...floats([6], 7) })], { epsilon: { float: 1e-6 } }, "normed");
+    // As MAXIM's: the norm on (1, pixels, channels), its readers on the image's shape.
+    const flat = b.add("Reshape", ["normed", b.int64([1, 3, 4, 6])]);
+    b.add("Add", [b.add("MatMul", [flat, b.initializer({ name: "w", ...floats([6, 5], 1) })]), b.initializer({ name: "c", ...floats([5], 2) })], {}, "y");
+    b.add("Mul", ["sum", b.float(2)], {}, "z");
+    const rows = [1, 12, 6];
+    const built = b.graph("skip", [{ name: "x", type: OnnxType.float, dims: rows }], ["y", "z"].map((name) => ({ name, type: OnnxType.float, dims: null })));
+    // The builder's nodes have one output; the skip layer norm's fourth is the sum.
+    const nodes = built.nodes.map((n) => (n.op === "SkipLayerNormalization" ? { ...n, domain: "com.microsoft", outputs: ["normed", "", "", "sum"] } : n));
+    const before = { ...built, nodes };
+    const after = layerNormsAsInstanceNorms(before);
+    const ops = after.nodes.map((n) => n.op);
+    expect(ops).toContain("InstanceNormalization");
+    expect(ops).not.toContain("SkipLayerNormalization");
+    const product = after.nodes.find((n) => n.op === "MatMul" && n.inputs[0] === "x")?.outputs[0];
+    expect(after.nodes.find((n) => n.inputs.includes(product ?? ""))?.op, "the bias added to the product, for MatMulAddFusion").toBe("Add");
+    await expectSameOutputs(before, after, rows);
+  });
+
+  it("stays a layer norm where anything else reads it", () => {
+    const before = graph("dense and more");
+    expect(layerNormsAsInstanceNorms(before).nodes.map((n) => n.op)).toContain("LayerNormalization");
   });
 });
 

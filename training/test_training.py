@@ -235,6 +235,26 @@ def test_heavy_blur_features_change_the_frames_and_defaults_do_not() -> None:
     assert torch.equal(make(BlurConfig(min_detail=0))[0], make(dataclasses.replace(BlurConfig(min_detail=0), shake=0.0))[0])
 
 
+def test_defocused_scenes_are_as_soft_in_their_truth_and_cost_the_other_clips_nothing() -> None:
+    import dataclasses
+
+    from data import BlurConfig, defocused, synthesize_clip
+
+    photo = srgb_texture(400)
+    # A disc keeps the mean (no brightness bias) and takes the detail.
+    soft = defocused(photo, 4.0)
+    assert soft.shape == photo.shape
+    assert abs(float(soft.mean() - photo.mean())) < 1e-3
+    assert gradient_energy(soft) < 0.8 * gradient_energy(photo)
+    still = BlurConfig(exposures=(1,), camera_speed=(0.0, 0.0), rotation_deg=0.0, zoom=0.0, objects=0, noise=0.0, min_detail=0)
+    make = lambda blur: synthesize_clip([photo], 1, 64, blur, torch.Generator().manual_seed(5))  # noqa: E731
+    _, focused = make(still)
+    _, out_of_focus = make(dataclasses.replace(still, defocus=1.0))
+    assert gradient_energy(out_of_focus) < 0.7 * gradient_energy(focused)  # the truth itself is soft
+    # Unset, defocus draws no random numbers: the clips of recipes without it stay what they were.
+    assert torch.equal(make(BlurConfig(min_detail=0))[0], make(dataclasses.replace(BlurConfig(min_detail=0), defocus=0.0))[0])
+
+
 def test_cache_shards_are_deterministic_and_compress_only_the_input() -> None:
     from cache import make_shard
     from data import blur_config

@@ -22,7 +22,7 @@ model section, so the designs match. An experiment YAML instead of a plan is one
 run, `--init` its start. --minutes spreads that many training minutes over the phases in
 proportion to theirs. The photos come copied flat into --photo-dir (`python3 training/photos.py DIR`).
 
-After each phase every run's weights are scored on both held-out splits on the device
+After each phase every run's weights are scored on the held-out splits on the device
 (evaluate.py); at the end the last phase's runs are exported to ONNX where onnx imports. Into --out, within
 the device tool's limits (8 files of at most 16 MiB, 64 MiB in all): scores.json (scores,
 throughput and crops of each run), loan.log (this log and every process's output) and

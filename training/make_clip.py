@@ -30,6 +30,19 @@ def encode(frames: torch.Tensor, path: str, lossless: bool) -> None:
     )
 
 
+def write_clip(prefix: str, frames: int, size: int, seed: int, blur: BlurConfig, lossless: bool) -> None:
+    """PREFIX-blurred and PREFIX-sharp: `frames` frames of each held-out photo, in TEST's order."""
+    extension = "mkv" if lossless else "mp4"
+    g = torch.Generator().manual_seed(seed)
+    blurred, sharp = [], []
+    for path in TEST:
+        b, s = synthesize_clip([load_photo(path)], frames, size, blur, g)
+        blurred.append(b)
+        sharp.append(s)
+    encode(torch.cat(blurred), f"{prefix}-blurred.{extension}", lossless)
+    encode(torch.cat(sharp), f"{prefix}-sharp.{extension}", lossless)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("prefix")
@@ -39,16 +52,8 @@ def main() -> None:
     parser.add_argument("--blur", choices=["mild", "heavy"], default="mild")
     parser.add_argument("--lossless", action="store_true", help="FFV1 in .mkv instead of H.264 in .mp4")
     args = parser.parse_args()
-    blur = HEAVY if args.blur == "heavy" else BlurConfig()
+    write_clip(args.prefix, args.frames, args.size, args.seed, HEAVY if args.blur == "heavy" else BlurConfig(), args.lossless)
     extension = "mkv" if args.lossless else "mp4"
-    g = torch.Generator().manual_seed(args.seed)
-    blurred, sharp = [], []
-    for path in TEST:
-        b, s = synthesize_clip([load_photo(path)], args.frames, args.size, blur, g)
-        blurred.append(b)
-        sharp.append(s)
-    encode(torch.cat(blurred), f"{args.prefix}-blurred.{extension}", args.lossless)
-    encode(torch.cat(sharp), f"{args.prefix}-sharp.{extension}", args.lossless)
     print(f"wrote {args.prefix}-blurred.{extension} and {args.prefix}-sharp.{extension}: {len(TEST)} held-out photos x {args.frames} frames, {args.blur} blur")
 
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from common import ROOT
 from data import BlurConfig
-from make_clip import write_clip
+from make_clip import PER_PHOTO, SEED, SIZE, write_clip
 from video_psnr import frames, mean_psnr
 
 DEMO = ROOT / "samples" / "pedestrians-motion-blur.mp4"
@@ -40,20 +40,17 @@ def deblur(model: str, source: Path, regions: str, out: Path) -> np.ndarray:
     return frames(str(out))
 
 
-def photo_clip(folder: Path) -> tuple[Path, np.ndarray, int]:
+def photo_clip(folder: Path) -> tuple[Path, np.ndarray]:
     """make_clip.py's mild held-out clip (its defaults, --lossless) in `folder`: the blurred
-    file, its truth, and the frames per photo."""
-    per_photo = 6
-    write_clip(str(folder / "photos"), per_photo, 512, 5, BlurConfig(), lossless=True)
-    return folder / "photos-blurred.mkv", frames(str(folder / "photos-sharp.mkv")), per_photo
+    file and its truth, PER_PHOTO frames a photo."""
+    write_clip(str(folder / "photos"), PER_PHOTO, SIZE, SEED, BlurConfig(), lossless=True)
+    return folder / "photos-blurred.mkv", frames(str(folder / "photos-sharp.mkv"))
 
 
-def worst_photo(output: np.ndarray, blurred: np.ndarray, truth: np.ndarray, per_photo: int) -> float:
+def worst_photo(output: np.ndarray, blurred: np.ndarray, truth: np.ndarray) -> float:
     """The lowest gain over the input of any one photo's frames, in dB."""
-    return min(
-        mean_psnr(output[i : i + per_photo], truth[i : i + per_photo]) - mean_psnr(blurred[i : i + per_photo], truth[i : i + per_photo])
-        for i in range(0, len(truth), per_photo)
-    )
+    photo = lambda video, i: video[i : i + PER_PHOTO]  # noqa: E731
+    return min(mean_psnr(photo(output, i), photo(truth, i)) - mean_psnr(photo(blurred, i), photo(truth, i)) for i in range(0, len(truth), PER_PHOTO))
 
 
 def mean_shift(output: np.ndarray, source: np.ndarray) -> list[float]:
@@ -71,7 +68,7 @@ def main() -> None:
     results = {"input": {"demo": round(mean_psnr(demo, truth), 2)}}
     print(f"demo input: {results['input']['demo']:.2f} dB against its truth ({len(demo)} frames)", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
-        photos, photos_truth, per_photo = photo_clip(Path(tmp))
+        photos, photos_truth = photo_clip(Path(tmp))
         photos_input = frames(str(photos))
         results["input"]["photos"] = round(mean_psnr(photos_input, photos_truth), 2)
         print(f"held-out photos input: {results['input']['photos']:.2f} dB against its truth", flush=True)
@@ -85,7 +82,7 @@ def main() -> None:
             row["sharp_shift"] = mean_shift(output, sharp)
             output = deblur(model, photos, "off", Path(tmp) / "photos.mkv")
             row["photos"] = round(mean_psnr(output, photos_truth), 2)
-            row["photos_worst"] = round(worst_photo(output, photos_input, photos_truth, per_photo), 2)
+            row["photos_worst"] = round(worst_photo(output, photos_input, photos_truth), 2)
             results[model] = row
             gain = lambda key: row[key] - results["input"]["demo"]  # noqa: E731
             print(

@@ -87,8 +87,8 @@ class BlurConfig:
     # focused elsewhere (a disc of 1 to `defocus_radius` output pixels), as a macro shot, a
     # portrait or a camera focused on the far side of the street sees it. Its truth is as soft
     # as its input, so the network learns that a smooth edge is not motion blur to undo: the
-    # first harmless DSANet turned a held-out macro photo's bokeh into hard edges and blocky
-    # texture (47.1 dB in, 34.8 out). The moving objects stay in focus, as a subject does.
+    # DSANet shipped on 2026-12-06 turned a held-out macro photo's bokeh into hard edges and
+    # blocky texture (47.1 dB in, 34.8 out). The moving objects stay in focus, as a subject does.
     defocus: float = 0.0
     defocus_radius: float = 8.0
 

@@ -30,6 +30,10 @@ def encode(frames: torch.Tensor, path: str, lossless: bool) -> None:
     )
 
 
+# The clip's defaults, which camera_eval.py's held-out photos figure uses too.
+PER_PHOTO, SIZE, SEED = 6, 512, 5
+
+
 def write_clip(prefix: str, frames: int, size: int, seed: int, blur: BlurConfig, lossless: bool) -> None:
     """PREFIX-blurred and PREFIX-sharp: `frames` frames of each held-out photo, in TEST's order."""
     extension = "mkv" if lossless else "mp4"
@@ -46,9 +50,9 @@ def write_clip(prefix: str, frames: int, size: int, seed: int, blur: BlurConfig,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("prefix")
-    parser.add_argument("--frames", type=int, default=6, help="frames per photo")
-    parser.add_argument("--size", type=int, default=512)
-    parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--frames", type=int, default=PER_PHOTO, help="frames per photo")
+    parser.add_argument("--size", type=int, default=SIZE)
+    parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--blur", choices=["mild", "heavy"], default="mild")
     parser.add_argument("--lossless", action="store_true", help="FFV1 in .mkv instead of H.264 in .mp4")
     args = parser.parse_args()

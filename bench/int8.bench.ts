@@ -10,7 +10,6 @@
  *
  * Run it under the heavy-job lock (flock /tmp/heavy.lock): it keeps both cores busy.
  */
-import { readFileSync } from "node:fs";
 import { lastValueFrom, take, toArray } from "rxjs";
 import ort from "onnxruntime-node";
 import { probe } from "../src/ffmpeg/probe.js";
@@ -19,6 +18,7 @@ import { sessionOptions, stateChannelsOf } from "../src/engine/onnx-engine.js";
 import { padded, strideFor } from "../src/engine/engine.js";
 import { availableCores } from "../src/machine.js";
 import { MODELS_DIR, SHIPPED_MODELS } from "../src/model/registry.js";
+import { describeCpu } from "./cpu.js";
 
 const rounds = Number(process.argv[2] ?? 20);
 const threads = availableCores();
@@ -67,9 +67,7 @@ fp32.outputs.forEach((out, i) => {
   for (let p = 0; p < out.length; p++) squares += ((out[p] as number) - (other[p] as number)) ** 2;
   count += out.length;
 });
-const cpu = readFileSync("/proc/cpuinfo", "utf8");
-const flags = ["avx512_vnni", "avx_vnni", "amx_int8"].filter((flag) => new RegExp(`\\b${flag}\\b`).test(cpu));
-console.log(`${/model name\s*:\s*(.*)/.exec(cpu)?.[1] ?? "unknown CPU"} (${flags.join(", ") || "no VNNI or AMX"}), ${threads} threads, onnxruntime-node ${ort.env.versions.common}`);
+console.log(`${describeCpu()}, ${threads} threads, onnxruntime-node ${ort.env.versions.common}`);
 console.log(`DSANet ${width}x${height}, ${rounds} rounds after a warm-up, frames of ${SAMPLE}, state carried\n`);
 console.log("| precision | median ms | fastest ms | speed | output against fp32's |");
 console.log("| --- | ---: | ---: | ---: | --- |");

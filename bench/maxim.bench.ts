@@ -36,6 +36,7 @@ import { sessionOptions } from "../src/engine/onnx-engine.js";
 import { availableCores } from "../src/machine.js";
 import { MAXIM, maximModelJson } from "../src/model/maxim.js";
 import { bareSession } from "./bare-session.js";
+import { describeCpu } from "./cpu.js";
 
 const [width = 320, height = 240] = (process.argv[2] ?? "320x240").split("x").map(Number);
 /** int8's two halves alone, in fp32 graphs otherwise: to tell which one gains what. */
@@ -109,10 +110,7 @@ try {
     }
   }
   const ruler = median(yardstickSeconds);
-  const cpu = (await import("node:fs")).readFileSync("/proc/cpuinfo", "utf8");
-  const model = /model name\s*:\s*(.*)/.exec(cpu)?.[1] ?? "unknown CPU";
-  const flags = ["avx512_vnni", "amx_int8", "amx_bf16", "avx512_bf16"].filter((f) => new RegExp(`\\b${f}\\b`).test(cpu));
-  console.log(`\n${model} (${flags.join(", ") || "no VNNI/AMX"}), ${threads} threads, onnxruntime-node ${ort.env.versions.common}; ${rounds} rounds after a warm-up`);
+  console.log(`\n${describeCpu()}, ${threads} threads, onnxruntime-node ${ort.env.versions.common}; ${rounds} rounds after a warm-up`);
   console.log(`yardstick (bare DSANet ${YARDSTICK.width}x${YARDSTICK.height}): median ${(ruler * 1000).toFixed(0)} ms, fastest ${(Math.min(...yardstickSeconds) * 1000).toFixed(0)} ms (${yardstickSeconds.map((s) => (s * 1000).toFixed(0)).join(", ")})`);
   console.log(`\n| MAXIM ${width}x${height} (padded ${paddedWidth}x${paddedHeight}), ${stages} of ${MAXIM.stages} stages | s a frame (median) | fastest | x yardstick | rounds | vs first: max level diff, bytes differing, PSNR |`);
   console.log("| --- | ---: | ---: | ---: | --- | --- |");

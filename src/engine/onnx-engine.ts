@@ -1,11 +1,11 @@
 import ort from "onnxruntime-node";
+import type { Config } from "../config/schema.js";
 import { ConfigError } from "../errors.js";
 import { availableCores } from "../machine.js";
 import { stateInMemory, stateOnGpu, type StateDims } from "./carried-state.js";
 import { BYTES_PER_PIXEL, checkFrames, DSANET_REGION_CONTEXT, padded, strideFor, type Engine, type EngineInput, type EngineOutput, type EngineState } from "./engine.js";
 import { toBytes, toFloat } from "./pixels.js";
 import { describeAdapter, findWebGpuAdapter, WEBGPU_PROVIDER } from "./webgpu.js";
-import type { Precision } from "../model/maxim.js";
 
 export type OnnxProvider = "cpu" | "cuda" | "tensorrt" | "webgpu";
 
@@ -23,7 +23,7 @@ export interface OnnxEngineOptions {
   /** onnxruntime's memory pattern (default on); see sessionOptions. */
   readonly memoryPattern?: boolean;
   /** The graph's precision, for the engine's name: an int8 graph is a file of its own. */
-  readonly precision?: Precision;
+  readonly precision?: Config["engine"]["precision"];
 }
 
 /** What a model that carries no state (no `h`/`c` inputs: MAXIM) returns for each frame. */

@@ -29,13 +29,15 @@ from losses import multiscale_loss
 DEFAULTS = {"compile": None, "channels_last": None, "log_every": None}
 
 
-def train_step(model: Callable, blurred: torch.Tensor, sharp: torch.Tensor, fft_weight: float, pixel: str = "mse") -> torch.Tensor:
+def train_step(
+    model: Callable, blurred: torch.Tensor, sharp: torch.Tensor, fft_weight: float, pixel: str = "mse", colour_weight: float = 0.0
+) -> torch.Tensor:
     """Loss of one batch of clips (B, T, 3, S, S), the state carried from frame to frame."""
     state = None
     loss = blurred.new_zeros(())
     for t in range(blurred.shape[1]):
         restored, state = model(blurred[:, t], state)
-        loss = loss + multiscale_loss(restored, sharp[:, t], fft_weight, pixel)
+        loss = loss + multiscale_loss(restored, sharp[:, t], fft_weight, pixel, colour_weight)
     return loss / blurred.shape[1]
 
 
@@ -75,9 +77,11 @@ class Step:
     """Forward, backward and the optimizer's update of one batch, with no host sync: the loss
     stays on the device, summed, until `mean_loss` reads it."""
 
-    def __init__(self, model: DSANet, optimizer: torch.optim.Optimizer, dev: torch.device, options: dict, fft_weight: float, pixel: str):
+    def __init__(
+        self, model: DSANet, optimizer: torch.optim.Optimizer, dev: torch.device, options: dict, fft_weight: float, pixel: str, colour_weight: float = 0.0
+    ):
         self.model, self.optimizer, self.dev = model, optimizer, dev
-        self.fft_weight, self.pixel = fft_weight, pixel
+        self.fft_weight, self.pixel, self.colour_weight = fft_weight, pixel, colour_weight
         self.bf16 = bf16_is_native(dev)
         self.memory_format = torch.channels_last if options["channels_last"] else torch.contiguous_format
         model.to(memory_format=self.memory_format)
@@ -122,7 +126,7 @@ class Step:
             # (B, T, 3, S, S) -> each frame (B, 3, S, S) in NHWC.
             blurred = blurred.permute(0, 1, 3, 4, 2).contiguous().permute(0, 1, 4, 2, 3)
         with torch.autocast(self.dev.type, dtype=torch.bfloat16, enabled=self.bf16):
-            return train_step(self.forward, blurred, sharp, self.fft_weight, self.pixel)
+            return train_step(self.forward, blurred, sharp, self.fft_weight, self.pixel, self.colour_weight)
 
     def mean_loss(self) -> float:
         """The mean loss since the last call (waits on the device)."""

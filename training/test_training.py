@@ -221,6 +221,21 @@ def test_psnr_loss_is_the_log_of_the_paper_term_per_image() -> None:
     assert multiscale_loss(noisy, sharp, 0.1, "psnr").item() == pytest.approx((10 * torch.log10(per_image)).mean().item(), rel=1e-4)
 
 
+def test_colour_weight_charges_a_brightness_bias_at_the_finest_scale_only() -> None:
+    sharp = torch.rand(2, 3, 16, 16)
+    coarse = torch.nn.functional.avg_pool2d(sharp, 2)
+    darker = sharp - 2 / 255  # two levels, everywhere
+    plain = multiscale_loss([coarse, darker], sharp, 0.1)
+    weighted = multiscale_loss([coarse, darker], sharp, 0.1, colour_weight=50)
+    assert weighted.item() == pytest.approx(plain.item() + 50 * (2 / 255) ** 2, rel=1e-4)
+    # the same bias at the coarse scale costs only its MSE: the term is the output's
+    assert multiscale_loss([coarse - 2 / 255, sharp], sharp, 0.1, colour_weight=50).item() == pytest.approx(1.1 * (2 / 255) ** 2, rel=1e-4)
+    # texture that keeps each image's mean costs nothing more
+    noisy = sharp + 0.05 * torch.randn(2, 3, 16, 16)
+    noisy = noisy - noisy.mean((2, 3), keepdim=True) + sharp.mean((2, 3), keepdim=True)
+    assert multiscale_loss([noisy], sharp, 0.1, colour_weight=50).item() == pytest.approx(multiscale_loss([noisy], sharp, 0.1).item(), rel=1e-5)
+
+
 def test_heavy_blur_features_change_the_frames_and_defaults_do_not() -> None:
     import dataclasses
 

@@ -127,7 +127,7 @@ def main() -> None:
     data = experiment["data"]
     stream, builder = batches(experiment, args.config, args.seed + iteration, args, dev)
     options = step_options(experiment, {"compile": args.compile, "channels_last": args.channels_last, "log_every": args.log_every}, dev)
-    step = Step(model, optimizer, dev, options, experiment["loss"]["fft_weight"], experiment["loss"].get("pixel", "mse"))
+    step = Step(model, optimizer, dev, options, experiment["loss"]["fft_weight"], experiment["loss"].get("pixel", "mse"), experiment["loss"].get("colour_weight", 0.0))
     log_path = run_dir / "log.csv"
     rows = []
     if args.resume and log_path.exists():

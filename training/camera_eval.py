@@ -1,6 +1,6 @@
 """What a user gets from the CLI on camera footage: the do-no-harm and demo figures of issue 35.
 
-    python3 training/camera_eval.py [--model full --model lite --model out/cand.onnx] [--json out.json]
+    python3 training/camera_eval.py [--model full --model lite --model out/cand.onnx] [--precision int8] [--json out.json]
 
 For each model (a name the CLI knows or an .onnx from export.py), through `bin/dsanet deblur
 --lossless` (so that no encoder stands between the model and the figure):
@@ -32,9 +32,9 @@ DEMO = ROOT / "samples" / "pedestrians-motion-blur.mp4"
 SHARP = ROOT / "samples" / "pedestrians.mp4"
 
 
-def deblur(model: str, source: Path, regions: str, out: Path) -> np.ndarray:
+def deblur(model: str, source: Path, regions: str, out: Path, precision: str) -> np.ndarray:
     subprocess.run(
-        [str(ROOT / "bin" / "dsanet"), "deblur", str(source), "-o", str(out), "--model", model, "--regions", regions, "--lossless", "--threads", "2", "-q"],
+        [str(ROOT / "bin" / "dsanet"), "deblur", str(source), "-o", str(out), "--model", model, "--regions", regions, "--precision", precision, "--lossless", "--threads", "2", "-q"],
         check=True, cwd=ROOT,
     )
     return frames(str(out))
@@ -61,6 +61,7 @@ def mean_shift(output: np.ndarray, source: np.ndarray) -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", action="append", help="full, lite or an .onnx path; repeatable (default: full and lite)")
+    parser.add_argument("--precision", default="fp32", help="the CLI's --precision (int8: DSANet's shipped int8 graph)")
     parser.add_argument("--json", help="write the figures here too")
     args = parser.parse_args()
     demo, sharp = frames(str(DEMO)), frames(str(SHARP))
@@ -75,12 +76,12 @@ def main() -> None:
         for model in args.model or ["full", "lite"]:
             row = {}
             for regions in ("off", "auto"):
-                output = deblur(model, DEMO, regions, Path(tmp) / "demo.mkv")
+                output = deblur(model, DEMO, regions, Path(tmp) / "demo.mkv", args.precision)
                 row[f"demo_{regions}"] = round(mean_psnr(output, truth), 2)
-            output = deblur(model, SHARP, "off", Path(tmp) / "sharp.mkv")
+            output = deblur(model, SHARP, "off", Path(tmp) / "sharp.mkv", args.precision)
             row["sharp_psnr"] = round(mean_psnr(output, sharp), 2)
             row["sharp_shift"] = mean_shift(output, sharp)
-            output = deblur(model, photos, "off", Path(tmp) / "photos.mkv")
+            output = deblur(model, photos, "off", Path(tmp) / "photos.mkv", args.precision)
             row["photos"] = round(mean_psnr(output, photos_truth), 2)
             row["photos_worst"] = round(worst_photo(output, photos_input, photos_truth), 2)
             results[model] = row

@@ -1,10 +1,10 @@
 import { Command } from "commander";
-import { existsSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import ort from "onnxruntime-node";
 import type { Config } from "../config/schema.js";
 import { findFfmpeg, findFfprobe } from "../ffmpeg/locate.js";
 import { loadEngineInWorker } from "../engine/engine-in-worker.js";
-import { existingModelFile, MAXIM_MODEL, modelFile, MODELS } from "../model/registry.js";
+import { existingModelFile, MODELS } from "../model/registry.js";
 import { ENGINE_FLAGS, withConfigOptions } from "./config-options.js";
 import { resolveConfig } from "./resolve-config.js";
 
@@ -17,9 +17,10 @@ export function infoCommand(): Command {
 
 async function describeInfo(config: Config): Promise<string> {
   const [ffmpeg, ffprobe] = await Promise.all([findFfmpeg(), findFfprobe()]);
-  // MAXIM's graph is the npm package's (converted per frame size into the cache when run).
-  const file = config.engine.model === MAXIM_MODEL ? existingModelFile(config.engine).path : modelFile(config.engine).path;
-  const size = existsSync(file) ? `${(statSync(file).size / 2 ** 20).toFixed(1)} MiB` : "missing";
+  // The file that runs: DSANet's int8 graph under `--precision auto` on a CPU with VNNI or AMX;
+  // MAXIM's npm graph (converted per frame size into the cache when run). A missing one is a ConfigError.
+  const file = existingModelFile(config.engine).path;
+  const size = `${(statSync(file).size / 2 ** 20).toFixed(1)} MiB`;
   const engine = await loadEngineInWorker(config.engine);
   await engine.close();
   const providers = ort

@@ -21,16 +21,16 @@ const engine = z
     /** MAXIM: stop after this many of its 3 stages (each restores the image; 1 costs a third); null: all 3. */
     stages: oneToThree.nullable().default(null),
     /**
-     * "int8": DSANet (full) runs its shipped int8 graph, models/dsanet-int8.onnx (static QDQ,
-     * training/int8/run.sh --ship): 1.42x faster on the AMX Xeon, within 0.01 dB on both
-     * held-out splits; on a CPU without VNNI or AMX, int8 convolutions ran no faster. maxim
-     * runs its matrix products in 8-bit integers (dynamic quantisation,
-     * src/convert/quantize-left-products.ts and quantize-dense.ts): 3% faster on a quiet
-     * machine (issue 36: 2.71 s a 320x240 frame against 2.78), within 0.03 dB on both held-out
-     * splits, but its picture 46.8 dB from fp32's. Lite runs in fp32: its int8 graph was no
-     * faster. fp32 is the default everywhere for now.
+     * "auto": DSANet (full) in int8 where the CPU has integer matrix units (VNNI or AMX), fp32
+     * everywhere else (registry.ts enginePrecision says why). "int8": DSANet runs its shipped
+     * int8 graph, models/dsanet-int8.onnx (static QDQ, training/int8/run.sh --ship): 1.43x
+     * faster on the AMX Xeon, within 0.03 dB; on a CPU without VNNI or AMX, int8 convolutions
+     * ran no faster. maxim runs its matrix products in 8-bit integers (dynamic quantisation,
+     * src/convert/quantize-left-products.ts and quantize-dense.ts): 2-3% faster, within 0.03 dB
+     * on both held-out splits, but its picture 46.8 dB from fp32's. Lite runs in fp32: its int8
+     * graph was no faster. "fp32": float everywhere.
      */
-    precision: z.enum(["fp32", "int8"]).default("fp32"),
+    precision: z.enum(["auto", "fp32", "int8"]).default("auto"),
     /** onnx: intra-op threads; 0: one per core available to the process (cgroup quota included). */
     threads: z.number().int().min(0).default(0),
     /** onnx execution provider: webgpu is bundled with onnxruntime-node (Dawn on Vulkan); cuda and tensorrt need binaries from outside npm. */

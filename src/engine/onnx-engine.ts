@@ -1,5 +1,5 @@
 import ort from "onnxruntime-node";
-import type { Config } from "../config/schema.js";
+import type { Precision } from "../convert/convert-tfjs-model.js";
 import { ConfigError } from "../errors.js";
 import { availableCores } from "../machine.js";
 import { stateInMemory, stateOnGpu, type StateDims } from "./carried-state.js";
@@ -23,7 +23,7 @@ export interface OnnxEngineOptions {
   /** onnxruntime's memory pattern (default on); see sessionOptions. */
   readonly memoryPattern?: boolean;
   /** The graph's precision, for the engine's name: an int8 graph is a file of its own. */
-  readonly precision?: Config["engine"]["precision"];
+  readonly precision?: Precision;
 }
 
 /** What a model that carries no state (no `h`/`c` inputs: MAXIM) returns for each frame. */

@@ -2,6 +2,8 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { ConfigError } from "../errors.js";
 import type { Config } from "../config/schema.js";
+import type { Precision } from "../convert/convert-tfjs-model.js";
+import { integerMatrixUnits } from "./integer-units.js";
 import { MAXIM, maximModelJson } from "./maxim.js";
 
 /** The repository's models/ folder, from src/model or dist/model alike. */
@@ -92,7 +94,7 @@ export function modelFile(engine: Pick<Config["engine"], "type" | "model" | "sca
 export function existingModelFile(engine: Pick<Config["engine"], "type" | "model" | "scales" | "stages" | "precision" | "provider">): ModelFile {
   if (engine.model === MAXIM_MODEL) return maximFile(engine);
   if (engine.stages !== null) throw new ConfigError(`engine.stages: only maxim has stages (--model maxim); DSANet's depth is its scales (--scales)`);
-  if (engine.precision === "int8") return int8File(engine);
+  if (enginePrecision(engine) === "int8") return int8File(engine);
   const file = modelFile(engine);
   if (existsSync(file.path)) return file;
   const shipped = isShippedModel(engine.model) ? SHIPPED_MODELS[engine.model] : null;
@@ -105,13 +107,35 @@ export function existingModelFile(engine: Pick<Config["engine"], "type" | "model
 }
 
 /**
- * DSANet's int8 graph, shipped for its own scales on the onnx engine's CPU provider, where the
- * integer units run it; Lite's int8 graph ran no faster than fp32 (docs/benchmarks.md).
+ * The precision an engine runs. `auto`, the default, is DSANet's int8 graph where it ships
+ * (int8Ships) and the CPU has integer matrix units (VNNI or AMX): 1.43x faster at 640x480 on the
+ * AMX Xeon, within 0.03 dB on every held-out clip and the demo (docs/benchmarks.md). All else
+ * runs fp32 under `auto`: Lite's int8 graph ran no faster, MAXIM's products in int8 2-3% faster,
+ * and int8 convolutions on a CPU without VNNI or AMX no faster than fp32. Decided where the
+ * engine runs, so that a queued job's config means the same on every worker.
  */
+export function enginePrecision(engine: Pick<Config["engine"], "type" | "model" | "scales" | "provider" | "precision">, units: readonly string[] = cpuUnits()): Precision {
+  if (engine.precision !== "auto") return engine.precision;
+  return int8Ships(engine) && units.length > 0 ? "int8" : "fp32";
+}
+
+let units: string[] | undefined;
+function cpuUnits(): string[] {
+  units ??= integerMatrixUnits();
+  return units;
+}
+
+/** DSANet's int8 graph ships for its own scales on the onnx engine's CPU provider, where the integer units run it. */
+function int8Ships(engine: Pick<Config["engine"], "type" | "model" | "scales" | "provider">): boolean {
+  const { full } = SHIPPED_MODELS;
+  return engine.model === "full" && engine.type === "onnx" && engine.provider === "cpu" && (engine.scales ?? full.scales) === full.scales;
+}
+
+/** DSANet's int8 graph; Lite's ran no faster than fp32 (docs/benchmarks.md), so it does not ship. */
 function int8File(engine: Pick<Config["engine"], "type" | "model" | "scales" | "provider">): ModelFile {
   const { full } = SHIPPED_MODELS;
   const why = `int8 ships for DSANet (--model full, on the onnx engine's CPU provider, at its ${full.scales} scales) and runs maxim; Lite runs in fp32, its int8 graph no faster`;
-  if (engine.model !== "full" || engine.type !== "onnx" || engine.provider !== "cpu" || (engine.scales ?? full.scales) !== full.scales) throw new ConfigError(`engine.precision: ${why}`);
+  if (!int8Ships(engine)) throw new ConfigError(`engine.precision: ${why}`);
   return { path: `${MODELS_DIR}${full.int8}`, scales: full.scales };
 }
 

@@ -3,10 +3,13 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, symlink
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { availableCores } from "../../src/machine.js";
+import { integerMatrixUnits } from "../../src/model/integer-units.js";
 import { PEDESTRIANS, REPO, WORK, clip, decodeAll, psnr, streamInfo } from "../helpers/clips.js";
 import { dsanetSync } from "../helpers/command.js";
 
 const dsanet = (...args: string[]) => dsanetSync(args);
+/** What the default `--precision auto` adds to DSANet's engine name on this CPU: int8 where it has VNNI or AMX. */
+const AUTO_INT8 = integerMatrixUnits().length > 0 ? ", int8" : "";
 
 describe("dsanet CLI", () => {
   it("deblurs a file and reports a summary", () => {
@@ -14,7 +17,7 @@ describe("dsanet CLI", () => {
     const output = join(WORK, "cli-out.mkv");
     const run = dsanet("deblur", input, "-o", output, "--threads", "1", "--lossless");
     expect(run.code).toBe(0);
-    expect(run.stderr).toMatch(/6 frames in [\d.]+ s: [\d.]+ fps end to end, engine onnx \(cpu, 1 thread\)/);
+    expect(run.stderr).toMatch(new RegExp(`6 frames in [\\d.]+ s: [\\d.]+ fps end to end, engine onnx \\(cpu, 1 thread${AUTO_INT8}\\)`));
     expect(streamInfo(output, "v:0").codec).toBe("ffv1");
   });
 
@@ -117,7 +120,7 @@ describe("dsanet CLI", () => {
   it("--precision int8 runs DSANet's int8 graph, its picture close to fp32's", () => {
     const input = clip("cli-int8-in.mkv", "-i", join(REPO, "samples/pedestrians-motion-blur.mp4"), "-frames:v", "3", "-vf", "crop=160:128:240:160", "-c:v", "ffv1");
     const outputs = { fp32: join(WORK, "cli-int8-fp32.mkv"), int8: join(WORK, "cli-int8-int8.mkv") };
-    const fp32 = dsanetSync(["deblur", input, "-o", outputs.fp32, "--model", "full", "--lossless"]);
+    const fp32 = dsanetSync(["deblur", input, "-o", outputs.fp32, "--model", "full", "--precision", "fp32", "--lossless"]);
     expect(fp32.code, fp32.stderr).toBe(0);
     const int8 = dsanetSync(["deblur", input, "-o", outputs.int8, "--model", "full", "--precision", "int8", "--lossless"]);
     expect(int8.code, int8.stderr).toBe(0);
@@ -163,9 +166,13 @@ describe("dsanet CLI", () => {
     const run = dsanet("info");
     expect(run.code).toBe(0);
     // Threads are set, one per available core: onnxruntime left to choose took one on 2-core EPYCs.
-    expect(run.stdout).toMatch(new RegExp(`engine: +onnx \\(cpu, ${availableCores()} threads?\\), 3 scales`));
+    // --precision auto: DSANet's int8 graph where this CPU has VNNI or AMX, fp32 elsewhere.
+    expect(run.stdout).toMatch(new RegExp(`engine: +onnx \\(cpu, ${availableCores()} threads?${AUTO_INT8}\\), 3 scales`));
     expect(run.stdout).toMatch(/ffmpeg: +\S+ffmpeg/);
-    expect(run.stdout).toMatch(/model: +full: \S+dsanet\.onnx \([\d.]+ MiB\)/);
+    expect(run.stdout).toMatch(AUTO_INT8 ? /model: +full: \S+dsanet-int8\.onnx \([\d.]+ MiB\)/ : /model: +full: \S+dsanet\.onnx \([\d.]+ MiB\)/);
+    const fp32 = dsanet("info", "--precision", "fp32");
+    expect(fp32.stdout).toMatch(new RegExp(`engine: +onnx \\(cpu, ${availableCores()} threads?\\), 3 scales`));
+    expect(fp32.stdout).toMatch(/model: +full: \S+dsanet\.onnx \([\d.]+ MiB\)/);
     // --model lite: DSANet-Lite, the two scales it was trained with.
     const lite = dsanet("info", "--model", "lite");
     expect(lite.stdout).toMatch(/engine: +onnx \(cpu, \d threads?\), 2 scales, input stride 16/);

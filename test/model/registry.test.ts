@@ -2,7 +2,8 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { readDsanetFile } from "../../src/model/dsanet-file.js";
 import { maximModelJson } from "../../src/model/maxim.js";
-import { MODELS, MODELS_DIR, SHIPPED_MODELS } from "../../src/model/registry.js";
+import { integerMatrixUnits } from "../../src/model/integer-units.js";
+import { enginePrecision, MODELS, MODELS_DIR, SHIPPED_MODELS } from "../../src/model/registry.js";
 
 describe("the model registry", () => {
   it.each(Object.entries(SHIPPED_MODELS))("says what the shipped %s file holds: its parameters and scales", async (_name, model) => {
@@ -17,5 +18,25 @@ describe("the model registry", () => {
     const manifest = JSON.parse(readFileSync(maximModelJson(), "utf8")) as { weightsManifest: { weights: { shape: number[] }[] }[] };
     const values = manifest.weightsManifest.flatMap((group) => group.weights).reduce((sum, { shape }) => sum + shape.reduce((a, b) => a * b, 1), 0);
     expect(values).toBe(MODELS.maxim.parameters);
+  });
+
+  it("runs DSANet in int8 under --precision auto only where the int8 graph ships and the CPU has VNNI or AMX", () => {
+    const full = { type: "onnx", model: "full", scales: null, provider: "cpu", precision: "auto" } as const;
+    const amx = ["amx_int8"];
+    expect(enginePrecision(full, amx)).toBe("int8");
+    expect(enginePrecision(full, [])).toBe("fp32");
+    // Lite's int8 graph ran no faster, MAXIM's products 2-3%; other scales, providers and engines have no int8 graph.
+    for (const other of [{ model: "lite" }, { model: "maxim" }, { scales: 2 }, { provider: "webgpu" }, { type: "tfjs" }] as const) {
+      expect(enginePrecision({ ...full, ...other }, amx)).toBe("fp32");
+    }
+    // Asked for, either precision is what runs.
+    expect(enginePrecision({ ...full, precision: "fp32" }, amx)).toBe("fp32");
+    expect(enginePrecision({ ...full, model: "maxim", precision: "int8" }, [])).toBe("int8");
+  });
+
+  it("reads the integer matrix units from /proc/cpuinfo's flags", () => {
+    expect(integerMatrixUnits("flags\t\t: fpu avx2 avx512f avx512_vnni amx_bf16 amx_int8 amx_tile")).toEqual(["avx512_vnni", "amx_int8"]);
+    expect(integerMatrixUnits("flags\t\t: fpu avx2 avx512f avx512vl")).toEqual([]);
+    expect(integerMatrixUnits(null)).toEqual([]);
   });
 });

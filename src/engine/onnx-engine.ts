@@ -1,5 +1,5 @@
 import ort from "onnxruntime-node";
-import type { Precision } from "../convert/convert-tfjs-model.js";
+import type { Precision } from "../model/registry.js";
 import { ConfigError } from "../errors.js";
 import { availableCores } from "../machine.js";
 import { stateInMemory, stateOnGpu, type StateDims } from "./carried-state.js";

@@ -6,6 +6,9 @@ import type { Precision } from "../convert/convert-tfjs-model.js";
 import { integerMatrixUnits } from "./integer-units.js";
 import { MAXIM, maximModelJson } from "./maxim.js";
 
+/** fp32 or int8: what `engine.precision` comes to on the machine that runs the engine (enginePrecision). */
+export type { Precision };
+
 /** The repository's models/ folder, from src/model or dist/model alike. */
 export const MODELS_DIR = fileURLToPath(new URL("../../models/", import.meta.url));
 

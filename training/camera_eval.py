@@ -43,8 +43,8 @@ def deblur(model: str, source: Path, regions: str, out: Path, precision: str) ->
 def photo_clip(folder: Path) -> tuple[Path, np.ndarray]:
     """make_clip.py's mild held-out clip (its defaults, --lossless) in `folder`: the blurred
     file and its truth, PER_PHOTO frames a photo."""
-    write_clip(str(folder / "photos"), PER_PHOTO, SIZE, SEED, BlurConfig(), lossless=True)
-    return folder / "photos-blurred.mkv", frames(str(folder / "photos-sharp.mkv"))
+    blurred, sharp = write_clip(str(folder / "photos"), PER_PHOTO, SIZE, SEED, BlurConfig(), lossless=True)
+    return Path(blurred), frames(sharp)
 
 
 def worst_photo(output: np.ndarray, blurred: np.ndarray, truth: np.ndarray) -> float:

@@ -6,8 +6,9 @@
 Three splits of the same photos: "mild" (5-13 averaged frames: the split the first models were
 measured on), "heavy" (15-25 frames, shake, rotation, moving objects, clipped highlights,
 sensor noise: data.HEAVY) and "soft" (mild blur over scenes out of focus, data.defocused).
-Rows: the blurred input; an unsharp mask tuned on training clips of the same blur (the classical baseline); DSANet per frame (state reset every frame); DSANet
-with the ConvLSTM state carried through each clip, as the video pipeline runs it. PSNR is the
+Rows: the blurred input; an unsharp mask tuned on training clips of the same blur (the
+classical baseline); DSANet per frame (state reset every frame); DSANet with the ConvLSTM
+state carried through each clip, as the video pipeline runs it. PSNR is the
 mean of per-frame PSNRs.
 
 --gopro DIR scores GoPro_Large's test split instead (real blur, full 1280x720 frames, every

@@ -34,8 +34,9 @@ def encode(frames: torch.Tensor, path: str, lossless: bool) -> None:
 PER_PHOTO, SIZE, SEED = 6, 512, 5
 
 
-def write_clip(prefix: str, frames: int, size: int, seed: int, blur: BlurConfig, lossless: bool) -> None:
-    """PREFIX-blurred and PREFIX-sharp: `frames` frames of each held-out photo, in TEST's order."""
+def write_clip(prefix: str, frames: int, size: int, seed: int, blur: BlurConfig, lossless: bool) -> tuple[str, str]:
+    """PREFIX-blurred and PREFIX-sharp: `frames` frames of each held-out photo, in TEST's order.
+    Returns their paths (.mkv lossless, else .mp4)."""
     extension = "mkv" if lossless else "mp4"
     g = torch.Generator().manual_seed(seed)
     blurred, sharp = [], []
@@ -43,8 +44,10 @@ def write_clip(prefix: str, frames: int, size: int, seed: int, blur: BlurConfig,
         b, s = synthesize_clip([load_photo(path)], frames, size, blur, g)
         blurred.append(b)
         sharp.append(s)
-    encode(torch.cat(blurred), f"{prefix}-blurred.{extension}", lossless)
-    encode(torch.cat(sharp), f"{prefix}-sharp.{extension}", lossless)
+    paths = f"{prefix}-blurred.{extension}", f"{prefix}-sharp.{extension}"
+    encode(torch.cat(blurred), paths[0], lossless)
+    encode(torch.cat(sharp), paths[1], lossless)
+    return paths
 
 
 def main() -> None:
@@ -56,9 +59,8 @@ def main() -> None:
     parser.add_argument("--blur", choices=["mild", "heavy"], default="mild")
     parser.add_argument("--lossless", action="store_true", help="FFV1 in .mkv instead of H.264 in .mp4")
     args = parser.parse_args()
-    write_clip(args.prefix, args.frames, args.size, args.seed, HEAVY if args.blur == "heavy" else BlurConfig(), args.lossless)
-    extension = "mkv" if args.lossless else "mp4"
-    print(f"wrote {args.prefix}-blurred.{extension} and {args.prefix}-sharp.{extension}: {len(TEST)} held-out photos x {args.frames} frames, {args.blur} blur")
+    blurred, sharp = write_clip(args.prefix, args.frames, args.size, args.seed, HEAVY if args.blur == "heavy" else BlurConfig(), args.lossless)
+    print(f"wrote {blurred} and {sharp}: {len(TEST)} held-out photos x {args.frames} frames, {args.blur} blur")
 
 
 if __name__ == "__main__":

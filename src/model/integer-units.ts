@@ -5,10 +5,16 @@ export const INTEGER_MATRIX_UNITS = ["avx512_vnni", "avx_vnni", "amx_int8"] as c
 
 /** Which of INTEGER_MATRIX_UNITS this machine's CPU has (none where /proc/cpuinfo is not there to say). */
 export function integerMatrixUnits(cpuinfo: string | null = readCpuinfo()): string[] {
-  return INTEGER_MATRIX_UNITS.filter((flag) => cpuinfo !== null && new RegExp(`\\b${flag}\\b`).test(cpuinfo));
+  return cpuFlags(INTEGER_MATRIX_UNITS, cpuinfo);
 }
 
-function readCpuinfo(): string | null {
+/** Which of `flags` /proc/cpuinfo lists. */
+export function cpuFlags(flags: readonly string[], cpuinfo: string | null = readCpuinfo()): string[] {
+  return flags.filter((flag) => cpuinfo !== null && new RegExp(`\\b${flag}\\b`).test(cpuinfo));
+}
+
+/** /proc/cpuinfo, or null where there is none (not Linux). */
+export function readCpuinfo(): string | null {
   try {
     return readFileSync("/proc/cpuinfo", "utf8");
   } catch {

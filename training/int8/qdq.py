@@ -5,10 +5,16 @@
     qdq.py quantize MODEL OUT RANGES    each Conv between QuantizeLinear/DequantizeLinear pairs:
                                         uint8 activations (asymmetric, calibrated min/max), int8
                                         weights per output channel (symmetric), int32 bias, so that
-                                        onnxruntime fuses them into QLinearConv
+                                        onnxruntime fuses them into QLinearConv; OUT's metadata
+                                        names MODEL's sha256 (QUANTIZED_FROM), so that a test
+                                        can tell a shipped int8 graph made from an older MODEL
 """
-import sys, json, numpy as np, onnx
+import sys, json, hashlib, numpy as np, onnx
 from onnx import helper as h, numpy_helper as nh, TensorProto as T
+
+# test_int8_ship.py reads it back: the int8 graph runs by default on CPUs with VNNI or AMX, so a
+# models/dsanet.onnx shipped without remaking it would leave users on the old weights.
+QUANTIZED_FROM = 'dsanet.quantized_from_sha256'
 
 mode, src, dst = sys.argv[1:4]
 m = onnx.load(src)
@@ -98,5 +104,6 @@ del g.node[:]; g.node.extend(order)
 used = {i for n in g.node for i in n.input}
 kept = [i for i in g.initializer if i.name in used]
 del g.initializer[:]; g.initializer.extend(kept)
+m.metadata_props.add(key=QUANTIZED_FROM, value=hashlib.sha256(open(src, 'rb').read()).hexdigest())
 onnx.checker.check_model(m)
 onnx.save(m, dst); print('quantized', quantized, 'convs of', len(convs))

@@ -26,7 +26,7 @@ import step as step_module
 from cache import CachedClips, cache_dir
 from common import device, init_from, load_experiment, model_config
 from dsanet import DSANet, DSANetConfig
-from losses import multiscale_loss, per_image_fft_mse, per_image_mse
+from losses import loss_terms, multiscale_loss, per_image_fft_mse, per_image_mse
 from step import Step, make_optimizer, profile_table, step_options
 
 # The first three are the step as it was before issue 35 (the FFT computed, AdamW a parameter
@@ -40,7 +40,7 @@ VARIANTS = {
 }
 
 
-def paper_loss(restored: list[torch.Tensor], sharp: torch.Tensor, fft_weight: float, pixel: str = "mse") -> torch.Tensor:
+def paper_loss(restored: list[torch.Tensor], sharp: torch.Tensor, fft_weight: float = 0.1, pixel: str = "mse") -> torch.Tensor:
     """multiscale_loss as it was: the FFT term computed, not taken as the MSE it equals."""
     total = sharp.new_zeros(())
     for image in restored:
@@ -55,7 +55,7 @@ def make_step(config: DSANetConfig, variant: dict, dev: torch.device) -> Step:
     model = DSANet(config)
     optimizer = make_optimizer(model, {"type": "AdamW", "lr": 1e-4}, dev)
     options = step_options({}, {"channels_last": variant.get("channels_last")}, dev)
-    step = Step(model, optimizer, dev, options, 0.1, "mse")
+    step = Step(model, optimizer, dev, options)
     if variant.get("before"):
         step.bf16 = variant["bf16"]
         for group in optimizer.param_groups:
@@ -134,7 +134,7 @@ def parity(steps: int, config_path: str, weights: str | None, dev: torch.device)
         if weights:
             init_from(model, weights)
         options = step_options(experiment, {"channels_last": False if bf16 is False else None}, dev)
-        step = Step(model, make_optimizer(model, experiment["optim"], dev), dev, options, loss["fft_weight"], loss.get("pixel", "mse"))
+        step = Step(model, make_optimizer(model, experiment["optim"], dev), dev, options, loss_terms(loss))
         if bf16 is False:
             step.bf16 = False
         runs[name] = (step, iter(CachedClips(cache_dir(data, 0), data["batch"], data["frames"], seed=0)), [])

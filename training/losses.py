@@ -39,6 +39,18 @@ def per_image_colour_error(pred: Tensor, target: Tensor) -> Tensor:
     return (pred.mean((2, 3)) - target.mean((2, 3))).pow(2).mean(1)
 
 
+def loss_terms(loss: dict) -> dict:
+    """An experiment's `loss:` section as multiscale_loss's keyword arguments (fft_weight, pixel,
+    colour_weight), for Step and train_step to pass on as they are."""
+    terms = {key: value for key, value in loss.items() if key != "type"}
+    if loss.get("type", "multiscale_loss") != "multiscale_loss":
+        raise ValueError(f"loss.type: {loss['type']!r}; the one loss is multiscale_loss")
+    unknown = set(terms) - {"fft_weight", "pixel", "colour_weight"}
+    if unknown:
+        raise ValueError(f"loss: unknown {', '.join(sorted(unknown))}; multiscale_loss takes fft_weight, pixel, colour_weight")
+    return terms
+
+
 def multiscale_loss(restored: list[Tensor], sharp: Tensor, fft_weight: float = 0.1, pixel: str = "mse", colour_weight: float = 0.0) -> Tensor:
     """Sum over scales of MSE + fft_weight * FFT-MSE against the sharp image at that scale.
 

@@ -29,15 +29,14 @@ from losses import multiscale_loss
 DEFAULTS = {"compile": None, "channels_last": None, "log_every": None}
 
 
-def train_step(
-    model: Callable, blurred: torch.Tensor, sharp: torch.Tensor, fft_weight: float, pixel: str = "mse", colour_weight: float = 0.0
-) -> torch.Tensor:
-    """Loss of one batch of clips (B, T, 3, S, S), the state carried from frame to frame."""
+def train_step(model: Callable, blurred: torch.Tensor, sharp: torch.Tensor, terms: dict | None = None) -> torch.Tensor:
+    """Loss of one batch of clips (B, T, 3, S, S), the state carried from frame to frame; terms:
+    multiscale_loss's keyword arguments (losses.loss_terms), its defaults where None."""
     state = None
     loss = blurred.new_zeros(())
     for t in range(blurred.shape[1]):
         restored, state = model(blurred[:, t], state)
-        loss = loss + multiscale_loss(restored, sharp[:, t], fft_weight, pixel, colour_weight)
+        loss = loss + multiscale_loss(restored, sharp[:, t], **(terms or {}))
     return loss / blurred.shape[1]
 
 
@@ -78,10 +77,10 @@ class Step:
     stays on the device, summed, until `mean_loss` reads it."""
 
     def __init__(
-        self, model: DSANet, optimizer: torch.optim.Optimizer, dev: torch.device, options: dict, fft_weight: float, pixel: str, colour_weight: float = 0.0
+        self, model: DSANet, optimizer: torch.optim.Optimizer, dev: torch.device, options: dict, loss_terms: dict | None = None
     ):
         self.model, self.optimizer, self.dev = model, optimizer, dev
-        self.fft_weight, self.pixel, self.colour_weight = fft_weight, pixel, colour_weight
+        self.loss_terms = loss_terms
         self.bf16 = bf16_is_native(dev)
         self.memory_format = torch.channels_last if options["channels_last"] else torch.contiguous_format
         model.to(memory_format=self.memory_format)
@@ -126,7 +125,7 @@ class Step:
             # (B, T, 3, S, S) -> each frame (B, 3, S, S) in NHWC.
             blurred = blurred.permute(0, 1, 3, 4, 2).contiguous().permute(0, 1, 4, 2, 3)
         with torch.autocast(self.dev.type, dtype=torch.bfloat16, enabled=self.bf16):
-            return train_step(self.forward, blurred, sharp, self.fft_weight, self.pixel, self.colour_weight)
+            return train_step(self.forward, blurred, sharp, self.loss_terms)
 
     def mean_loss(self) -> float:
         """The mean loss since the last call (waits on the device)."""

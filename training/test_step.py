@@ -23,9 +23,9 @@ def test_channels_last_steps_the_same_as_nchw_and_the_loss_is_read_when_asked() 
     for channels_last in (False, True):
         torch.manual_seed(0)
         model = DSANet(TINY)
-        step = Step(model, make_optimizer(model, {"type": "AdamW", "lr": 1e-3}, CPU), CPU, step_options({}, {"channels_last": channels_last}, CPU), 0.1, "mse")
+        step = Step(model, make_optimizer(model, {"type": "AdamW", "lr": 1e-3}, CPU), CPU, step_options({}, {"channels_last": channels_last}, CPU))
         blurred, sharp = batch()
-        expected = train_step(model, blurred, sharp, 0.1).item()
+        expected = train_step(model, blurred, sharp).item()
         step(blurred, sharp, 1e-3)
         step(blurred, sharp, 1e-3)
         assert step.steps == 2
@@ -40,7 +40,7 @@ def test_channels_last_steps_the_same_as_nchw_and_the_loss_is_read_when_asked() 
 
 def test_a_compiler_failure_on_the_first_step_falls_back_to_eager(capsys: pytest.CaptureFixture[str]) -> None:
     model = DSANet(TINY)
-    step = Step(model, make_optimizer(model, {"type": "Adam", "lr": 1e-3}, CPU), CPU, step_options({}, {}, CPU), 0.1, "mse")
+    step = Step(model, make_optimizer(model, {"type": "Adam", "lr": 1e-3}, CPU), CPU, step_options({}, {}, CPU))
 
     def broken(*_args: object) -> None:
         raise RuntimeError("inductor: no C++ compiler\nmore")

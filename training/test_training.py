@@ -7,10 +7,10 @@ import onnx
 import pytest
 import torch
 
-from common import ONNX_CONFIG_KEY, load_model
+from common import ONNX_CONFIG_KEY, load_experiment, load_model
 from dsanet import DSANet, DSANetConfig, count_flops, pad_to_stride
 from export import export_onnx
-from losses import fft_mse, mse, multiscale_loss
+from losses import fft_mse, loss_terms, mse, multiscale_loss
 from step import train_step
 
 TINY = DSANetConfig(channels=(8, 16, 32), blocks=1)
@@ -66,12 +66,12 @@ def test_one_training_step_lowers_the_loss() -> None:
     model = DSANet(TINY)
     blurred, sharp = torch.rand(2, 2, 3, 32, 32), torch.rand(2, 2, 3, 32, 32)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    before = train_step(model, blurred, sharp, 0.1)
+    before = train_step(model, blurred, sharp)
     optimizer.zero_grad()
     before.backward()
     optimizer.step()
     with torch.no_grad():
-        after = train_step(model, blurred, sharp, 0.1)
+        after = train_step(model, blurred, sharp)
     assert after.item() < before.item()
 
 @pytest.fixture(scope="module")
@@ -234,6 +234,18 @@ def test_colour_weight_charges_a_brightness_bias_at_the_finest_scale_only() -> N
     noisy = sharp + 0.05 * torch.randn(2, 3, 16, 16)
     noisy = noisy - noisy.mean((2, 3), keepdim=True) + sharp.mean((2, 3), keepdim=True)
     assert multiscale_loss([noisy], sharp, 0.1, colour_weight=50).item() == pytest.approx(multiscale_loss([noisy], sharp, 0.1).item(), rel=1e-5)
+
+
+def test_every_experiments_loss_reaches_multiscale_loss_and_a_bad_one_names_its_field() -> None:
+    recipes = sorted((Path(__file__).parent / "experiments").rglob("*.yaml"))
+    losses = [load_experiment(p)["loss"] for p in recipes if "loss" in load_experiment(p)]
+    assert len(losses) > 20
+    for loss in losses:
+        multiscale_loss([torch.zeros(1, 3, 4, 4)], torch.zeros(1, 3, 4, 4), **loss_terms(loss))
+    with pytest.raises(ValueError, match="colour_wieght"):
+        loss_terms({"type": "multiscale_loss", "colour_wieght": 10})
+    with pytest.raises(ValueError, match="loss.type"):
+        loss_terms({"type": "l1"})
 
 
 def test_heavy_blur_features_change_the_frames_and_defaults_do_not() -> None:

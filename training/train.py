@@ -33,6 +33,7 @@ from cache import CachedClips, cache_dir
 from common import RUNS, device, init_from, load_experiment, model_config, save_model
 from data import ClipStream, PhotoClips, blur_config
 from dsanet import DSANet, count_flops
+from losses import loss_terms
 from photos import TRAIN, copied
 from real_data import real_batches
 from step import Step, bottleneck, make_optimizer, profile_table, step_options
@@ -127,7 +128,7 @@ def main() -> None:
     data = experiment["data"]
     stream, builder = batches(experiment, args.config, args.seed + iteration, args, dev)
     options = step_options(experiment, {"compile": args.compile, "channels_last": args.channels_last, "log_every": args.log_every}, dev)
-    step = Step(model, optimizer, dev, options, experiment["loss"]["fft_weight"], experiment["loss"].get("pixel", "mse"), experiment["loss"].get("colour_weight", 0.0))
+    step = Step(model, optimizer, dev, options, loss_terms(experiment["loss"]))
     log_path = run_dir / "log.csv"
     rows = []
     if args.resume and log_path.exists():

@@ -237,8 +237,8 @@ def test_colour_weight_charges_a_brightness_bias_at_the_finest_scale_only() -> N
 
 
 def test_every_experiments_loss_reaches_multiscale_loss_and_a_bad_one_names_its_field() -> None:
-    recipes = sorted((Path(__file__).parent / "experiments").rglob("*.yaml"))
-    losses = [load_experiment(p)["loss"] for p in recipes if "loss" in load_experiment(p)]
+    recipes = [load_experiment(p) for p in sorted((Path(__file__).parent / "experiments").rglob("*.yaml"))]
+    losses = [recipe["loss"] for recipe in recipes if "loss" in recipe]
     assert len(losses) > 20
     for loss in losses:
         multiscale_loss([torch.zeros(1, 3, 4, 4)], torch.zeros(1, 3, 4, 4), **loss_terms(loss))

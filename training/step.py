@@ -29,14 +29,14 @@ from losses import multiscale_loss
 DEFAULTS = {"compile": None, "channels_last": None, "log_every": None}
 
 
-def train_step(model: Callable, blurred: torch.Tensor, sharp: torch.Tensor, terms: dict | None = None) -> torch.Tensor:
-    """Loss of one batch of clips (B, T, 3, S, S), the state carried from frame to frame; terms:
-    multiscale_loss's keyword arguments (losses.loss_terms), its defaults where None."""
+def train_step(model: Callable, blurred: torch.Tensor, sharp: torch.Tensor, loss_terms: dict | None = None) -> torch.Tensor:
+    """Loss of one batch of clips (B, T, 3, S, S), the state carried from frame to frame;
+    loss_terms: multiscale_loss's keyword arguments (losses.loss_terms), its defaults where None."""
     state = None
     loss = blurred.new_zeros(())
     for t in range(blurred.shape[1]):
         restored, state = model(blurred[:, t], state)
-        loss = loss + multiscale_loss(restored, sharp[:, t], **(terms or {}))
+        loss = loss + multiscale_loss(restored, sharp[:, t], **(loss_terms or {}))
     return loss / blurred.shape[1]
 
 

@@ -1,7 +1,9 @@
 /**
  * Where a MAXIM frame's time goes: onnxruntime's own profile of one frame (the second: the first
  * allocates) of the converted graph at a frame size, as a table of op types and their share,
- * and the costliest nodes with their input shapes. With a count N, the graph is converted with
+ * the rate each kind of product reaches (GFLOP/s, from the shapes onnxruntime ran: how far each
+ * is from the machine's peak), the products by shape, and the costliest nodes with their input
+ * shapes. With a count N, the graph is converted with
  * only the converter's first N rewrites (src/convert/convert-tfjs-model.ts REWRITES), so that
  * a table before a rewrite and after it can be set side by side.
  *
@@ -24,12 +26,57 @@ const count = process.argv[3] === undefined ? REWRITES.length : Number(process.a
 const [paddedHeight, paddedWidth] = [padded(height, MAXIM.stride), padded(width, MAXIM.stride)];
 const rewrites = REWRITES.slice(0, count);
 
+/** onnxruntime's list of a node's inputs or outputs, each as { type: dims }. */
+type TypeShapes = readonly Record<string, readonly number[]>[];
+
 interface ProfileEvent {
   readonly cat: string;
   readonly name: string;
   readonly ts: number;
   readonly dur: number;
-  readonly args?: { readonly op_name?: string; readonly input_type_shape?: readonly Record<string, readonly number[]>[] };
+  readonly args?: {
+    readonly op_name?: string;
+    readonly input_type_shape?: TypeShapes;
+    readonly output_type_shape?: TypeShapes;
+  };
+}
+
+const product = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
+
+function inputShapes(e: ProfileEvent): string {
+  return (e.args?.input_type_shape ?? []).map((s) => Object.values(s)[0]?.join("x") ?? "?").join(" ");
+}
+
+/**
+ * 2 x the multiply-adds of one kernel of a product (onnxruntime's fused ops included), from the
+ * shapes onnxruntime profiled; 0 for the rest. A product's inner extent is the one of its left
+ * operand's last two axes that its output does not keep, whether or not the op transposes it
+ * (a constant weight on the right is not in the profile, but the output tells its width).
+ */
+function flops(e: ProfileEvent): number {
+  const shapes = (list: TypeShapes = []) => list.map((s) => Object.values(s)[0] ?? []);
+  const [x = [], w = []] = shapes(e.args?.input_type_shape);
+  const [y = []] = shapes(e.args?.output_type_shape);
+  switch (e.args?.op_name) {
+    // onnxruntime leaves a weight it has packed out of the shapes: such a kernel counts 0.
+    case "Conv":
+    case "FusedConv":
+      return w.length === 4 ? 2 * product(y) * product(w.slice(1)) : 0;
+    case "ConvTranspose":
+      return w.length === 4 ? 2 * product(x) * product(w.slice(1)) : 0;
+    case "MatMul":
+    case "FusedMatMul":
+    case "Gemm":
+    case "MatMulInteger":
+    case "MatMulIntegerToFloat":
+    case "DynamicQuantizeMatMul": {
+      const [rows, columns] = x.slice(-2);
+      const inner = rows === y.at(-2) ? columns : rows;
+      return 2 * product(y) * (inner ?? 0);
+    }
+    default:
+      return 0;
+  }
 }
 
 const folder = await mkdtemp(join(tmpdir(), "maxim-profile-"));
@@ -57,24 +104,37 @@ try {
   if (!last) throw new Error("the profile holds no model_run");
   const kernels = events.filter((e) => e.cat === "Node" && e.name.endsWith("_kernel_time") && e.ts >= last.ts && e.ts <= last.ts + last.dur);
   const total = kernels.reduce((sum, e) => sum + e.dur, 0);
-  const byOp = new Map<string, { us: number; nodes: number }>();
+  const byOp = new Map<string, { us: number; nodes: number; flops: number }>();
   for (const e of kernels) {
     const op = e.args?.op_name ?? "?";
-    const entry = byOp.get(op) ?? { us: 0, nodes: 0 };
-    byOp.set(op, { us: entry.us + e.dur, nodes: entry.nodes + 1 });
+    const entry = byOp.get(op) ?? { us: 0, nodes: 0, flops: 0 };
+    byOp.set(op, { us: entry.us + e.dur, nodes: entry.nodes + 1, flops: entry.flops + flops(e) });
   }
+  const totalFlops = [...byOp.values()].reduce((sum, { flops }) => sum + flops, 0);
   const names = rewrites.map(([name]) => name).join(", ") || "none";
   console.log(`${width}x${height} (padded ${paddedWidth}x${paddedHeight}), rewrites: ${names}; ${availableCores()} threads; frame ${seconds.toFixed(2)} s, kernels ${(total / 1e6).toFixed(2)} s, ${kernels.length} kernels`);
-  console.log("| op | nodes | ms | share |\n| --- | ---: | ---: | ---: |");
-  for (const [op, { us, nodes }] of [...byOp].sort((a, b) => b[1].us - a[1].us)) {
+  console.log(`products: ${(totalFlops / 1e9).toFixed(1)} GFLOP a frame, ${(totalFlops / total / 1e3).toFixed(0)} GFLOP/s over all its kernels' time`);
+  console.log("| op | nodes | ms | share | GFLOP | GFLOP/s |\n| --- | ---: | ---: | ---: | ---: | ---: |");
+  for (const [op, { us, nodes, flops }] of [...byOp].sort((a, b) => b[1].us - a[1].us)) {
     if (us / total < 0.002) continue;
-    console.log(`| ${op} | ${nodes} | ${(us / 1000).toFixed(0)} | ${((100 * us) / total).toFixed(1)}% |`);
+    const rate = flops ? `| ${(flops / 1e9).toFixed(1)} | ${(flops / us / 1e3).toFixed(0)} |` : "| | |";
+    console.log(`| ${op} | ${nodes} | ${(us / 1000).toFixed(0)} | ${((100 * us) / total).toFixed(1)}% ${rate}`);
+  }
+  // The products by op and shapes: which of them run far under the machine's rate.
+  const byShape = new Map<string, { us: number; nodes: number; flops: number }>();
+  for (const e of kernels.filter((k) => flops(k) > 0)) {
+    const key = `${e.args?.op_name} [${inputShapes(e)}]`;
+    const entry = byShape.get(key) ?? { us: 0, nodes: 0, flops: 0 };
+    byShape.set(key, { us: entry.us + e.dur, nodes: entry.nodes + 1, flops: entry.flops + flops(e) });
+  }
+  console.log("\nthe costliest products, by shapes:\n| op [input shapes] | nodes | ms | GFLOP/s |\n| --- | ---: | ---: | ---: |");
+  for (const [key, { us, nodes, flops }] of [...byShape].sort((a, b) => b[1].us - a[1].us).slice(0, 15)) {
+    console.log(`| ${key} | ${nodes} | ${(us / 1000).toFixed(0)} | ${(flops / us / 1e3).toFixed(0)} |`);
   }
   const top = Number(process.env.MAXIM_PROFILE_TOP ?? 25);
   console.log(`\nthe ${top} costliest nodes:`);
   for (const e of [...kernels].sort((a, b) => b.dur - a.dur).slice(0, top)) {
-    const shapes = (e.args?.input_type_shape ?? []).map((s) => Object.values(s)[0]?.join("x") ?? "?").join(" ");
-    console.log(`${(e.dur / 1000).toFixed(1).padStart(7)} ms ${e.args?.op_name ?? "?"} ${e.name.replace(/_kernel_time$/, "")} [${shapes}]`);
+    console.log(`${(e.dur / 1000).toFixed(1).padStart(7)} ms ${e.args?.op_name ?? "?"} ${e.name.replace(/_kernel_time$/, "")} [${inputShapes(e)}]`);
   }
 } finally {
   await rm(folder, { recursive: true, force: true });

@@ -2,8 +2,12 @@
 ConvTranspose and MatMul nodes (as training/dsanet.py's count_flops counts DSANet), from
 ONNX shape inference. Element-wise work is left out.
 
-    python3 bench/onnx_flops.py GRAPH.onnx      e.g. a converted MAXIM from the cache:
-    python3 bench/onnx_flops.py ~/.cache/dsanet/maxim-0.1.0-r2-640x384.onnx
+    python3 bench/onnx_flops.py GRAPH.onnx      e.g. models/dsanet.onnx, or a MAXIM graph of
+    python3 bench/onnx_flops.py ~/.cache/dsanet/maxim-0.1.0-r2-640x384.onnx    revision 2
+
+The converter's later graphs hold onnxruntime's own ops (FastGelu, SkipLayerNormalization),
+where ONNX shape inference stops: everything after them counts as unknown. For those,
+bench/maxim-profile.ts counts the products from the shapes onnxruntime ran.
 """
 from __future__ import annotations
 

@@ -79,6 +79,16 @@ function flops(e: ProfileEvent): number {
   }
 }
 
+/** Kernels grouped by `key`: their time (us), count and FLOPs. */
+function tally(kernels: readonly ProfileEvent[], key: (e: ProfileEvent) => string): Map<string, { us: number; nodes: number; flops: number }> {
+  const groups = new Map<string, { us: number; nodes: number; flops: number }>();
+  for (const e of kernels) {
+    const group = groups.get(key(e)) ?? { us: 0, nodes: 0, flops: 0 };
+    groups.set(key(e), { us: group.us + e.dur, nodes: group.nodes + 1, flops: group.flops + flops(e) });
+  }
+  return groups;
+}
+
 const folder = await mkdtemp(join(tmpdir(), "maxim-profile-"));
 try {
   const bytes = await convertTfjsModel(maximModelJson(), {
@@ -104,12 +114,7 @@ try {
   if (!last) throw new Error("the profile holds no model_run");
   const kernels = events.filter((e) => e.cat === "Node" && e.name.endsWith("_kernel_time") && e.ts >= last.ts && e.ts <= last.ts + last.dur);
   const total = kernels.reduce((sum, e) => sum + e.dur, 0);
-  const byOp = new Map<string, { us: number; nodes: number; flops: number }>();
-  for (const e of kernels) {
-    const op = e.args?.op_name ?? "?";
-    const entry = byOp.get(op) ?? { us: 0, nodes: 0, flops: 0 };
-    byOp.set(op, { us: entry.us + e.dur, nodes: entry.nodes + 1, flops: entry.flops + flops(e) });
-  }
+  const byOp = tally(kernels, (e) => e.args?.op_name ?? "?");
   const totalFlops = [...byOp.values()].reduce((sum, { flops }) => sum + flops, 0);
   const names = rewrites.map(([name]) => name).join(", ") || "none";
   console.log(`${width}x${height} (padded ${paddedWidth}x${paddedHeight}), rewrites: ${names}; ${availableCores()} threads; frame ${seconds.toFixed(2)} s, kernels ${(total / 1e6).toFixed(2)} s, ${kernels.length} kernels`);
@@ -121,12 +126,7 @@ try {
     console.log(`| ${op} | ${nodes} | ${(us / 1000).toFixed(0)} | ${((100 * us) / total).toFixed(1)}% ${rate}`);
   }
   // The products by op and shapes: which of them run far under the machine's rate.
-  const byShape = new Map<string, { us: number; nodes: number; flops: number }>();
-  for (const e of kernels.filter((k) => flops(k) > 0)) {
-    const key = `${e.args?.op_name} [${inputShapes(e)}]`;
-    const entry = byShape.get(key) ?? { us: 0, nodes: 0, flops: 0 };
-    byShape.set(key, { us: entry.us + e.dur, nodes: entry.nodes + 1, flops: entry.flops + flops(e) });
-  }
+  const byShape = tally(kernels.filter((e) => flops(e) > 0), (e) => `${e.args?.op_name} [${inputShapes(e)}]`);
   console.log("\nthe costliest products, by shapes:\n| op [input shapes] | nodes | ms | GFLOP/s |\n| --- | ---: | ---: | ---: |");
   for (const [key, { us, nodes, flops }] of [...byShape].sort((a, b) => b[1].us - a[1].us).slice(0, 15)) {
     console.log(`| ${key} | ${nodes} | ${(us / 1000).toFixed(0)} | ${(flops / us / 1e3).toFixed(0)} |`);

@@ -43,6 +43,9 @@ interface ProfileEvent {
 
 const product = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
 
+/** The dims of each input or output in onnxruntime's list ([] where it gives none). */
+const dimsOf = (list: TypeShapes = []) => list.map((s) => Object.values(s)[0] ?? []);
+
 function inputShapes(e: ProfileEvent): string {
   return (e.args?.input_type_shape ?? []).map((s) => Object.values(s)[0]?.join("x") ?? "?").join(" ");
 }
@@ -54,9 +57,8 @@ function inputShapes(e: ProfileEvent): string {
  * (a constant weight on the right is not in the profile, but the output tells its width).
  */
 function flops(e: ProfileEvent): number {
-  const shapes = (list: TypeShapes = []) => list.map((s) => Object.values(s)[0] ?? []);
-  const [x = [], w = []] = shapes(e.args?.input_type_shape);
-  const [y = []] = shapes(e.args?.output_type_shape);
+  const [x = [], w = []] = dimsOf(e.args?.input_type_shape);
+  const [y = []] = dimsOf(e.args?.output_type_shape);
   switch (e.args?.op_name) {
     // onnxruntime leaves a weight it has packed out of the shapes: such a kernel counts 0.
     case "Conv":
@@ -79,12 +81,19 @@ function flops(e: ProfileEvent): number {
   }
 }
 
+interface Tally {
+  readonly us: number;
+  readonly nodes: number;
+  readonly flops: number;
+}
+
 /** Kernels grouped by `key`: their time (us), count and FLOPs. */
-function tally(kernels: readonly ProfileEvent[], key: (e: ProfileEvent) => string): Map<string, { us: number; nodes: number; flops: number }> {
-  const groups = new Map<string, { us: number; nodes: number; flops: number }>();
+function tally(kernels: readonly ProfileEvent[], key: (e: ProfileEvent) => string): Map<string, Tally> {
+  const groups = new Map<string, Tally>();
   for (const e of kernels) {
-    const group = groups.get(key(e)) ?? { us: 0, nodes: 0, flops: 0 };
-    groups.set(key(e), { us: group.us + e.dur, nodes: group.nodes + 1, flops: group.flops + flops(e) });
+    const name = key(e);
+    const group = groups.get(name) ?? { us: 0, nodes: 0, flops: 0 };
+    groups.set(name, { us: group.us + e.dur, nodes: group.nodes + 1, flops: group.flops + flops(e) });
   }
   return groups;
 }

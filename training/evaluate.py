@@ -50,13 +50,28 @@ def _gaussian_window(size: int, sigma: float) -> Tensor:
     return g / g.sum()
 
 
+def _band(length: int, window: Tensor) -> Tensor:
+    """(length, length - len(window) + 1): `x @ band` correlates x's last axis with `window`
+    over the positions where it fits whole."""
+    out = torch.arange(length - len(window) + 1)
+    band = torch.zeros(length, len(out), dtype=window.dtype)
+    for offset, weight in enumerate(window):
+        band[out + offset, out] = weight
+    return band
+
+
+def separable_filter(x: Tensor, window: Tensor) -> Tensor:
+    """x (..., H, W) filtered by window x window where it fits whole ('valid'), as two matrix
+    products: torch 1.13's depthwise conv2d on the CPU ran an 11x11 window over (4, 3, 256, 256)
+    in float64 in 2.2 s, this in milliseconds (evaluating a Lite took 15 minutes a split)."""
+    h, w = x.shape[-2:]
+    x = x @ _band(w, window).to(x)
+    return (x.transpose(-1, -2) @ _band(h, window).to(x)).transpose(-1, -2)
+
+
 def gaussian_blur(x: Tensor, sigma: float, size: int = 11) -> Tensor:
     """Separable Gaussian, reflect-padded. x: (N, C, H, W)."""
-    g = _gaussian_window(size, sigma).to(x)
-    c = x.shape[1]
-    x = F.pad(x, (size // 2,) * 4, mode="reflect")
-    x = F.conv2d(x, g.view(1, 1, 1, -1).expand(c, 1, 1, size), groups=c)
-    return F.conv2d(x, g.view(1, 1, -1, 1).expand(c, 1, size, 1), groups=c)
+    return separable_filter(F.pad(x, (size // 2,) * 4, mode="reflect"), _gaussian_window(size, sigma))
 
 
 def ssim(a: Tensor, b: Tensor) -> float:
@@ -64,11 +79,10 @@ def ssim(a: Tensor, b: Tensor) -> float:
     a, b: (N, 3, H, W) in [0, 1]; the 'valid' part of the window only, as the reference code."""
     a, b = a.double(), b.double()
     c1, c2 = 0.01**2, 0.03**2
-    g = _gaussian_window(11, 1.5)
-    kernel = (g[:, None] * g[None, :]).expand(a.shape[1], 1, 11, 11).to(a)
+    window = _gaussian_window(11, 1.5)
 
     def filt(x: Tensor) -> Tensor:
-        return F.conv2d(x, kernel, groups=a.shape[1])
+        return separable_filter(x, window)
 
     mu_a, mu_b = filt(a), filt(b)
     var_a, var_b, cov = filt(a * a) - mu_a**2, filt(b * b) - mu_b**2, filt(a * b) - mu_a * mu_b
@@ -76,16 +90,19 @@ def ssim(a: Tensor, b: Tensor) -> float:
     return value.mean().item()
 
 
-def unsharp(x: Tensor, sigma: float, amount: float) -> Tensor:
-    return (x + amount * (x - gaussian_blur(x, sigma))).clamp(0, 1)
+def unsharp(x: Tensor, sigma: float, amount: float, soft: Tensor | None = None) -> Tensor:
+    """x sharpened by `amount` of what a Gaussian of `sigma` takes away (soft: that blur, if made already)."""
+    soft = gaussian_blur(x, sigma) if soft is None else soft
+    return (x + amount * (x - soft)).clamp(0, 1)
 
 
 def tune_unsharp(clips: list[tuple[Tensor, Tensor]]) -> tuple[float, float]:
     """Grid search of the unsharp mask's radius and amount for PSNR on training clips."""
     blurred = torch.cat([b for b, _ in clips])
     sharp = torch.cat([s for _, s in clips])
-    grid = product((0.6, 1.0, 1.5, 2.0, 3.0, 4.0), (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0))
-    return max(grid, key=lambda p: psnr(unsharp(blurred, *p), sharp))
+    soft = {sigma: gaussian_blur(blurred, sigma) for sigma in (0.6, 1.0, 1.5, 2.0, 3.0, 4.0)}
+    grid = product(soft, (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0))
+    return max(grid, key=lambda p: psnr(unsharp(blurred, *p, soft=soft[p[0]]), sharp))
 
 
 @torch.no_grad()

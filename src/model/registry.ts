@@ -110,16 +110,18 @@ export function existingModelFile(engine: Pick<Config["engine"], "type" | "model
 }
 
 /**
- * The precision an engine runs. `auto`, the default, is DSANet's int8 graph where it ships
- * (int8Ships) and the CPU has integer matrix units (VNNI or AMX): 1.43x faster at 640x480 on the
- * AMX Xeon, within 0.03 dB on every held-out clip and the demo (docs/benchmarks.md). All else
- * runs fp32 under `auto`: Lite's int8 graph ran no faster, MAXIM's products in int8 2-3% faster,
- * and int8 convolutions on a CPU without VNNI or AMX no faster than fp32. Decided where the
- * engine runs, so that a queued job's config means the same on every worker.
+ * The precision an engine runs. `auto`, the default, is int8 where the CPU has integer matrix
+ * units (VNNI or AMX) for the two networks whose int8 pays there (docs/benchmarks.md): DSANet's
+ * shipped int8 graph (int8Ships), 1.43x faster at 640x480 on the AMX Xeon and 1.58x on the
+ * AVX-512 EPYC, within 0.03 dB on every held-out clip and the demo; and MAXIM's matrix products
+ * on the CPU provider, 1.03-1.11x on the Xeon and 1.13-1.19x on the EPYC, within 0.02 dB on both
+ * held-out splits. All else runs fp32 under `auto`: Lite's int8 graph ran no faster, and int8
+ * on a CPU without VNNI or AMX no faster than fp32. Decided where the engine runs, so that a
+ * queued job's config means the same on every worker.
  */
 export function enginePrecision(engine: Pick<Config["engine"], "type" | "model" | "scales" | "provider" | "precision">, units: readonly string[] = cpuUnits()): Precision {
   if (engine.precision !== "auto") return engine.precision;
-  return int8Ships(engine) && units.length > 0 ? "int8" : "fp32";
+  return (int8Ships(engine) || maximOnCpu(engine)) && units.length > 0 ? "int8" : "fp32";
 }
 
 let units: string[] | undefined;
@@ -132,6 +134,11 @@ function cpuUnits(): string[] {
 function int8Ships(engine: Pick<Config["engine"], "type" | "model" | "scales" | "provider">): boolean {
   const { full } = SHIPPED_MODELS;
   return engine.model === "full" && engine.type === "onnx" && engine.provider === "cpu" && (engine.scales ?? full.scales) === full.scales;
+}
+
+/** MAXIM's int8 products are onnxruntime CPU kernels (DynamicQuantizeMatMul, MatMulIntegerToFloat). */
+function maximOnCpu(engine: Pick<Config["engine"], "type" | "model" | "provider">): boolean {
+  return engine.model === MAXIM_MODEL && engine.type === "onnx" && engine.provider === "cpu";
 }
 
 /** DSANet's int8 graph; Lite's ran no faster than fp32 (docs/benchmarks.md), so it does not ship. */

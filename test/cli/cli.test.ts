@@ -134,7 +134,7 @@ describe("dsanet CLI", () => {
   it("--model maxim --stages 1 stops after MAXIM's first stage, converted into a graph of its own", () => {
     const input = clip("cli-stages-in.mkv", "-i", join(REPO, "samples/pedestrians-motion-blur.mp4"), "-frames:v", "1", "-vf", "crop=64:64:280:160", "-c:v", "ffv1");
     const cache = join(WORK, "stages-cache");
-    const run = dsanetSync(["deblur", input, "-o", join(WORK, "cli-stages-out.mkv"), "--model", "maxim", "--stages", "1", "--lossless"], { DSANET_CACHE: cache });
+    const run = dsanetSync(["deblur", input, "-o", join(WORK, "cli-stages-out.mkv"), "--model", "maxim", "--stages", "1", "--precision", "fp32", "--lossless"], { DSANET_CACHE: cache });
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).toMatch(/engine: maxim-3s \(1 of its 3 stages\) on onnx \(cpu\)/);
     expect(run.stderr).toMatch(/converting @upscalerjs\/maxim-deblurring \(its first 1 of 3 stages\) for 64x64 frames/);

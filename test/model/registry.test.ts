@@ -20,18 +20,24 @@ describe("the model registry", () => {
     expect(values).toBe(MODELS.maxim.parameters);
   });
 
-  it("runs DSANet in int8 under --precision auto only where the int8 graph ships and the CPU has VNNI or AMX", () => {
+  it("runs DSANet's int8 graph and MAXIM's int8 products under --precision auto only where the CPU has VNNI or AMX", () => {
     const full = { type: "onnx", model: "full", scales: null, provider: "cpu", precision: "auto" } as const;
-    const amx = ["amx_int8"];
-    expect(enginePrecision(full, amx)).toBe("int8");
+    const maxim = { ...full, model: "maxim" } as const;
+    const vnni = ["avx512_vnni"];
+    expect(enginePrecision(full, vnni)).toBe("int8");
     expect(enginePrecision(full, [])).toBe("fp32");
-    // Lite's int8 graph ran no faster, MAXIM's products 2-3%; other scales, providers and engines have no int8 graph.
-    for (const other of [{ model: "lite" }, { model: "maxim" }, { scales: 2 }, { provider: "webgpu" }, { type: "tfjs" }] as const) {
-      expect(enginePrecision({ ...full, ...other }, amx)).toBe("fp32");
+    expect(enginePrecision(maxim, vnni)).toBe("int8");
+    expect(enginePrecision(maxim, [])).toBe("fp32");
+    // Lite's int8 graph ran no faster; other scales, providers and engines have no int8 graph;
+    // MAXIM's int8 products are CPU kernels.
+    for (const other of [{ model: "lite" }, { scales: 2 }, { provider: "webgpu" }, { type: "tfjs" }] as const) {
+      expect(enginePrecision({ ...full, ...other }, vnni)).toBe("fp32");
     }
+    expect(enginePrecision({ ...maxim, provider: "webgpu" }, vnni)).toBe("fp32");
     // Asked for, either precision is what runs.
-    expect(enginePrecision({ ...full, precision: "fp32" }, amx)).toBe("fp32");
-    expect(enginePrecision({ ...full, model: "maxim", precision: "int8" }, [])).toBe("int8");
+    expect(enginePrecision({ ...full, precision: "fp32" }, vnni)).toBe("fp32");
+    expect(enginePrecision({ ...maxim, precision: "fp32" }, vnni)).toBe("fp32");
+    expect(enginePrecision({ ...maxim, precision: "int8" }, [])).toBe("int8");
   });
 
   it("reads the integer matrix units from /proc/cpuinfo's flags", () => {

@@ -14,7 +14,9 @@ def test_separable_filter_is_the_2d_window():
 
 def test_gaussian_blur_keeps_the_size_and_a_flat_picture():
     flat = torch.full((1, 3, 20, 24), 0.3)
-    assert torch.allclose(gaussian_blur(flat, 2.0), flat, atol=1e-6)
+    blurred = gaussian_blur(flat, 2.0)
+    assert blurred.shape == flat.shape
+    assert torch.allclose(blurred, flat, atol=1e-6)
 
 
 def test_ssim_is_one_for_the_same_picture_and_falls_with_noise():

@@ -114,7 +114,7 @@ export function existingModelFile(engine: Pick<Config["engine"], "type" | "model
  * units (VNNI or AMX) for the two networks whose int8 pays there (docs/benchmarks.md): DSANet's
  * shipped int8 graph (int8Ships), 1.43x faster at 640x480 on the AMX Xeon and 1.58x on the
  * AVX-512 EPYC, within 0.03 dB on every held-out clip and the demo; and MAXIM's matrix products
- * on the CPU provider, 1.03-1.11x on the Xeon and 1.13-1.19x on the EPYC, within 0.02 dB on both
+ * on the CPU provider, 1.03-1.11x on the Xeon and 1.13-1.19x on the EPYC, within 0.03 dB on both
  * held-out splits. All else runs fp32 under `auto`: Lite's int8 graph ran no faster, and int8
  * on a CPU without VNNI or AMX no faster than fp32. Decided where the engine runs, so that a
  * queued job's config means the same on every worker.

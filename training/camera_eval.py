@@ -58,12 +58,9 @@ def mean_shift(output: np.ndarray, source: np.ndarray) -> list[float]:
     return [round(float(v), 3) for v in (output.astype(np.float64) - source).reshape(-1, 3).mean(0)]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", action="append", help="full, lite or an .onnx path; repeatable (default: full and lite)")
-    parser.add_argument("--precision", default="fp32", help="the CLI's --precision (int8: DSANet's shipped int8 graph)")
-    parser.add_argument("--json", help="write the figures here too")
-    args = parser.parse_args()
+def camera_figures(models: list[str], precision: str) -> dict:
+    """The figures above for each model (a CLI name or an .onnx path), and the inputs' own
+    ("input": the bars), printed as they come."""
     demo, sharp = frames(str(DEMO)), frames(str(SHARP))
     truth = sharp[: len(demo)]
     results = {"input": {"demo": round(mean_psnr(demo, truth), 2)}}
@@ -73,15 +70,15 @@ def main() -> None:
         photos_input = frames(str(photos))
         results["input"]["photos"] = round(mean_psnr(photos_input, photos_truth), 2)
         print(f"held-out photos input: {results['input']['photos']:.2f} dB against its truth", flush=True)
-        for model in args.model or ["full", "lite"]:
+        for model in models:
             row = {}
             for regions in ("off", "auto"):
-                output = deblur(model, DEMO, regions, Path(tmp) / "demo.mkv", args.precision)
+                output = deblur(model, DEMO, regions, Path(tmp) / "demo.mkv", precision)
                 row[f"demo_{regions}"] = round(mean_psnr(output, truth), 2)
-            output = deblur(model, SHARP, "off", Path(tmp) / "sharp.mkv", args.precision)
+            output = deblur(model, SHARP, "off", Path(tmp) / "sharp.mkv", precision)
             row["sharp_psnr"] = round(mean_psnr(output, sharp), 2)
             row["sharp_shift"] = mean_shift(output, sharp)
-            output = deblur(model, photos, "off", Path(tmp) / "photos.mkv", args.precision)
+            output = deblur(model, photos, "off", Path(tmp) / "photos.mkv", precision)
             row["photos"] = round(mean_psnr(output, photos_truth), 2)
             row["photos_worst"] = round(worst_photo(output, photos_input, photos_truth), 2)
             results[model] = row
@@ -92,6 +89,16 @@ def main() -> None:
                 f"held-out photos {row['photos']:.2f} ({row['photos'] - results['input']['photos']:+.2f}), worst photo {row['photos_worst']:+.2f}",
                 flush=True,
             )
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", action="append", help="full, lite or an .onnx path; repeatable (default: full and lite)")
+    parser.add_argument("--precision", default="fp32", help="the CLI's --precision (int8: DSANet's shipped int8 graph)")
+    parser.add_argument("--json", help="write the figures here too")
+    args = parser.parse_args()
+    results = camera_figures(args.model or ["full", "lite"], args.precision)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
 

@@ -175,6 +175,8 @@ def main() -> None:
                 writer.writerow([iteration, round(elapsed, 1), round(cpu_elapsed, 1), iteration * frames_per_iteration, f"{lr:.3g}", f"{loss:.6f}"])
             if iteration % experiment["checkpoint_every"] == 0:
                 log.flush()
+                if builder:
+                    builder.poll()  # reaps the cache builder once it has finished (no zombie for the rest of the run)
                 save_checkpoint(model, optimizer, iteration, time.time() - start, time.process_time() - cpu_start, run_dir)
                 if args.keep_checkpoints:
                     shutil.copyfile(run_dir / "model.pt", run_dir / f"model-it{iteration}.pt")
@@ -190,6 +192,7 @@ def main() -> None:
     finally:
         if builder:
             builder.terminate()
+            builder.wait()
     if step.steps:
         writer.writerow([iteration, round(elapsed, 1), round(cpu_elapsed, 1), iteration * frames_per_iteration, f"{lr or 0:.3g}", f"{step.mean_loss():.6f}"])
     save_checkpoint(model, optimizer, iteration, time.time() - start, time.process_time() - cpu_start, run_dir)

@@ -1,6 +1,6 @@
 """Does a candidate beat the shipped weights? Every figure a checkpoint ships on, side by side.
 
-    python3 training/gate.py runs/NAME/model.pt [--model lite] [--json out.json]
+    python3 training/gate.py runs/NAME/model.pt [--model lite] [--stop-early] [--json out.json]
 
 The campaign's rule (issue 35): a checkpoint ships only when it beats the shipped one on every
 figure below and stays within the no-harm bars. The figures:

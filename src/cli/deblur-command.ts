@@ -75,7 +75,7 @@ export function deblurCommand(): Command {
         ...(detector && detections ? { detect: { detector, every: config.detector.every, output: detections } } : {}),
       });
       bar?.close();
-      printSummary(summary);
+      if (!flags.quiet) printSummary(summary);
       if (summary.interrupted && stoppedBy) {
         const total = summary.expectedFrames === null ? "" : ` of ${summary.expectedFrames}`;
         log.warn(summary.frames > 0 ? `interrupted: ${summary.frames}${total} frames written to ${output}` : `interrupted before the first frame: nothing written to ${output}`);

@@ -19,6 +19,11 @@ describe("dsanet CLI", () => {
     expect(run.code).toBe(0);
     expect(run.stderr).toMatch(new RegExp(`6 frames in [\\d.]+ s: [\\d.]+ fps end to end, engine onnx \\(cpu, 1 thread${AUTO_INT8}\\)`));
     expect(streamInfo(output, "v:0").codec).toBe("ffv1");
+    // -q: "only errors", so no summary either (scripts that run it in a loop read their own figures).
+    const quiet = dsanet("deblur", input, "-o", join(WORK, "cli-out-quiet.mkv"), "--threads", "1", "--lossless", "-q");
+    expect(quiet.code).toBe(0);
+    expect(quiet.stderr).toBe("");
+    expect(streamInfo(join(WORK, "cli-out-quiet.mkv"), "v:0").codec).toBe("ffv1");
   });
 
   it("exits non-zero with a clear message for a missing or non-video input", () => {

@@ -30,6 +30,7 @@ from typing import Iterator
 from camera_eval import camera_figures
 from common import MODELS, RUNS, ROOT, device, load_model
 from evaluate import SPLITS, evaluate
+from export import export_onnx
 
 SHIPPED = {"full": MODELS / "dsanet.onnx", "lite": MODELS / "dsanet-lite.onnx"}
 EXPORT_NAME = {"full": "dsanet", "lite": "dsanet-lite"}
@@ -114,12 +115,7 @@ def main() -> None:
         onnx = candidate
         if candidate.suffix != ".onnx":
             onnx = Path(tmp) / f"{EXPORT_NAME[args.model]}.onnx"
-            export = subprocess.run(
-                [sys.executable, str(Path(__file__).parent / "export.py"), "--weights", str(candidate), "--name", EXPORT_NAME[args.model], "--out", tmp],
-                capture_output=True, text=True,
-            )
-            if export.returncode:
-                raise SystemExit(f"export.py could not export {candidate}:\n{export.stderr}")
+            export_onnx(load_model(candidate), onnx)
         ours = {}
         for name, value in figures(candidate, onnx):
             ours[name] = value

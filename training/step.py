@@ -23,20 +23,27 @@ from typing import Callable
 import torch
 
 from common import bf16_is_native
+from distill import Teacher, distill_loss
 from dsanet import DSANet
 from losses import multiscale_loss
 
 DEFAULTS = {"compile": None, "channels_last": None, "log_every": None}
 
 
-def train_step(model: Callable, blurred: torch.Tensor, sharp: torch.Tensor, loss_terms: dict | None = None) -> torch.Tensor:
+def train_step(
+    model: Callable, blurred: torch.Tensor, sharp: torch.Tensor, loss_terms: dict | None = None,
+    taught: torch.Tensor | None = None, distill_weight: float = 0.0,
+) -> torch.Tensor:
     """Loss of one batch of clips (B, T, 3, S, S), the state carried from frame to frame;
-    loss_terms: multiscale_loss's keyword arguments (losses.loss_terms), its defaults where None."""
+    loss_terms: multiscale_loss's keyword arguments (losses.loss_terms), its defaults where None;
+    taught: a teacher's finest images of the same clips (distill.py), weighted by distill_weight."""
     state = None
     loss = blurred.new_zeros(())
     for t in range(blurred.shape[1]):
         restored, state = model(blurred[:, t], state)
         loss = loss + multiscale_loss(restored, sharp[:, t], **(loss_terms or {}))
+        if taught is not None:
+            loss = loss + distill_weight * distill_loss(restored[-1], taught[:, t])
     return loss / blurred.shape[1]
 
 
@@ -77,10 +84,12 @@ class Step:
     stays on the device, summed, until `mean_loss` reads it."""
 
     def __init__(
-        self, model: DSANet, optimizer: torch.optim.Optimizer, dev: torch.device, options: dict, loss_terms: dict | None = None
+        self, model: DSANet, optimizer: torch.optim.Optimizer, dev: torch.device, options: dict, loss_terms: dict | None = None,
+        distill: tuple[Teacher, float] | None = None,
     ):
         self.model, self.optimizer, self.dev = model, optimizer, dev
         self.loss_terms = loss_terms
+        self.distill = distill
         self.bf16 = bf16_is_native(dev)
         self.memory_format = torch.channels_last if options["channels_last"] else torch.contiguous_format
         model.to(memory_format=self.memory_format)
@@ -124,8 +133,9 @@ class Step:
         if self.memory_format is torch.channels_last:
             # (B, T, 3, S, S) -> each frame (B, 3, S, S) in NHWC.
             blurred = blurred.permute(0, 1, 3, 4, 2).contiguous().permute(0, 1, 4, 2, 3)
+        taught, weight = (self.distill[0](blurred), self.distill[1]) if self.distill else (None, 0.0)
         with torch.autocast(self.dev.type, dtype=torch.bfloat16, enabled=self.bf16):
-            return train_step(self.forward, blurred, sharp, self.loss_terms)
+            return train_step(self.forward, blurred, sharp, self.loss_terms, taught, weight)
 
     def mean_loss(self) -> float:
         """The mean loss since the last call (waits on the device)."""

@@ -32,6 +32,7 @@ from torch.utils.data import DataLoader
 from cache import CachedClips, cache_dir
 from common import RUNS, device, init_from, load_experiment, model_config, save_model
 from data import ClipStream, PhotoClips, blur_config
+from distill import Teacher, distill_terms
 from dsanet import DSANet, count_flops
 from losses import loss_terms
 from photos import TRAIN, copied
@@ -128,7 +129,9 @@ def main() -> None:
     data = experiment["data"]
     stream, builder = batches(experiment, args.config, args.seed + iteration, args, dev)
     options = step_options(experiment, {"compile": args.compile, "channels_last": args.channels_last, "log_every": args.log_every}, dev)
-    step = Step(model, optimizer, dev, options, loss_terms(experiment["loss"]))
+    distill = distill_terms(experiment)
+    teacher = (Teacher(distill[0], dev, options["channels_last"]), distill[1]) if distill else None
+    step = Step(model, optimizer, dev, options, loss_terms(experiment["loss"]), teacher)
     log_path = run_dir / "log.csv"
     rows = []
     if args.resume and log_path.exists():
@@ -152,7 +155,8 @@ def main() -> None:
     print(
         f"training {experiment['name']} on {dev} ({torch.get_num_threads()} threads){' in bf16' if step.bf16 else ''} from iteration {iteration}; "
         f"{data['batch']} x {data['frames']} frames of {data['crop']}x{data['crop']} from "
-        f"{data['source'] if data.get('source', 'photos') != 'photos' else 'photos, ' + data.get('synthesis', 'cpu') + ' synthesis'}; step {options}",
+        f"{data['source'] if data.get('source', 'photos') != 'photos' else 'photos, ' + data.get('synthesis', 'cpu') + ' synthesis'}; step {options}"
+        f"{f'; taught by {distill[0]} (weight {distill[1]}; its forward not in the GFLOP/s)' if distill else ''}",
         flush=True,
     )
     try:

@@ -55,6 +55,13 @@ def test_the_distillation_term_is_the_mse_to_the_teacher_and_weighted_into_the_l
 
 
 def test_the_distill_section_names_a_teacher_and_its_weight() -> None:
+    from pathlib import Path
+
+    from common import ROOT, load_experiment
+
+    taught = [distill_terms(load_experiment(p)) for p in sorted((Path(__file__).parent / "experiments").rglob("*.yaml"))]
+    teachers = [terms for terms in taught if terms]
+    assert teachers and all((ROOT / teacher).exists() for teacher, _ in teachers)
     assert distill_terms({}) is None
     assert distill_terms({"distill": {"teacher": "models/dsanet.onnx"}}) == ("models/dsanet.onnx", 1.0)
     assert distill_terms({"distill": {"teacher": "t.pt", "weight": 0.5}}) == ("t.pt", 0.5)

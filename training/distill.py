@@ -18,7 +18,6 @@ import torch
 from torch import Tensor
 
 from common import ROOT, bf16_is_native, load_model
-from losses import per_image_mse
 
 
 class Teacher:
@@ -52,8 +51,3 @@ def distill_terms(experiment: dict) -> tuple[str, float] | None:
     if unknown or "teacher" not in section:
         raise ValueError(f"distill: takes teacher (weights: an .onnx or a run's .pt) and weight; got {', '.join(sorted(section))}")
     return section["teacher"], float(section.get("weight", 1.0))
-
-
-def distill_loss(finest: Tensor, taught: Tensor) -> Tensor:
-    """MSE of the student's finest image against the teacher's, over the batch. (B, 3, S, S) each."""
-    return per_image_mse(finest.float(), taught).mean()

@@ -23,9 +23,9 @@ from typing import Callable
 import torch
 
 from common import bf16_is_native
-from distill import Teacher, distill_loss
+from distill import Teacher
 from dsanet import DSANet
-from losses import multiscale_loss
+from losses import mse, multiscale_loss
 
 DEFAULTS = {"compile": None, "channels_last": None, "log_every": None}
 
@@ -43,7 +43,7 @@ def train_step(
         restored, state = model(blurred[:, t], state)
         loss = loss + multiscale_loss(restored, sharp[:, t], **(loss_terms or {}))
         if taught is not None:
-            loss = loss + distill_weight * distill_loss(restored[-1], taught[:, t])
+            loss = loss + distill_weight * mse(restored[-1].float(), taught[:, t])
     return loss / blurred.shape[1]
 
 

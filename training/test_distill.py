@@ -1,12 +1,15 @@
 """pytest: a teacher's output as a second target (distill.py), as train.py's step adds it."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
-from common import save_model
-from distill import Teacher, distill_loss, distill_terms
+from common import ROOT, load_experiment, save_model
+from distill import Teacher, distill_terms
 from dsanet import DSANet, DSANetConfig
+from losses import mse
 from step import train_step
 
 TINY = DSANetConfig(channels=(8, 16, 16), blocks=1, scales=2)
@@ -48,17 +51,13 @@ def test_the_distillation_term_is_the_mse_to_the_teacher_and_weighted_into_the_l
     with torch.no_grad():
         for t in range(blurred.shape[1]):
             restored, state = student(blurred[:, t], state)
-            energy += distill_loss(restored[-1], zeros[:, t]).item()
+            energy += mse(restored[-1], zeros[:, t]).item()
     assert with_zeros.item() == pytest.approx(truth_only.item() + 2.0 * energy / blurred.shape[1], rel=1e-5)
     with_weight_zero = train_step(student, blurred, sharp, None, zeros, 0.0)
     assert with_weight_zero.item() == pytest.approx(truth_only.item(), rel=1e-6)
 
 
 def test_the_distill_section_names_a_teacher_and_its_weight() -> None:
-    from pathlib import Path
-
-    from common import ROOT, load_experiment
-
     taught = [distill_terms(load_experiment(p)) for p in sorted((Path(__file__).parent / "experiments").rglob("*.yaml"))]
     teachers = [terms for terms in taught if terms]
     assert teachers and all((ROOT / teacher).exists() for teacher, _ in teachers)

@@ -3,7 +3,8 @@ frames of a high-frame-rate sequence, and the sharp centre frame is its ground t
 
 With no high-speed camera here, the sequence comes from a virtual camera moving over a real
 photo (smooth random translation, small rotation and zoom, sub-pixel steps) with independently
-moving foreground patches, so that the blur varies across the frame as in dynamic scenes.
+moving foreground patches (rigid ellipses, or walkers whose legs swing: `BlurConfig.walking`),
+so that the blur varies across the frame as in dynamic scenes.
 Frames are averaged in linear light, as GoPro's were. `video_clips` does the same averaging over
 a real high-frame-rate video, the paper's own method.
 
@@ -91,6 +92,11 @@ class BlurConfig:
     # blocky texture (47.1 dB in, 34.8 out). The moving objects stay in focus, as a subject does.
     defocus: float = 0.0
     defocus_radius: float = 8.0
+    # This share of the moving objects walks: a torso and two legs that swing about its hips,
+    # so that the feet move up to twice as fast as the body and in another direction, as a
+    # street camera's people do; the rest are rigid ellipses. A rigid blob's blur is one
+    # smear; a walker's is a sharp-ish torso over legs smeared into a fan.
+    walking: float = 0.0
 
 
 # The heavy held-out split: long exposures (15-25 high-speed frames, beyond GoPro's 7-13),
@@ -234,7 +240,8 @@ def synthesize_clip(
         raise ValueError(f"no photo is large enough for {size}x{size} views of {len(k)} high-speed frames at this blur")
 
     for _ in range(int(torch.randint(blur.objects + 1, (1,), generator=g))):
-        high_speed = _add_object(high_speed, photos, k, size, blur, g)
+        walks = blur.walking > 0 and float(torch.rand(1, generator=g)) < blur.walking
+        high_speed = (_add_walker if walks else _add_object)(high_speed, photos, k, size, blur, g)
 
     high_speed = high_speed.view(frames, exposure, 3, size, size)
     if blur.highlights > 0:
@@ -264,16 +271,69 @@ def _add_object(
     photo = photos[int(torch.randint(len(photos), (1,), generator=g))]
     smallest, largest = blur.object_size
     radius = size * (smallest + (largest - smallest) * torch.rand(2, generator=g))
-    patch = _window(photo, size, g)
-    yy, xx = torch.meshgrid(torch.arange(size) - size / 2 + 0.5, torch.arange(size) - size / 2 + 0.5, indexing="ij")
-    edge = 1 - ((xx / radius[0]) ** 2 + (yy / radius[1]) ** 2).sqrt()
-    alpha = (edge * min(radius) / 1.5).clamp(0, 1)  # a 1.5-pixel soft edge
-    layer = torch.cat([patch, alpha[None]], 0)
+    layer = ellipse_layer(_window(photo, size, g), (0.0, 0.0), (radius[0], radius[1]))
     motion = Motion.random(blur.object_speed, 4 * blur.rotation_deg, 0, g)
     # Start the object somewhere inside the view and let it cross part of it.
     start = (torch.rand(2, generator=g) - 0.5) * size * 0.6
     moved = warp_layer(layer, motion, k, size, start)
-    return frames * (1 - moved[:, 3:]) + moved[:, :3] * moved[:, 3:]
+    return over(frames, moved)
+
+
+def over(frames: Tensor, layers: Tensor) -> Tensor:
+    """`layers` (K, 4, S, S: RGB and alpha) composited over `frames` (K, 3, S, S)."""
+    return frames * (1 - layers[:, 3:]) + layers[:, :3] * layers[:, 3:]
+
+
+def ellipse_layer(patch: Tensor, centre: tuple[float, float], radius: tuple[float, float]) -> Tensor:
+    """`patch` (3, S, S) cut to an ellipse of `radius` (x, y) pixels at `centre` (x, y) pixels
+    from the patch's centre, with a 1.5-pixel soft edge: (4, S, S), RGB and alpha."""
+    size = patch.shape[-1]
+    yy, xx = torch.meshgrid(torch.arange(size) - size / 2 + 0.5, torch.arange(size) - size / 2 + 0.5, indexing="ij")
+    edge = 1 - (((xx - centre[0]) / radius[0]) ** 2 + ((yy - centre[1]) / radius[1]) ** 2).sqrt()
+    alpha = (edge * min(radius) / 1.5).clamp(0, 1)
+    return torch.cat([patch, alpha[None]], 0)
+
+
+def _add_walker(
+    frames: Tensor, photos: list[Tensor], k: Tensor, size: int, blur: BlurConfig, g: torch.Generator
+) -> Tensor:
+    """Composite a walking figure over every frame: a torso on a path that runs mostly across
+    the view, over two legs hung from its hips that swing in opposite phase, each foot at most
+    as fast relative to the hips as the hips over the ground: at the middle of one swing it
+    stands still, as a planted foot does, and at the middle of the other it moves at twice the
+    body's speed."""
+    def uniform(lo: float, hi: float) -> float:
+        return lo + (hi - lo) * float(torch.rand(1, generator=g))
+
+    smallest, largest = blur.object_size
+    height = 2 * size * uniform(smallest, largest)  # hips to head is half of it, legs the other half
+    leg = height / 2
+    motion = Motion.random(blur.object_speed, 0, 0, g)
+    speed = float(motion.velocity.norm())
+    heading = uniform(-0.35, 0.35) + (math.pi if float(torch.rand(1, generator=g)) < 0.5 else 0.0)
+    motion.velocity = speed * torch.tensor([math.cos(heading), math.sin(heading)])
+    swing = uniform(0.25, 0.5)  # radians either side of hanging straight down
+    # Angular speed swing * 2 pi / period at the foot, leg pixels from the hips, equals the body's speed.
+    period = max(4.0, 2 * math.pi * swing * leg / max(speed, 1e-3))
+    phase = uniform(0, 2 * math.pi)
+    start = (torch.rand(2, generator=g) - 0.5) * size * 0.6
+    hips = motion.at(k)[0] + start
+
+    def part(centre: tuple[float, float], radius: tuple[float, float]) -> Tensor:
+        photo = photos[int(torch.randint(len(photos), (1,), generator=g))]
+        return ellipse_layer(_window(photo, size, g), centre, radius)
+
+    # A leg hangs from the layer's centre (the hip), so turning the layer about it swings the leg.
+    trousers = _window(photos[int(torch.randint(len(photos), (1,), generator=g))], size, g)
+    width = max(1.5, 0.07 * height)
+    for side in (0.0, math.pi):
+        angle = swing * torch.sin(2 * math.pi * k / period + phase + side)
+        frames = over(frames, place_layer(ellipse_layer(trousers, (0.0, leg / 2), (width, leg / 2)), hips, angle, size))
+    torso = part((0.0, -0.25 * height), (max(2.0, 0.14 * height), 0.27 * height))
+    head = part((0.0, -0.45 * height), (max(1.5, 0.07 * height), max(1.5, 0.07 * height)))
+    still = torch.zeros(len(k))
+    frames = over(frames, place_layer(torso, hips, still, size))
+    return over(frames, place_layer(head, hips, still, size))
 
 
 def warp_layer(layer: Tensor, motion: Motion, k: Tensor, size: int, centre: Tensor) -> Tensor:
@@ -287,6 +347,22 @@ def warp_layer(layer: Tensor, motion: Motion, k: Tensor, size: int, centre: Tens
     theta[:, 1, 2] = -2 * offset[:, 1] / size
     grid = F.affine_grid(theta, [len(k), layer.shape[0], size, size], align_corners=False)
     return F.grid_sample(layer.expand(len(k), -1, -1, -1), grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+def place_layer(layer: Tensor, position: Tensor, angle: Tensor, size: int) -> Tensor:
+    """`layer` (C, S, S) over a fixed view, for each high-speed frame: its centre at `position`
+    (K, 2) pixels from the view's centre and turned by `angle` (K,) radians about that centre
+    (warp_layer turns about the view's centre instead, the same while its turns are small).
+    Zero (transparent) outside it."""
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    theta = torch.zeros(len(angle), 2, 3)
+    theta[:, 0, 0], theta[:, 0, 1], theta[:, 1, 0], theta[:, 1, 1] = cos, -sin, sin, cos
+    # affine_grid reads the source at theta @ (p, 1): the layer's centre lands where p = position.
+    shift = -2 * position / size
+    theta[:, 0, 2] = cos * shift[:, 0] - sin * shift[:, 1]
+    theta[:, 1, 2] = sin * shift[:, 0] + cos * shift[:, 1]
+    grid = F.affine_grid(theta, [len(angle), layer.shape[0], size, size], align_corners=False)
+    return F.grid_sample(layer.expand(len(angle), -1, -1, -1), grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
 
 class ClipStream:

@@ -233,7 +233,7 @@ class DeviceSynth:
         if frames * max(blur.exposures) > SHAKE_FRAMES:
             raise ValueError(f"{frames} frames of up to {max(blur.exposures)} high-speed frames exceed the {SHAKE_FRAMES} a trajectory holds")
         # What only data.synthesize_clip draws yet: a recipe that asks for it trains from the cache.
-        missing = [name for name in ("gamma_average", "defocus") if getattr(blur, name)]
+        missing = [name for name in ("gamma_average", "defocus", "walking") if getattr(blur, name)]
         if missing:
             raise ValueError(f"blur.{', blur.'.join(missing)}: not synthesized on the device yet (the CPU cache draws it)")
         if jpeg_config is not None and size % 16:

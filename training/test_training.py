@@ -282,6 +282,45 @@ def test_defocused_scenes_are_as_soft_in_their_truth_and_cost_the_other_clips_no
     assert torch.equal(make(BlurConfig(min_detail=0))[0], make(dataclasses.replace(BlurConfig(min_detail=0), defocus=0.0))[0])
 
 
+def test_a_layer_turns_about_its_own_centre_wherever_it_is_placed() -> None:
+    from data import place_layer
+
+    # Two spots of the layer: on its centre (pixel 31.5 of 64), and 10 pixels below it.
+    layer = torch.zeros(2, 64, 64)
+    layer[0, 31:33, 31:33] = layer[1, 41:43, 31:33] = 1.0
+    position = torch.tensor([[5.0, -3.0]] * 3)
+    placed = place_layer(layer, position, torch.tensor([0.0, 0.5, 1.2]), 64)
+    grid = torch.stack(torch.meshgrid(torch.arange(64.0), torch.arange(64.0), indexing="xy"))  # (x, y) of each pixel
+    centroid = lambda spot: (grid * spot).sum((1, 2)) / spot.sum()  # noqa: E731
+    for frame, angle in zip(placed, (0.0, 0.5, 1.2)):
+        pivot, below = centroid(frame[0]), centroid(frame[1])
+        assert (pivot - torch.tensor([31.5 + 5, 31.5 - 3])).norm() < 0.1  # the centre lands on the position
+        assert abs(float((below - pivot).norm()) - 10) < 0.1  # and the layer turns about it
+        assert abs(abs(float(torch.atan2((below - pivot)[0], (below - pivot)[1]))) - angle) < 0.01
+
+
+def test_a_walkers_legs_swing_under_a_torso_that_does_not() -> None:
+    from data import BlurConfig, _add_walker
+
+    # A white figure over black, in the middle of the view: the composite is its coverage.
+    blur = BlurConfig(object_size=(0.15, 0.15), object_speed=(0.5, 0.5))
+    k = torch.arange(64, dtype=torch.float32) - 32
+    generator = torch.Generator().manual_seed(1)
+    coverage = _add_walker(torch.zeros(64, 3, 128, 128), [torch.ones(3, 200, 200)], k, 128, blur, generator)[:, 0]
+
+    def spans(frame: torch.Tensor) -> tuple[int, int]:
+        """The figure's width 8-12 rows below its top (the torso) and across its lowest 4 rows (the feet)."""
+        rows = torch.nonzero(frame.amax(1) > 0.5).flatten()
+        top, bottom = int(rows.min()), int(rows.max())
+        columns = lambda band: torch.nonzero((band > 0.5).any(0)).flatten()  # noqa: E731
+        span = lambda band: int(columns(band).max() - columns(band).min())  # noqa: E731
+        return span(frame[top + 8 : top + 12]), span(frame[bottom - 3 : bottom + 1])
+
+    torso, feet = torch.tensor([spans(frame) for frame in coverage]).float().T
+    assert float(torso.max() - torso.min()) <= 2  # the torso keeps its shape
+    assert float(feet.max() - feet.min()) >= 6  # the stride opens and closes
+
+
 def test_cache_shards_are_deterministic_and_compress_only_the_input() -> None:
     from cache import make_shard
     from data import blur_config

@@ -319,18 +319,17 @@ def _add_walker(
     start = (torch.rand(2, generator=g) - 0.5) * size * 0.6
     hips = motion.at(k)[0] + start
 
-    def part(centre: tuple[float, float], radius: tuple[float, float]) -> Tensor:
-        photo = photos[int(torch.randint(len(photos), (1,), generator=g))]
-        return ellipse_layer(_window(photo, size, g), centre, radius)
+    def patch() -> Tensor:
+        return _window(photos[int(torch.randint(len(photos), (1,), generator=g))], size, g)
 
-    # A leg hangs from the layer's centre (the hip), so turning the layer about it swings the leg.
-    trousers = _window(photos[int(torch.randint(len(photos), (1,), generator=g))], size, g)
-    width = max(1.5, 0.07 * height)
+    # A leg hangs from the layer's centre (the hip), so turning the layer about it swings the leg;
+    # both legs are the one layer.
+    leg_layer = ellipse_layer(patch(), (0.0, leg / 2), (max(1.5, 0.07 * height), leg / 2))
     for side in (0.0, math.pi):
         angle = swing * torch.sin(2 * math.pi * k / period + phase + side)
-        frames = over(frames, place_layer(ellipse_layer(trousers, (0.0, leg / 2), (width, leg / 2)), hips, angle, size))
-    torso = part((0.0, -0.25 * height), (max(2.0, 0.14 * height), 0.27 * height))
-    head = part((0.0, -0.45 * height), (max(1.5, 0.07 * height), max(1.5, 0.07 * height)))
+        frames = over(frames, place_layer(leg_layer, hips, angle, size))
+    torso = ellipse_layer(patch(), (0.0, -0.25 * height), (max(2.0, 0.14 * height), 0.27 * height))
+    head = ellipse_layer(patch(), (0.0, -0.45 * height), (max(1.5, 0.07 * height), max(1.5, 0.07 * height)))
     still = torch.zeros(len(k))
     frames = over(frames, place_layer(torso, hips, still, size))
     return over(frames, place_layer(head, hips, still, size))
@@ -340,13 +339,7 @@ def warp_layer(layer: Tensor, motion: Motion, k: Tensor, size: int, centre: Tens
     """Like `warp`, but the layer moves over a fixed view; zero (transparent) outside it."""
     offset, rotation, _ = motion.at(k)
     offset = offset + centre
-    cos, sin = torch.cos(rotation), torch.sin(rotation)
-    theta = torch.zeros(len(k), 2, 3)
-    theta[:, 0, 0], theta[:, 0, 1], theta[:, 1, 0], theta[:, 1, 1] = cos, -sin, sin, cos
-    theta[:, 0, 2] = -2 * offset[:, 0] / size
-    theta[:, 1, 2] = -2 * offset[:, 1] / size
-    grid = F.affine_grid(theta, [len(k), layer.shape[0], size, size], align_corners=False)
-    return F.grid_sample(layer.expand(len(k), -1, -1, -1), grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    return _turned_layer(layer, rotation, -2 * offset[:, 0] / size, -2 * offset[:, 1] / size, size)
 
 
 def place_layer(layer: Tensor, position: Tensor, angle: Tensor, size: int) -> Tensor:
@@ -355,12 +348,19 @@ def place_layer(layer: Tensor, position: Tensor, angle: Tensor, size: int) -> Te
     (warp_layer turns about the view's centre instead, the same while its turns are small).
     Zero (transparent) outside it."""
     cos, sin = torch.cos(angle), torch.sin(angle)
-    theta = torch.zeros(len(angle), 2, 3)
-    theta[:, 0, 0], theta[:, 0, 1], theta[:, 1, 0], theta[:, 1, 1] = cos, -sin, sin, cos
     # affine_grid reads the source at theta @ (p, 1): the layer's centre lands where p = position.
     shift = -2 * position / size
-    theta[:, 0, 2] = cos * shift[:, 0] - sin * shift[:, 1]
-    theta[:, 1, 2] = sin * shift[:, 0] + cos * shift[:, 1]
+    return _turned_layer(layer, angle, cos * shift[:, 0] - sin * shift[:, 1], sin * shift[:, 0] + cos * shift[:, 1], size)
+
+
+def _turned_layer(layer: Tensor, angle: Tensor, shift_x: Tensor, shift_y: Tensor, size: int) -> Tensor:
+    """`layer` (C, S, S) sampled bilinearly through affine_grid's map (K, 2, 3): turned by
+    `angle` (K,), with its last column (`shift_x`, `shift_y`) in affine_grid's units; zero
+    (transparent) outside it."""
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    theta = torch.zeros(len(angle), 2, 3)
+    theta[:, 0, 0], theta[:, 0, 1], theta[:, 1, 0], theta[:, 1, 1] = cos, -sin, sin, cos
+    theta[:, 0, 2], theta[:, 1, 2] = shift_x, shift_y
     grid = F.affine_grid(theta, [len(angle), layer.shape[0], size, size], align_corners=False)
     return F.grid_sample(layer.expand(len(angle), -1, -1, -1), grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 

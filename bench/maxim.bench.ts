@@ -16,7 +16,9 @@
  *
  * N is a count of rewrites or "all", with "+int8" for the products in int8 after them
  * (src/convert/quantize-left-products.ts, quantize-dense.ts), "+left8" or "+dense8" for one of
- * the two alone, e.g. 3,all,all+int8.
+ * the two alone, e.g. 3,all,all+int8. int8 values go up to what this CPU computes without
+ * overflow (int8Limit: 127 with VNNI or AMX, else 63), as the engine converts them;
+ * "+int8to127" or "+int8to63" sets that limit.
  *
  * (Until issue 36 this bench set the engine, in its worker, against a bare session of one
  * graph: engine/bare was 0.97-1.04, see models/MODEL_CARD.md; git history has it.)
@@ -29,11 +31,14 @@ import { dirname, join } from "node:path";
 import ort from "onnxruntime-node";
 import sharp from "sharp";
 import { convertTfjsModel, REWRITES, type Precision } from "../src/convert/convert-tfjs-model.js";
+import type { OnnxGraph } from "../src/convert/onnx-proto.js";
 import { quantizeDenses } from "../src/convert/quantize-dense.js";
 import { quantizeLeftProducts } from "../src/convert/quantize-left-products.js";
+import type { Int8Limit } from "../src/convert/symmetric-int8.js";
 import { padded } from "../src/engine/engine.js";
 import { sessionOptions } from "../src/engine/onnx-engine.js";
 import { availableCores } from "../src/machine.js";
+import { int8Limit } from "../src/model/integer-units.js";
 import { MAXIM, maximModelJson } from "../src/model/maxim.js";
 import { bareSession } from "./bare-session.js";
 import { describeCpu } from "./cpu.js";
@@ -48,9 +53,11 @@ const INT8_PARTS = { left8: quantizeLeftProducts, dense8: quantizeDenses } as co
  */
 const variantsAsked = (process.argv[3] ?? `3,all`).split(",").map((spec) => {
   const [n = "all", precision = "fp32"] = spec.split("+");
-  if (precision !== "fp32" && precision !== "int8" && !(precision in INT8_PARTS)) throw new Error(`${spec}: after + comes int8, left8, dense8 or fp32`);
+  const int8 = /^int8(?:to(127|63))?$/.exec(precision);
+  if (precision !== "fp32" && !int8 && !(precision in INT8_PARTS)) throw new Error(`${spec}: after + comes int8, int8to127, int8to63, left8, dense8 or fp32`);
   const part = precision in INT8_PARTS ? (precision as keyof typeof INT8_PARTS) : null;
-  return { count: n === "all" ? REWRITES.length : Number(n), precision: (part ? "fp32" : precision) as Precision, part };
+  const limit = (Number(int8?.[1] ?? 0) || int8Limit()) as Int8Limit;
+  return { count: n === "all" ? REWRITES.length : Number(n), precision: (int8 ? "int8" : "fp32") as Precision, part, limit };
 });
 const rounds = Number(process.argv[4] ?? 3);
 const stages = Number(process.argv[5] ?? MAXIM.stages);
@@ -74,27 +81,29 @@ const timed = async (run: () => Promise<unknown>) => {
   await run();
   return (performance.now() - start) / 1000;
 };
-const label = (count: number, precision: Precision, part: string | null) => `${count === 0 ? "no rewrites" : `+${REWRITES[count - 1]?.[0]} (${count})`}${precision === "int8" ? ", int8" : ""}${part ? `, ${part} only` : ""}`;
+const label = (count: number, precision: Precision, part: string | null, limit: Int8Limit) =>
+  `${count === 0 ? "no rewrites" : `+${REWRITES[count - 1]?.[0]} (${count})`}${precision === "int8" || part ? `, int8 to ${limit}` : ""}${part ? `, ${part} only` : ""}`;
 
 const folder = await mkdtemp(join(tmpdir(), "maxim-bench-"));
 try {
   const variants: { name: string; session: ort.InferenceSession; seconds: number[]; output: Uint8Array | null }[] = [];
-  for (const { count, precision, part } of variantsAsked) {
+  for (const { count, precision, part, limit } of variantsAsked) {
     let started = performance.now();
     const bytes = await convertTfjsModel(modelJson, {
       inputShapes: { xs_0: [1, paddedHeight, paddedWidth, 3] },
       pixels: { height: paddedHeight, width: paddedWidth },
-      rewrites: [...REWRITES.slice(0, count).map(([, rewrite]) => rewrite), ...(part ? [INT8_PARTS[part]] : [])],
+      rewrites: [...REWRITES.slice(0, count).map(([, rewrite]) => rewrite), ...(part ? [(graph: OnnxGraph) => INT8_PARTS[part](graph, limit)] : [])],
       precision,
+      int8Limit: limit,
       ...(endAt ? { endAt } : {}),
     });
-    const path = join(folder, `maxim-${count}-${part ?? precision}.onnx`);
+    const path = join(folder, `maxim-${count}-${part ?? precision}-${limit}.onnx`);
     await writeFile(path, bytes);
     const converted = (performance.now() - started) / 1000;
     started = performance.now();
     const session = await ort.InferenceSession.create(path, sessionOptions(threads, "cpu", false));
-    console.log(`${label(count, precision, part)}: converted in ${converted.toFixed(1)} s, session in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-    variants.push({ name: label(count, precision, part), session, seconds: [], output: null });
+    console.log(`${label(count, precision, part, limit)}: converted in ${converted.toFixed(1)} s, session in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    variants.push({ name: label(count, precision, part, limit), session, seconds: [], output: null });
   }
   const yardstick = await bareSession("full", YARDSTICK.height, YARDSTICK.width, threads);
   const yardstickSeconds: number[] = [];

@@ -18,6 +18,7 @@ import { quantizeDenses } from "./quantize-dense.js";
 import { quantizeLeftProducts } from "./quantize-left-products.js";
 import { splitConcatDenses } from "./split-concat-dense.js";
 import { splitDenseOutputs } from "./split-dense-outputs.js";
+import type { Int8Limit } from "./symmetric-int8.js";
 import { endingAt, readTfjsGraph } from "./tfjs-graph.js";
 import { OPSET, tfjsToOnnx, type ConvertOptions } from "./tfjs-to-onnx.js";
 
@@ -65,7 +66,7 @@ export const REWRITES: readonly (readonly [string, GraphRewrite])[] = [
  * int8's rewrites, after the others: the products with the weight on the left first (they read
  * graph-shapes.ts, which knows none of the integer ops), then the dense layers with it on the right.
  */
-const INT8_REWRITES: readonly GraphRewrite[] = [quantizeLeftProducts, quantizeDenses];
+const int8Rewrites = (limit: Int8Limit): readonly GraphRewrite[] => [(graph) => quantizeLeftProducts(graph, limit), (graph) => quantizeDenses(graph, limit)];
 
 export interface ModelOptions extends ConvertOptions {
   /** Wrap an NHWC image network of this padded size to take and give uint8 frames (nhwc-pixels.ts). */
@@ -76,6 +77,8 @@ export interface ModelOptions extends ConvertOptions {
   readonly rewrites?: readonly GraphRewrite[];
   /** int8: dense layers' products in 8-bit integers after the rewrites (quantize-left-products.ts, quantize-dense.ts); default fp32. */
   readonly precision?: Precision;
+  /** int8's largest magnitude, for the CPU that will run the graph (int8Limit); default 127. */
+  readonly int8Limit?: Int8Limit;
 }
 
 /** What the graph computes its products in: fp32 throughout, or int8 dense layers where they pay. */
@@ -85,7 +88,7 @@ export type Precision = "fp32" | "int8";
 export async function convertTfjsModel(modelJson: string, options: ModelOptions = {}): Promise<Uint8Array> {
   const whole = await readTfjsGraph(modelJson);
   const graph = options.endAt ? endingAt(whole, options.endAt) : whole;
-  const rewrites = [...(options.rewrites ?? REWRITES.map(([, rewrite]) => rewrite)), ...(options.precision === "int8" ? INT8_REWRITES : [])];
+  const rewrites = [...(options.rewrites ?? REWRITES.map(([, rewrite]) => rewrite)), ...(options.precision === "int8" ? int8Rewrites(options.int8Limit ?? 127) : [])];
   const converted = rewrites.reduce((onnx, rewrite) => rewrite(onnx), tfjsToOnnx(graph, basename(dirname(modelJson)), options));
   const [input] = graph.inputs;
   const [output] = graph.outputs;

@@ -1,4 +1,4 @@
-import { symmetricInt8 } from "./symmetric-int8.js";
+import { symmetricInt8, type Int8Limit } from "./symmetric-int8.js";
 import { AddedInitializers, indexGraph, withReplacements } from "./graph-index.js";
 import { OnnxType, type OnnxGraph, type OnnxNode, type OnnxTensor } from "./onnx-proto.js";
 
@@ -15,9 +15,9 @@ const MIN_INPUTS = 64;
  * uint8 at run time over its own range; the product in integers on the CPU's VNNI/AMX units,
  * the scales and the bias applied as it writes. For `--precision int8`: what it costs in
  * quality is measured, not assumed (bench/maxim.bench.ts). Layers of fewer than MIN_INPUTS
- * inputs stay fp32.
+ * inputs stay fp32. W's values go up to `limit` (int8Limit: 63 where the CPU has no VNNI).
  */
-export function quantizeDenses(graph: OnnxGraph): OnnxGraph {
+export function quantizeDenses(graph: OnnxGraph, limit: Int8Limit = 127): OnnxGraph {
   const { constants, onlyConsumer, split } = indexGraph(graph);
   const replaced = new Map<OnnxNode, OnnxNode | readonly OnnxNode[]>();
   const added = new AddedInitializers();
@@ -30,7 +30,7 @@ export function quantizeDenses(graph: OnnxGraph): OnnxGraph {
     const add = onlyConsumer(matmul, "Add");
     const biasPart = add && split(add);
     const bias = biasPart && biasPart.value === matmul.outputs[0] && biasPart.constant.dims.length === 1 && biasPart.constant.dims[0] === n ? biasPart.constant : null;
-    const { quantized, scales, zeros } = quantizedWeight(weight, added);
+    const { quantized, scales, zeros } = quantizedWeight(weight, limit, added);
     const output = bias && add ? add.outputs : matmul.outputs;
     replaced.set(matmul, {
       op: "DynamicQuantizeMatMul",
@@ -44,9 +44,9 @@ export function quantizeDenses(graph: OnnxGraph): OnnxGraph {
 }
 
 /** W (k, n) as int8 with one scale per column and zero points 0 (symmetricInt8). */
-function quantizedWeight(weight: OnnxTensor, added: AddedInitializers) {
+function quantizedWeight(weight: OnnxTensor, limit: Int8Limit, added: AddedInitializers) {
   const [k, n] = weight.dims as [number, number];
-  const { scale, values } = symmetricInt8(weight, "column");
+  const { scale, values } = symmetricInt8(weight, "column", limit);
   const quantized = added.once(`${weight.name}__int8`, () => ({ type: OnnxType.int8, dims: [k, n], data: new Uint8Array(values.buffer) }));
   const scales = added.once(`${weight.name}__int8_scales`, () => ({ type: OnnxType.float, dims: [n], data: new Uint8Array(scale.buffer) }));
   const zeros = added.once(`${weight.name}__int8_zeros`, () => ({ type: OnnxType.int8, dims: [n], data: new Uint8Array(n) }));

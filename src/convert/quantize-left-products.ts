@@ -1,4 +1,4 @@
-import { symmetricInt8 } from "./symmetric-int8.js";
+import { symmetricInt8, type Int8Limit } from "./symmetric-int8.js";
 import { AddedInitializers, indexGraph, withReplacements } from "./graph-index.js";
 import { graphShapes } from "./graph-shapes.js";
 import { OnnxType, type OnnxGraph, type OnnxNode, type OnnxTensor } from "./onnx-proto.js";
@@ -15,13 +15,14 @@ const MIN_INPUTS = 128;
  * write their dense layers across the grid cells and the block pixels (pointwise-conv-as-gemm.ts's
  * Gemm, fuse-swapped-dense.ts's MatMul; W (n, k), X (k, m) or (..., k, m)), in 8-bit integers:
  *
- *   s  = max|X| / 127                                     (ReduceMax, ReduceMin: reads, no writes)
+ *   s  = max|X| / limit                                   (ReduceMax, ReduceMin: reads, no writes)
  *   y  = BatchNormalization(MatMulIntegerToFloat(Wq, QuantizeLinear(X, s), 1, s), w_scale, b)
  *
  * DynamicQuantizeMatMul (quantize-dense.ts) takes the weight on the right only. onnxruntime's
  * fast integer product is uint8 on the left times int8 on the right (uint8 times uint8 ran no
  * faster than fp32, and an int8 left has no kernel), so W is stored as uint8 around 128 and X is
- * quantized symmetric to int8. MatMulIntegerToFloat scales its left operand by one number only;
+ * quantized symmetric to int8, to -limit..limit (int8Limit: 127, or 63 on a CPU without VNNI,
+ * whose kernels would overflow 16 bits). MatMulIntegerToFloat scales its left operand by one number only;
  * W's scale per row (its largest magnitude over 127), and the row's bias, come after as the
  * channels' affine of a BatchNormalization over the rows, one pass like the Add of the bias it
  * replaces. Interpolation matrices (the resizes' products, non-negative rows summing to one)
@@ -29,16 +30,16 @@ const MIN_INPUTS = 128;
  * becomes 42/127 of them), a bias on every resized pixel. Shapes the graph does not tell are
  * left as they are.
  */
-export function quantizeLeftProducts(graph: OnnxGraph): OnnxGraph {
+export function quantizeLeftProducts(graph: OnnxGraph, limit: Int8Limit = 127): OnnxGraph {
   const { constants, onlyConsumer, split } = indexGraph(graph);
   const shapes = graphShapes(graph);
   const replaced = new Map<OnnxNode, OnnxNode[]>();
   const added = new AddedInitializers();
   const int64s = (values: readonly number[]) => added.int64s("left_int8_shape", values);
   const scalar = (name: string, type: OnnxType, data: Uint8Array) => added.once(name, () => ({ type, dims: [], data })).name;
-  const [one, inv127, zero, eps] = [
+  const [one, inverseLimit, zero, eps] = [
     scalar("left_int8_one", OnnxType.float, new Uint8Array(Float32Array.of(1).buffer)),
-    scalar("left_int8_inv127", OnnxType.float, new Uint8Array(Float32Array.of(1 / 127).buffer)),
+    scalar(`left_int8_inv${limit}`, OnnxType.float, new Uint8Array(Float32Array.of(1 / limit).buffer)),
     scalar("left_int8_zero", OnnxType.int8, Uint8Array.of(0)),
     // An X of zeros would make its scale 0, and QuantizeLinear divide by it.
     scalar("left_int8_tiny", OnnxType.float, new Uint8Array(Float32Array.of(1e-30).buffer)),
@@ -58,7 +59,7 @@ export function quantizeLeftProducts(graph: OnnxGraph): OnnxGraph {
       { op: "ReduceMin", inputs: [x], outputs: [v("min")], attributes: { keepdims: 0 } },
       { op: "Neg", inputs: [v("min")], outputs: [v("neg_min")] },
       { op: "Max", inputs: [v("max"), v("neg_min"), eps], outputs: [v("magnitude")] },
-      { op: "Mul", inputs: [v("magnitude"), inv127], outputs: [v("scale")] },
+      { op: "Mul", inputs: [v("magnitude"), inverseLimit], outputs: [v("scale")] },
       { op: "QuantizeLinear", inputs: [x, v("scale"), zero], outputs: [v("x")] },
       {
         op: "MatMulIntegerToFloat",

@@ -4,6 +4,8 @@ import { createRequire } from "node:module";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { CONVERTER_REVISION, convertTfjsModel, type Precision } from "../convert/convert-tfjs-model.js";
+import type { Int8Limit } from "../convert/symmetric-int8.js";
+import { int8Limit } from "./integer-units.js";
 
 export type { Precision };
 
@@ -55,12 +57,15 @@ export function cacheFolder(): string {
  * stages for frames padded to paddedHeight x paddedWidth: from the cache, or converted now
  * (tens of seconds) and written there under a temporary name, then renamed, so that a crash
  * never leaves half a graph. The same graph's conversions by older package versions or
- * converters (~90 MB each) are removed then.
+ * converters (~90 MB each) are removed then. An int8 graph takes int8 values up to `limit`,
+ * by default what this machine's CPU computes without overflow (int8Limit).
  */
-export async function convertedMaxim(paddedHeight: number, paddedWidth: number, stages: number, progress: (line: string) => void, precision: Precision = "fp32"): Promise<string> {
+export async function convertedMaxim(paddedHeight: number, paddedWidth: number, stages: number, progress: (line: string) => void, precision: Precision = "fp32", limit: Int8Limit = int8Limit()): Promise<string> {
   const size = `${paddedWidth}x${paddedHeight}`;
   // All three stages in fp32 keep the name they always had: caches of earlier versions stay valid.
-  const kind = `${stages === MAXIM.stages ? size : `${stages}stage-${size}`}${precision === "fp32" ? "" : `-${precision}`}`;
+  // An int8 graph for a CPU without VNNI (int8 values up to 63) is one of its own, so that a cache
+  // shared between machines never gives one CPU the other's.
+  const kind = `${stages === MAXIM.stages ? size : `${stages}stage-${size}`}${precision === "fp32" ? "" : limit === 127 ? "-int8" : `-int8to${limit}`}`;
   const name = `maxim-${MAXIM.version}-r${CONVERTER_REVISION}-${kind}.onnx`;
   const path = join(cacheFolder(), name);
   if (existsSync(path)) return path;
@@ -69,7 +74,7 @@ export async function convertedMaxim(paddedHeight: number, paddedWidth: number, 
   progress(`maxim: converting ${MAXIM.package}${which} for ${size} frames into ${path} (once)`);
   const started = performance.now();
   const endAt = MAXIM.stageOutputs[stages - 1] ?? undefined;
-  const bytes = await convertTfjsModel(modelJson, { inputShapes: { xs_0: [1, paddedHeight, paddedWidth, 3] }, pixels: { height: paddedHeight, width: paddedWidth }, precision, ...(endAt ? { endAt } : {}) });
+  const bytes = await convertTfjsModel(modelJson, { inputShapes: { xs_0: [1, paddedHeight, paddedWidth, 3] }, pixels: { height: paddedHeight, width: paddedWidth }, precision, int8Limit: limit, ...(endAt ? { endAt } : {}) });
   await mkdir(cacheFolder(), { recursive: true });
   const temporary = `${path}.${process.pid}.tmp`;
   try {

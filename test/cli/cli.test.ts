@@ -2,14 +2,16 @@ import { spawn, spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { CONVERTER_REVISION } from "../../src/convert/convert-tfjs-model.js";
 import { availableCores } from "../../src/machine.js";
-import { integerMatrixUnits } from "../../src/model/integer-units.js";
+import { int8Limit } from "../../src/model/integer-units.js";
+import { enginePrecision } from "../../src/model/registry.js";
 import { PEDESTRIANS, REPO, WORK, clip, decodeAll, psnr, streamInfo } from "../helpers/clips.js";
 import { dsanetSync } from "../helpers/command.js";
 
 const dsanet = (...args: string[]) => dsanetSync(args);
-/** What the default `--precision auto` adds to DSANet's engine name on this CPU: int8 where it has VNNI or AMX. */
-const AUTO_INT8 = integerMatrixUnits().length > 0 ? ", int8" : "";
+/** What the default `--precision auto` adds to DSANet's engine name on this CPU: int8 where it has VNNI, AMX or AVX2. */
+const AUTO_INT8 = enginePrecision({ type: "onnx", model: "full", scales: null, provider: "cpu", precision: "auto" }) === "int8" ? ", int8" : "";
 
 describe("dsanet CLI", () => {
   it("deblurs a file and reports a summary", () => {
@@ -144,13 +146,14 @@ describe("dsanet CLI", () => {
     expect(run.stderr).toMatch(/engine: maxim-3s \(1 of its 3 stages\) on onnx \(cpu\)/);
     expect(run.stderr).toMatch(/converting @upscalerjs\/maxim-deblurring \(its first 1 of 3 stages\) for 64x64 frames/);
     expect(readdirSync(cache)).toEqual([expect.stringMatching(/^maxim-0\.1\.0-r\d+-1stage-64x64\.onnx$/)]);
-    // --precision int8: its own graph, cached beside the fp32 one, and a picture close to fp32's.
+    // --precision int8: its own graph, cached beside the fp32 one (named by how far this CPU's
+    // int8 values go, int8Limit), and a picture close to fp32's.
     const int8 = dsanetSync(["deblur", input, "-o", join(WORK, "cli-stages-int8.mkv"), "--model", "maxim", "--stages", "1", "--precision", "int8", "--lossless"], { DSANET_CACHE: cache });
     expect(int8.code, int8.stderr).toBe(0);
     expect(int8.stderr).toMatch(/engine: maxim-3s \(1 of its 3 stages\) on onnx \(cpu, int8\)/);
     const graphs = readdirSync(cache);
     expect(graphs).toHaveLength(2);
-    expect(graphs).toEqual(expect.arrayContaining([expect.stringMatching(/-1stage-64x64-int8\.onnx$/)]));
+    expect(graphs).toEqual(expect.arrayContaining([`maxim-0.1.0-r${CONVERTER_REVISION}-1stage-64x64-${int8Limit() === 127 ? "int8" : "int8to63"}.onnx`]));
     const [fp32Frame, int8Frame] = [decodeAll(join(WORK, "cli-stages-out.mkv"), 64, 64)[0], decodeAll(join(WORK, "cli-stages-int8.mkv"), 64, 64)[0]];
     expect(psnr(fp32Frame as Buffer, int8Frame as Buffer)).toBeGreaterThan(35);
   }, 180_000);
@@ -171,7 +174,7 @@ describe("dsanet CLI", () => {
     const run = dsanet("info");
     expect(run.code).toBe(0);
     // Threads are set, one per available core: onnxruntime left to choose took one on 2-core EPYCs.
-    // --precision auto: DSANet's int8 graph where this CPU has VNNI or AMX, fp32 elsewhere.
+    // --precision auto: DSANet's int8 graph where this CPU has VNNI, AMX or AVX2, fp32 elsewhere.
     expect(run.stdout).toMatch(new RegExp(`engine: +onnx \\(cpu, ${availableCores()} threads?${AUTO_INT8}\\), 3 scales`));
     expect(run.stdout).toMatch(/ffmpeg: +\S+ffmpeg/);
     expect(run.stdout).toMatch(AUTO_INT8 ? /model: +full: \S+dsanet-int8\.onnx \([\d.]+ MiB\)/ : /model: +full: \S+dsanet\.onnx \([\d.]+ MiB\)/);

@@ -12,6 +12,7 @@ import { pointwiseConvsAsGemm } from "../../src/convert/pointwise-conv-as-gemm.j
 import { productsAlongAxis } from "../../src/convert/product-along-axis.js";
 import { quantizeDenses } from "../../src/convert/quantize-dense.js";
 import { quantizeLeftProducts } from "../../src/convert/quantize-left-products.js";
+import { int8Limit } from "../../src/model/integer-units.js";
 import { splitConcatDenses } from "../../src/convert/split-concat-dense.js";
 import { splitDenseOutputs } from "../../src/convert/split-dense-outputs.js";
 
@@ -277,7 +278,7 @@ describe("dense layers in int8 (--precision int8)", () => {
 
   it("become DynamicQuantizeMatMul with their bias where they have 64 inputs or more, near the fp32 result", async () => {
     const before = graph();
-    const after = quantizeDenses(before);
+    const after = quantizeDenses(before, int8Limit());
     expect(after.nodes.map((n) => n.op)).toEqual(["DynamicQuantizeMatMul", "MatMul"]);
     await expectSameOutputs(before, after, dims, 0);
   });
@@ -315,7 +316,7 @@ describe("products with the weight on the left in int8 (MAXIM's gating units acr
     b.add("Add", [b.add("MatMul", [b.initializer({ name: "wm", ...noisy([16, 128], 4) }), "x"]), b.initializer({ name: "bm", ...noisy([16, 1], 5) })], {}, "y2");
     b.add("MatMul", [b.initializer({ name: "resize", ...interpolation(64, 128) }), "x"], {}, "y3");
     const before = b.graph("left", [{ name: "x", type: OnnxType.float, dims }], ["y1", "y2", "y3"].map((name) => ({ name, type: OnnxType.float, dims: null })));
-    const after = quantizeLeftProducts(before);
+    const after = quantizeLeftProducts(before, int8Limit());
     const ops = after.nodes.map((n) => n.op);
     expect(ops.filter((op) => op === "MatMulIntegerToFloat")).toHaveLength(2);
     expect(ops.filter((op) => op === "Gemm")).toHaveLength(1);
@@ -333,5 +334,36 @@ describe("products with the weight on the left in int8 (MAXIM's gating units acr
     b.add("MatMul", ["x", b.initializer({ name: "w", ...noisy([128, 4], 1) })], {}, "y");
     const before = b.graph("right", [{ name: "x", type: OnnxType.float, dims: [3, 128] }], [{ name: "y", type: OnnxType.float, dims: null }]);
     expect(quantizeLeftProducts(before)).toBe(before);
+  });
+});
+
+describe("int8 products on this CPU (int8Limit: 127 with VNNI or AMX, else 63)", () => {
+  // Every input and weight at its largest, of one sign: each pair of products a kernel sums is
+  // 2 x 255 x 127 at 127, past the 32,767 of AVX2's 16-bit sums (measured: half the answer).
+  const constant = (dims: readonly number[], value: number) => ({ type: OnnxType.float, dims, data: new Uint8Array(new Float32Array(dims.reduce((a, b) => a * b, 1)).fill(value).buffer) });
+  const nearFp32 = async (before: OnnxGraph, after: OnnxGraph, dims: readonly number[], want: number) => {
+    const [got] = await run(after, new Float32Array(dims.reduce((a, b) => a * b, 1)).fill(1), dims);
+    expect(got?.length).toBeGreaterThan(0);
+    const [fp32] = await run(before, new Float32Array(dims.reduce((a, b) => a * b, 1)).fill(1), dims);
+    expect(fp32?.[0]).toBeCloseTo(want, 3);
+    for (const value of got ?? []) expect(Math.abs(value - want) / want).toBeLessThan(0.02);
+  };
+
+  it("a dense layer (DynamicQuantizeMatMul) at the largest values comes out as fp32 does", async () => {
+    const b = new GraphBuilder();
+    b.add("MatMul", ["x", b.initializer({ name: "w", ...constant([128, 4], 0.5) })], {}, "y");
+    const before = b.graph("dense", [{ name: "x", type: OnnxType.float, dims: [2, 128] }], [{ name: "y", type: OnnxType.float, dims: null }]);
+    const after = quantizeDenses(before, int8Limit());
+    expect(after.nodes.map((n) => n.op)).toEqual(["DynamicQuantizeMatMul"]);
+    await nearFp32(before, after, [2, 128], 64);
+  });
+
+  it("a product with the weight on the left (MatMulIntegerToFloat) at the largest values comes out as fp32 does", async () => {
+    const b = new GraphBuilder();
+    b.add("MatMul", [b.initializer({ name: "w", ...constant([4, 128], 0.5) }), "x"], {}, "y");
+    const before = b.graph("left", [{ name: "x", type: OnnxType.float, dims: [128, 6] }], [{ name: "y", type: OnnxType.float, dims: null }]);
+    const after = quantizeLeftProducts(before, int8Limit());
+    expect(after.nodes.map((n) => n.op)).toContain("MatMulIntegerToFloat");
+    await nearFp32(before, after, [128, 6], 64);
   });
 });

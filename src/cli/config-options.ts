@@ -100,7 +100,7 @@ export const ENGINE_FLAGS: SectionFlags<"engine"> = {
     model: { flags: "--model <name|path>", help: `${MODEL_NAMES}, or weights: an .onnx file from training/export.py (either engine)` },
     scales: { flags: "--scales <k>", help: "DSANet scales, 1-3; unset: as the model was trained", parse: integer },
     stages: { flags: "--stages <n>", help: "maxim: stop after n of its 3 stages, 1-3 (each restores the image; 1 costs a third)", parse: integer },
-    precision: { flags: "--precision <p>", help: "auto (default): DSANet and MAXIM in int8 where the CPU has VNNI or AMX, else fp32; int8: DSANet's convolutions in 8-bit integers (1.43-1.58x faster there, within 0.03 dB), or MAXIM's matrix products (1.03-1.19x); Lite runs in fp32 (docs/benchmarks.md)" },
+    precision: { flags: "--precision <p>", help: "auto (default): DSANet in int8 where the CPU has VNNI, AMX or AVX2, MAXIM where it has VNNI or AMX, else fp32; int8: DSANet's convolutions in 8-bit integers (1.31-1.58x faster there), or MAXIM's matrix products (1.03-1.19x with VNNI or AMX); Lite runs in fp32 (docs/benchmarks.md)" },
     threads: { flags: "--threads <n>", help: "onnx CPU threads (0: one per available core)", parse: integer },
     provider: { flags: "--provider <name>", help: "onnx execution provider (webgpu: a GPU through Vulkan)" },
     backend: { flags: "--backend <name>", help: "tfjs backend" },

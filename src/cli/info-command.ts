@@ -17,7 +17,7 @@ export function infoCommand(): Command {
 
 async function describeInfo(config: Config): Promise<string> {
   const [ffmpeg, ffprobe] = await Promise.all([findFfmpeg(), findFfprobe()]);
-  // The file that runs: DSANet's int8 graph under `--precision auto` on a CPU with VNNI or AMX;
+  // The file that runs: DSANet's int8 graph under `--precision auto` on a CPU with VNNI, AMX or AVX2;
   // MAXIM's npm graph (converted per frame size and precision into the cache when run). A missing one is a ConfigError.
   const file = existingModelFile(config.engine).path;
   const size = `${(statSync(file).size / 2 ** 20).toFixed(1)} MiB`;

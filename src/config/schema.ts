@@ -21,14 +21,15 @@ const engine = z
     /** MAXIM: stop after this many of its 3 stages (each restores the image; 1 costs a third); null: all 3. */
     stages: oneToThree.nullable().default(null),
     /**
-     * "auto": DSANet (full) and MAXIM in int8 where the CPU has integer matrix units (VNNI or
-     * AMX), fp32 everywhere else (registry.ts enginePrecision says why). "int8": DSANet runs its
-     * shipped int8 graph, models/dsanet-int8.onnx (static QDQ, training/int8/run.sh --ship):
-     * 1.43x faster on the AMX Xeon and 1.58x on the AVX-512 EPYC, within 0.03 dB; on a CPU
-     * without VNNI or AMX, int8 convolutions ran no faster. maxim runs its matrix products in
-     * 8-bit integers (dynamic quantisation, src/convert/quantize-left-products.ts and
-     * quantize-dense.ts): 1.03-1.19x faster, within 0.03 dB on both held-out splits, its picture
-     * 46 dB from fp32's. Lite runs in fp32: its int8 graph was no faster. "fp32": float everywhere.
+     * "auto": DSANet (full) in int8 where the CPU has integer matrix units (VNNI or AMX) or
+     * AVX2, MAXIM where it has VNNI or AMX, fp32 everywhere else (registry.ts enginePrecision
+     * says why). "int8": DSANet runs its shipped int8 graph, models/dsanet-int8.onnx (static QDQ,
+     * training/int8/run.sh --ship): 1.31-1.36x faster on an AVX2 EPYC, 1.43x on the AMX Xeon and
+     * 1.58x on the AVX-512 EPYC. maxim runs its matrix products in 8-bit integers (dynamic
+     * quantisation, src/convert/quantize-left-products.ts and quantize-dense.ts, their int8
+     * values within what the CPU sums without overflow: integer-units.ts int8Limit): 1.03-1.19x
+     * faster with VNNI or AMX, within 0.03 dB on both held-out splits. Lite runs in fp32: its
+     * int8 graph was no faster. "fp32": float everywhere.
      */
     precision: z.enum(["auto", "fp32", "int8"]).default("auto"),
     /** onnx: intra-op threads; 0: one per core available to the process (cgroup quota included). */

@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import { ConfigError } from "../errors.js";
 import type { Config } from "../config/schema.js";
 import type { Precision } from "../convert/convert-tfjs-model.js";
-import { integerMatrixUnits } from "./integer-units.js";
+import { cpuFlags, INT8_FLAGS, INTEGER_MATRIX_UNITS } from "./integer-units.js";
 import { MAXIM, maximModelJson } from "./maxim.js";
 
 /** fp32 or int8: what `engine.precision` comes to on the machine that runs the engine (enginePrecision). */
@@ -26,7 +26,8 @@ export const MODELS = {
     onnx: "dsanet.onnx",
     /**
      * `--precision int8`: the same graph with its convolutions in 8-bit integers (static QDQ,
-     * training/int8/run.sh --ship): 1.42x faster on a CPU with VNNI or AMX, within 0.01 dB.
+     * training/int8/run.sh --ship, weights within 63 so that AVX2 runs them without overflow):
+     * 1.36-1.58x faster on CPUs with VNNI, AMX or AVX2 (enginePrecision).
      */
     int8: "dsanet-int8.onnx",
     /** training/export.py's --name, for a graph with other scales. */
@@ -110,24 +111,29 @@ export function existingModelFile(engine: Pick<Config["engine"], "type" | "model
 }
 
 /**
- * The precision an engine runs. `auto`, the default, is int8 where the CPU has integer matrix
- * units (VNNI or AMX) for the two networks whose int8 pays there (docs/benchmarks.md): DSANet's
- * shipped int8 graph (int8Ships), 1.43x faster at 640x480 on the AMX Xeon and 1.58x on the
- * AVX-512 EPYC, within 0.03 dB on every held-out clip and the demo; and MAXIM's matrix products
- * on the CPU provider, 1.03-1.11x on the Xeon and 1.13-1.19x on the EPYC, within 0.03 dB on both
- * held-out splits. All else runs fp32 under `auto`: Lite's int8 graph ran no faster, and int8
- * on a CPU without VNNI or AMX no faster than fp32. Decided where the engine runs, so that a
- * queued job's config means the same on every worker.
+ * The precision an engine runs. `auto`, the default, is int8 where it pays and holds the quality
+ * (docs/benchmarks.md, int8 quantisation and MAXIM-3S):
+ * - DSANet's shipped int8 graph (int8Ships) on a CPU with integer matrix units (VNNI, AMX) or
+ *   AVX2: 1.43x faster at 640x480 on the AMX Xeon, 1.58x on the AVX-512 EPYC, 1.31-1.36x on an
+ *   AVX2 EPYC without VNNI, never more than 0.03 dB under fp32 on the held-out clips and the demo;
+ * - MAXIM's matrix products on the CPU provider, only with VNNI or AMX: 1.03-1.11x on the Xeon
+ *   and 1.13-1.19x on the AVX-512 EPYC within 0.03 dB; on AVX2 (int8 values within 63) 1.02-1.05x
+ *   for up to 0.09 dB, not worth it.
+ * All else runs fp32 under `auto`: Lite's int8 graph ran no faster. Decided where the engine
+ * runs, so that a queued job's config means the same on every worker. `flags`: which of
+ * INT8_FLAGS the CPU has.
  */
-export function enginePrecision(engine: Pick<Config["engine"], "type" | "model" | "scales" | "provider" | "precision">, units: readonly string[] = cpuUnits()): Precision {
+export function enginePrecision(engine: Pick<Config["engine"], "type" | "model" | "scales" | "provider" | "precision">, flags: readonly string[] = cpuInt8Flags()): Precision {
   if (engine.precision !== "auto") return engine.precision;
-  return (int8Ships(engine) || maximOnCpu(engine)) && units.length > 0 ? "int8" : "fp32";
+  const matrixUnits = flags.some((flag) => (INTEGER_MATRIX_UNITS as readonly string[]).includes(flag));
+  if (int8Ships(engine)) return matrixUnits || flags.includes("avx2") ? "int8" : "fp32";
+  return maximOnCpu(engine) && matrixUnits ? "int8" : "fp32";
 }
 
-let units: string[] | undefined;
-function cpuUnits(): string[] {
-  units ??= integerMatrixUnits();
-  return units;
+let int8Flags: string[] | undefined;
+function cpuInt8Flags(): string[] {
+  int8Flags ??= cpuFlags(INT8_FLAGS);
+  return int8Flags;
 }
 
 /** DSANet's int8 graph ships for its own scales on the onnx engine's CPU provider, where the integer units run it. */

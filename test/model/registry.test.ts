@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { readDsanetFile } from "../../src/model/dsanet-file.js";
 import { maximModelJson } from "../../src/model/maxim.js";
-import { integerMatrixUnits } from "../../src/model/integer-units.js";
+import { int8Limit, integerMatrixUnits } from "../../src/model/integer-units.js";
 import { enginePrecision, MODELS, MODELS_DIR, SHIPPED_MODELS } from "../../src/model/registry.js";
 
 describe("the model registry", () => {
@@ -20,13 +20,15 @@ describe("the model registry", () => {
     expect(values).toBe(MODELS.maxim.parameters);
   });
 
-  it("runs DSANet's int8 graph and MAXIM's int8 products under --precision auto only where the CPU has VNNI or AMX", () => {
+  it("runs DSANet's int8 graph under --precision auto where the CPU has VNNI, AMX or AVX2, MAXIM's int8 products only with VNNI or AMX", () => {
     const full = { type: "onnx", model: "full", scales: null, provider: "cpu", precision: "auto" } as const;
     const maxim = { ...full, model: "maxim" } as const;
-    const vnni = ["avx512_vnni"];
+    const vnni = ["avx512_vnni", "avx2"];
     expect(enginePrecision(full, vnni)).toBe("int8");
+    expect(enginePrecision(full, ["avx2"])).toBe("int8");
     expect(enginePrecision(full, [])).toBe("fp32");
     expect(enginePrecision(maxim, vnni)).toBe("int8");
+    expect(enginePrecision(maxim, ["avx2"])).toBe("fp32");
     expect(enginePrecision(maxim, [])).toBe("fp32");
     // Lite's int8 graph ran no faster; other scales, providers and engines have no int8 graph;
     // MAXIM's int8 products are CPU kernels.
@@ -40,9 +42,13 @@ describe("the model registry", () => {
     expect(enginePrecision({ ...maxim, precision: "int8" }, [])).toBe("int8");
   });
 
-  it("reads the integer matrix units from /proc/cpuinfo's flags", () => {
-    expect(integerMatrixUnits("flags\t\t: fpu avx2 avx512f avx512_vnni amx_bf16 amx_int8 amx_tile")).toEqual(["avx512_vnni", "amx_int8"]);
-    expect(integerMatrixUnits("flags\t\t: fpu avx2 avx512f avx512vl")).toEqual([]);
+  it("reads the integer matrix units from /proc/cpuinfo's flags, and from them how far int8 values may go", () => {
+    const amx = "flags\t\t: fpu avx2 avx512f avx512_vnni amx_bf16 amx_int8 amx_tile";
+    const avx2 = "flags\t\t: fpu avx2 avx512f avx512vl";
+    expect(integerMatrixUnits(amx)).toEqual(["avx512_vnni", "amx_int8"]);
+    expect(integerMatrixUnits(avx2)).toEqual([]);
     expect(integerMatrixUnits(null)).toEqual([]);
+    expect(int8Limit(integerMatrixUnits(amx))).toBe(127);
+    expect(int8Limit(integerMatrixUnits(avx2))).toBe(63);
   });
 });

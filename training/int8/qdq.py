@@ -2,9 +2,11 @@
 
     qdq.py augment MODEL OUT            every Conv's input and (ReLU'd) output made a graph output,
                                         for calibrate.mjs to record their ranges
-    qdq.py quantize MODEL OUT RANGES    each Conv between QuantizeLinear/DequantizeLinear pairs:
+    qdq.py quantize MODEL OUT RANGES [LIMIT]
+                                        each Conv between QuantizeLinear/DequantizeLinear pairs:
                                         uint8 activations (asymmetric, calibrated min/max), int8
-                                        weights per output channel (symmetric), int32 bias, so that
+                                        weights per output channel (symmetric, within LIMIT: 63 by
+                                        default, 127 for CPUs with VNNI only; see below), int32 bias, so that
                                         onnxruntime fuses them into QLinearConv; OUT's metadata
                                         names MODEL's sha256 (QUANTIZED_FROM), so that a test
                                         can tell a shipped int8 graph made from an older MODEL
@@ -40,6 +42,12 @@ if mode == 'augment':
     onnx.save(m, dst); print(len(names), 'tensors'); sys.exit()
 
 ranges = json.load(open(sys.argv[4]))
+# The weights' largest magnitude. Without VNNI or AMX, onnxruntime's uint8 x int8 kernels (AVX2's
+# vpmaddubsw) add two products in 16 bits and saturate past 32,767: 2 x 255 x 127 does, 2 x 255 x 63
+# does not (onnxruntime's quantizer calls this reduce_range; src/model/integer-units.ts int8Limit).
+# At 127 the shipped DSANet lost 0.35 dB on the held-out photos on an AVX2 EPYC, none on VNNI; at 63
+# it holds on both, and the graph that ships runs on every CPU (test_int8_ship.py checks).
+LIMIT = int(sys.argv[5]) if len(sys.argv) > 5 else 63
 new_nodes, new_inits, qdq_of = [], [], {}
 def qdq(name):
     """Q -> DQ of activation `name` (uint8, asymmetric, from its calibrated range); returns the DQ output."""
@@ -61,10 +69,10 @@ for c in convs:
     if x not in ranges: continue
     xd, xs = qdq(x)
     w = nh.to_array(inits[wname]).astype(np.float32)
-    ws = np.maximum(np.abs(w).reshape(w.shape[0], -1).max(1), 1e-12) / 127
+    ws = np.maximum(np.abs(w).reshape(w.shape[0], -1).max(1), 1e-12) / LIMIT
     if wname not in weight_done:  # the scales share their weights
         weight_done.add(wname)
-        wq = np.clip(np.round(w / ws[:, None, None, None]), -127, 127).astype(np.int8)
+        wq = np.clip(np.round(w / ws[:, None, None, None]), -LIMIT, LIMIT).astype(np.int8)
         new_inits += [nh.from_array(wq, f'{wname}_q'), nh.from_array(ws.astype(np.float32), f'{wname}_s'), nh.from_array(np.zeros(len(ws), np.int8), f'{wname}_z')]
         new_nodes.append(h.make_node('DequantizeLinear', [f'{wname}_q', f'{wname}_s', f'{wname}_z'], [f'{wname}_dq'], axis=0))
     inputs = [xd, f'{wname}_dq']

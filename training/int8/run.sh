@@ -6,13 +6,17 @@
 # FLOAT_GRAPH: a graph of the network alone (export.py --float); by default DSANet-Lite's,
 # exported into WORK from models/dsanet-lite.onnx (the shipped graphs take and give bytes).
 # Result on a 2-core EPYC (AVX2), DSANet-Lite: no faster (92.4 against 92.2 ms median at
-# 640x368) and 0.14-0.15 dB lower on both held-out splits: it does not pay there. On a 2-core
-# Xeon with VNNI and AMX (2026-12-06), DSANet 1.42x faster within 0.01 dB, Lite no faster
-# (docs/benchmarks.md, int8 quantisation).
+# 640x368) and 0.14-0.15 dB lower on both held-out splits: it does not pay there (weights then
+# went up to 127, which AVX2's 16-bit sums overflow: qdq.py). On a 2-core Xeon with VNNI and
+# AMX (2026-12-06), DSANet 1.42x faster within 0.01 dB, Lite no faster; on an AVX2 EPYC
+# (2026-12-07), DSANet with weights within 63 1.31-1.36x (docs/benchmarks.md, int8 quantisation).
 #
 #   training/int8/run.sh --ship [WORK]
 # makes models/dsanet-int8.onnx (`--precision int8`) from models/dsanet.onnx: the shipped graph
-# itself, RGB24 bytes in and out, its convolutions quantized the same way.
+# itself, RGB24 bytes in and out, its convolutions quantized the same way. Calibration reads
+# the first shard of a cache of 3-frame clips (training/runs/cache/); where there is none,
+# `python3 training/cache.py --config training/experiments/dsanet-harmless-clips.yaml --clips 64`
+# makes one in half a minute.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 if [ "${1:-}" = --ship ]; then

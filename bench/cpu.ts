@@ -1,12 +1,12 @@
-import { cpuFlags, integerMatrixUnits, readCpuinfo } from "../src/model/integer-units.js";
+import { cpuFlags, INT8_FLAGS, readCpuinfo } from "../src/model/integer-units.js";
 
 /**
  * The CPU a bench ran on, as its figures must say: its model name and the integer and bf16
- * matrix units it has (VNNI, AMX), which decide whether int8 or bf16 can pay.
+ * units it has (VNNI, AMX, AVX2), which decide whether int8 or bf16 can pay.
  */
 export function describeCpu(): string {
   const cpu = readCpuinfo();
   const model = (cpu && /model name\s*:\s*(.*)/.exec(cpu)?.[1]) ?? "unknown CPU";
-  const flags = [...integerMatrixUnits(cpu), ...cpuFlags(["amx_bf16", "avx512_bf16"], cpu)];
-  return `${model} (${flags.join(", ") || "no VNNI or AMX"})`;
+  const flags = cpuFlags([...INT8_FLAGS, "amx_bf16", "avx512_bf16"], cpu);
+  return `${model} (${flags.join(", ") || "no AVX2, VNNI or AMX"})`;
 }

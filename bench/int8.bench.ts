@@ -4,7 +4,7 @@
  * options on frames of the bundled sample, alternated round by round after a warm-up, the state
  * carried as a camera carries it; the median and fastest of the rounds, and how far int8's
  * output lies from fp32's (PSNR over the frames). Says which CPU, and whether it has the
- * integer units (VNNI, AMX) that int8 needs to pay.
+ * integer units (VNNI, AMX, AVX2) that int8 needs to pay.
  *
  *   npx tsx bench/int8.bench.ts [ROUNDS]     (default 20 rounds of the sample's 640x480 frames)
  *

@@ -14,7 +14,7 @@
 import sys, json, hashlib, numpy as np, onnx
 from onnx import helper as h, numpy_helper as nh, TensorProto as T
 
-# test_int8_ship.py reads it back: the int8 graph runs by default on CPUs with VNNI or AMX, so a
+# test_int8_ship.py reads it back: the int8 graph runs by default on CPUs with VNNI, AMX or AVX2, so a
 # models/dsanet.onnx shipped without remaking it would leave users on the old weights.
 QUANTIZED_FROM = 'dsanet.quantized_from_sha256'
 

@@ -56,7 +56,7 @@ const variantsAsked = (process.argv[3] ?? `3,all`).split(",").map((spec) => {
   const int8 = /^int8(?:to(127|63))?$/.exec(precision);
   if (precision !== "fp32" && !int8 && !(precision in INT8_PARTS)) throw new Error(`${spec}: after + comes int8, int8to127, int8to63, left8, dense8 or fp32`);
   const part = precision in INT8_PARTS ? (precision as keyof typeof INT8_PARTS) : null;
-  const limit = (Number(int8?.[1] ?? 0) || int8Limit()) as Int8Limit;
+  const limit: Int8Limit = int8?.[1] ? (Number(int8[1]) as Int8Limit) : int8Limit();
   return { count: n === "all" ? REWRITES.length : Number(n), precision: (int8 ? "int8" : "fp32") as Precision, part, limit };
 });
 const rounds = Number(process.argv[4] ?? 3);

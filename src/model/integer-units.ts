@@ -11,9 +11,9 @@ export function integerMatrixUnits(cpuinfo: string | null = readCpuinfo()): stri
 
 /**
  * The CPU flags under which some int8 graphs pay: the integer matrix units, and AVX2, which
- * multiplies uint8 by int8 in twice fp32's lanes (vpmaddubsw) but only with int8 values up to 63
- * (int8Limit). DSANet's int8 graph, its weights within 63, ran 1.31-1.36x faster than fp32 on an AVX2
- * EPYC without VNNI (2026-12-07, docs/benchmarks.md); MAXIM's products only 1.02-1.05x.
+ * multiplies uint8 by int8 in twice fp32's lanes (vpmaddubsw) but only with int8 values up to
+ * 63 (int8Limit). DSANet's int8 graph, its weights within 63, ran 1.31-1.36x faster than fp32
+ * on an AVX2 EPYC without VNNI (2026-12-07, docs/benchmarks.md); MAXIM's products 1.02-1.05x.
  */
 export const INT8_FLAGS = [...INTEGER_MATRIX_UNITS, "avx2"] as const;
 

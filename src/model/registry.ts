@@ -27,7 +27,7 @@ export const MODELS = {
     /**
      * `--precision int8`: the same graph with its convolutions in 8-bit integers (static QDQ,
      * training/int8/run.sh --ship, weights within 63 so that AVX2 runs them without overflow):
-     * 1.36-1.58x faster on CPUs with VNNI, AMX or AVX2 (enginePrecision).
+     * 1.31-1.58x faster on CPUs with VNNI, AMX or AVX2 (enginePrecision).
      */
     int8: "dsanet-int8.onnx",
     /** training/export.py's --name, for a graph with other scales. */

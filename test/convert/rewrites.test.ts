@@ -12,9 +12,9 @@ import { pointwiseConvsAsGemm } from "../../src/convert/pointwise-conv-as-gemm.j
 import { productsAlongAxis } from "../../src/convert/product-along-axis.js";
 import { quantizeDenses } from "../../src/convert/quantize-dense.js";
 import { quantizeLeftProducts } from "../../src/convert/quantize-left-products.js";
-import { int8Limit } from "../../src/model/integer-units.js";
 import { splitConcatDenses } from "../../src/convert/split-concat-dense.js";
 import { splitDenseOutputs } from "../../src/convert/split-dense-outputs.js";
+import { int8Limit } from "../../src/model/integer-units.js";
 
 /*
  * The converter's rewrites on small ONNX graphs written as the converter writes MAXIM's: each
@@ -341,11 +341,12 @@ describe("int8 products on this CPU (int8Limit: 127 with VNNI or AMX, else 63)",
   // Every input and weight at its largest, of one sign: each pair of products a kernel sums is
   // 2 x 255 x 127 at 127, past the 32,767 of AVX2's 16-bit sums (measured: half the answer).
   const constant = (dims: readonly number[], value: number) => ({ type: OnnxType.float, dims, data: new Uint8Array(new Float32Array(dims.reduce((a, b) => a * b, 1)).fill(value).buffer) });
+  /** Inputs all 1: fp32 gives `want` everywhere, and int8 within 2% of it. */
   const nearFp32 = async (before: OnnxGraph, after: OnnxGraph, dims: readonly number[], want: number) => {
-    const [got] = await run(after, new Float32Array(dims.reduce((a, b) => a * b, 1)).fill(1), dims);
-    expect(got?.length).toBeGreaterThan(0);
-    const [fp32] = await run(before, new Float32Array(dims.reduce((a, b) => a * b, 1)).fill(1), dims);
+    const ones = new Float32Array(dims.reduce((a, b) => a * b, 1)).fill(1);
+    const [[fp32], [got]] = [await run(before, ones, dims), await run(after, ones, dims)];
     expect(fp32?.[0]).toBeCloseTo(want, 3);
+    expect(got?.length).toBeGreaterThan(0);
     for (const value of got ?? []) expect(Math.abs(value - want) / want).toBeLessThan(0.02);
   };
 

@@ -125,9 +125,9 @@ export function existingModelFile(engine: Pick<Config["engine"], "type" | "model
  */
 export function enginePrecision(engine: Pick<Config["engine"], "type" | "model" | "scales" | "provider" | "precision">, flags: readonly string[] = cpuInt8Flags()): Precision {
   if (engine.precision !== "auto") return engine.precision;
-  const matrixUnits = flags.some((flag) => (INTEGER_MATRIX_UNITS as readonly string[]).includes(flag));
-  if (int8Ships(engine)) return matrixUnits || flags.includes("avx2") ? "int8" : "fp32";
-  return maximOnCpu(engine) && matrixUnits ? "int8" : "fp32";
+  // DSANet's graph pays under any of INT8_FLAGS; MAXIM's products only on the matrix units.
+  if (int8Ships(engine)) return flags.length > 0 ? "int8" : "fp32";
+  return maximOnCpu(engine) && flags.some((flag) => (INTEGER_MATRIX_UNITS as readonly string[]).includes(flag)) ? "int8" : "fp32";
 }
 
 let int8Flags: string[] | undefined;

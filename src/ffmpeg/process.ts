@@ -62,8 +62,9 @@ export interface FfmpegProcessOptions {
  * One ffmpeg or ffprobe child process. Backpressure stays with the caller: `stdout` and
  * `stdin` are plain streams for `stream.pipeline` or async iteration. `done` settles once the
  * process has exited and its stdio has drained ('close', not 'exit'); it rejects with the
- * command and the last few KB of stderr when the exit was unexpected, and tells a failure to
- * start (missing binary) apart from a later death. Never spawned through a shell.
+ * command and the last few KB of stderr when the exit was unexpected (neither code 0 nor asked
+ * for by close()), and tells a failure to start (missing binary) apart from a later death.
+ * Never spawned through a shell.
  */
 export class FfmpegProcess {
   readonly stdout: Readable;
@@ -115,7 +116,10 @@ export class FfmpegProcess {
       });
       this.child.once("close", (code, signal) => {
         this.exited = true;
-        if (code === 0 || (this.closing && signal !== null)) resolve();
+        // An end that close() asked for is clean however it came: by SIGKILL, or by ffmpeg
+        // taking SIGTERM itself and exiting with 255 ("Exiting normally, received signal 15"),
+        // or failing on the stdout close() destroyed. Only an end nobody asked for is a death.
+        if (code === 0 || this.closing) resolve();
         else reject(this.failure(code, signal));
       });
     });

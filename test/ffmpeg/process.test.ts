@@ -45,9 +45,10 @@ describe("ffmpeg process", () => {
   });
 
   it("an end that close() asked for is clean, also when ffmpeg takes SIGTERM itself and exits with code 255", async () => {
-    // An ffmpeg being read is in its loop, where it sees SIGTERM, finishes and exits with 255
-    // ("Exiting normally, received signal 15"), not by the signal: a TeeEncoder's legs that were
-    // not to blame took that for a death (shared-encoder.test.ts failed on it 1 run in 4).
+    // An ffmpeg in its loop (here encoding to the null muxer) sees SIGTERM, finishes and exits
+    // with 255 ("Exiting normally, received signal 15"), not by the signal: the legs of a
+    // TeeEncoder closed for another leg's stall took that for a death (shared-encoder.test.ts
+    // failed on it in 1 fresh CI run of 4).
     let running = (): void => undefined;
     const started = new Promise<void>((resolve) => (running = resolve));
     const endless = new FfmpegProcess((await findFfmpeg()).path, ["-v", "info", "-f", "lavfi", "-i", "testsrc2=size=64x48:rate=10", "-f", "null", "-"], {

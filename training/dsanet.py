@@ -268,6 +268,10 @@ class DSANetConfig:
     attention: bool = True
     block: str = "plain"  # the residual block inside each stage: "plain" (the paper's), "scaled" or "nafnet"
     bottleneck_norm: bool = False  # LayerNorm in front of the ConvLSTM
+    # Levels of 255 taken off the finest correction, toward zero (a soft threshold): changes
+    # smaller than this are dropped, so a sharp picture comes out as it went in instead of
+    # carrying the network's sub-level noise (issue 35: do no harm). 0: the paper's output.
+    deadzone: float = 0.0
 
 
 class DSANet(nn.Module):
@@ -275,6 +279,8 @@ class DSANet(nn.Module):
         super().__init__()
         if config.scales not in (1, 2, 3):
             raise ValueError(f"scales must be 1, 2 or 3, got {config.scales}")
+        if config.deadzone < 0:
+            raise ValueError(f"deadzone must be 0 or more levels, got {config.deadzone}")
         if config.block not in BLOCKS:
             raise ValueError(f"block must be one of {', '.join(BLOCKS)}, got {config.block!r}")
         self.config = config
@@ -326,6 +332,8 @@ class DSANet(nn.Module):
                 state = (upsample(state[0]), upsample(state[1]))
             image, features, state = self.net(scale_input, image, features, state, finest=level == self.scales - 1)
             restored.append(image)
+        if self.config.deadzone:
+            restored[-1] = blurred + F.softshrink(restored[-1] - blurred, self.config.deadzone / 255)
         return restored, state
 
 

@@ -1,6 +1,7 @@
 """pytest: the model's shapes, the loss's values, a training step, the ONNX export."""
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import onnx
@@ -110,6 +111,30 @@ def test_the_onnx_export_alone_rebuilds_the_model(tiny_export: tuple[DSANet, Pat
     with torch.no_grad():
         (ours, (h, _)), (theirs, (h2, _)) = model(x), loaded(x)
     assert torch.equal(ours[-1], theirs[-1]) and torch.equal(h, h2)
+
+
+def test_the_deadzone_drops_corrections_within_it_and_takes_it_off_the_others(tmp_path: Path) -> None:
+    plain = DSANet(TINY).eval()
+    x = torch.rand(1, 3, 32, 64)
+    with torch.no_grad():
+        correction = plain(x)[0][-1] - x
+    levels = float(correction.abs().median()) * 255  # half the corrections fall within it
+    zoned = DSANet(dataclasses.replace(TINY, deadzone=levels)).eval()
+    zoned.load_state_dict(plain.state_dict())
+    with torch.no_grad():
+        zoned_correction = zoned(x)[0][-1] - x
+    within = correction.abs() <= levels / 255
+    assert within.any() and (~within).any()
+    assert torch.all(zoned_correction[within].abs() < 1e-6)
+    expected = correction[~within] - torch.sign(correction[~within]) * levels / 255
+    assert torch.allclose(zoned_correction[~within], expected, atol=1e-6)
+    # It travels in the exported file, and the graph computes it too.
+    path = tmp_path / "zoned.onnx"
+    export_onnx(zoned, path, pixels=False)
+    loaded = load_model(path)
+    assert loaded.config.deadzone == levels
+    with torch.no_grad():
+        assert torch.equal(loaded(x)[0][-1], zoned(x)[0][-1])
 
 
 def test_the_loader_refuses_an_onnx_file_that_cannot_rebuild_the_model(tiny_export: tuple[DSANet, Path], tmp_path: Path) -> None:

@@ -32,7 +32,7 @@ export async function createTfjsEngine(options: TfjsEngineOptions): Promise<Engi
   const { config, weights } = await readDsanetFile(options.model);
   // export.py folds scaled blocks into plain ones; NAFNet's blocks have no tfjs version here.
   if (config.block !== "plain") throw new Error(`${options.model}: the tfjs engine has no '${config.block}' block; use --engine onnx`);
-  const net = new DsanetOps(tf, new TfjsWeights(tf, weights, options.model), { blocks: config.blocks, attention: config.attention, bottleneckNorm: config.bottleneck_norm });
+  const net = new DsanetOps(tf, new TfjsWeights(tf, weights, options.model), { blocks: config.blocks, attention: config.attention, bottleneckNorm: config.bottleneck_norm, deadzone: config.deadzone });
   const scales = options.scales ?? config.scales;
   const stateChannels = config.channels[2];
   const stride = strideFor(scales);

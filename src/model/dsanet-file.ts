@@ -21,6 +21,8 @@ const DsanetConfig = z.object({
   attention: z.boolean(),
   block: z.string(),
   bottleneck_norm: z.boolean(),
+  /** Files exported before it was an option have none: the paper's output, 0. */
+  deadzone: z.number().min(0).default(0),
 });
 
 export type DsanetConfig = z.infer<typeof DsanetConfig>;

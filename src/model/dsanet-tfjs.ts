@@ -13,6 +13,8 @@ export interface Architecture {
   readonly attention: boolean;
   /** LayerNorm over the channels in front of the ConvLSTM. */
   readonly bottleneckNorm: boolean;
+  /** Levels of 255 taken off the finest correction, toward zero (training/dsanet.py's `deadzone`). */
+  readonly deadzone: number;
 }
 
 /**
@@ -85,6 +87,7 @@ export class DsanetOps {
       // otherwise outgrow the wasm backend's heap.
       [image, features, h, c] = tf.tidy(() => this.scale(input, image, features, h, c));
     });
+    if (this.architecture.deadzone > 0) image = tf.tidy(() => tf.add<T4>(blurred, this.softShrink(tf.sub<T4>(image, blurred), this.architecture.deadzone / 255)));
     return [tf.clipByValue(image, 0, 1), h, c];
   }
 
@@ -103,6 +106,12 @@ export class DsanetOps {
     if (!this.architecture.attention) return [restored, f, h, c];
     const mask = tf.sigmoid(this.conv("net.output.to_mask", restored));
     return [restored, tf.add<T4>(tf.mul<T4>(this.conv("net.output.features", f), mask), f), h, c];
+  }
+
+  /** x moved toward zero by t, and zero within t of it (torch's softshrink). */
+  private softShrink(x: T4, t: number): T4 {
+    const { tf } = this;
+    return tf.mul<T4>(tf.sign(x), tf.relu(tf.sub(tf.abs(x), t)));
   }
 
   private convLstm(x: T4, h: T4, c: T4): [T4, T4] {

@@ -183,6 +183,37 @@ describe("engines", () => {
     await expect(worker.run([{ rgb: new Uint8Array(3 * H * W), state: null }], H, W)).rejects.toThrow(/engine is closed/);
   });
 
+  it("a deadzone in the file (DSANetConfig.deadzone): onnx and tfjs agree, and more bytes come out as they went in", async () => {
+    const zoned = join(WORK, "lite-deadzone.onnx");
+    const script = [
+      "import dataclasses, sys",
+      "sys.path.insert(0, 'training')",
+      "from pathlib import Path",
+      "from common import load_model",
+      "from dsanet import DSANet",
+      "from export import export_onnx",
+      "plain = load_model('models/dsanet-lite.onnx')",
+      "zoned = DSANet(dataclasses.replace(plain.config, deadzone=1.0))",
+      "zoned.load_state_dict(plain.state_dict())",
+      `export_onnx(zoned.eval(), Path('${zoned}'))`,
+    ].join("\n");
+    execFileSync("/usr/bin/python3", ["-c", script], { cwd: REPO });
+    const lite = SHIPPED_MODELS.lite;
+    const engines = [
+      await createOnnxEngine({ model: join(MODELS_DIR, lite.onnx), scales: lite.scales, threads: 1, provider: "cpu" }),
+      await createOnnxEngine({ model: zoned, scales: lite.scales, threads: 1, provider: "cpu" }),
+      await createTfjsEngine({ model: zoned, scales: null, backend: "auto" }),
+    ];
+    try {
+      const [plain, onnxZoned, tfjsZoned] = await Promise.all(engines.map((engine) => runClip(engine, true)));
+      onnxZoned?.forEach((image, i) => expectSameBytes(image, tfjsZoned?.[i] as Uint8Array));
+      const unchanged = (out: Uint8Array[] | undefined) => (out ?? []).reduce((n, image, i) => n + image.filter((v, j) => v === frames[i]?.[j]).length, 0);
+      expect(unchanged(onnxZoned)).toBeGreaterThan(unchanged(plain));
+    } finally {
+      await Promise.all(engines.map((engine) => engine.close()));
+    }
+  });
+
   it("says clearly when a GPU provider or a model file is missing", async () => {
     await expect(createOnnxEngine({ model: MODEL, scales: 3, threads: 1, provider: "cuda" })).rejects.toThrow(/engine\.provider: cuda could not start/);
     await expect(loadEngineOnThisThread({ type: "onnx", model: "full", scales: 2, stages: null, precision: "fp32", threads: 1, provider: "cpu", backend: "auto" })).rejects.toThrow(

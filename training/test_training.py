@@ -128,7 +128,7 @@ def test_the_deadzone_drops_corrections_within_it_and_takes_it_off_the_others(tm
     assert torch.all(zoned_correction[within].abs() < 1e-6)
     expected = correction[~within] - torch.sign(correction[~within]) * levels / 255
     assert torch.allclose(zoned_correction[~within], expected, atol=1e-6)
-    # It travels in the exported file, and the graph computes it too.
+    # It travels in the exported file's config (test/engine/engines.test.ts runs the graph itself).
     path = tmp_path / "zoned.onnx"
     export_onnx(zoned, path, pixels=False)
     loaded = load_model(path)
